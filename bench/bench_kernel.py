@@ -1,0 +1,225 @@
+"""Kernel microbenchmarks, each run on tlm and on SimPy in one invocation.
+
+Prints a Markdown table of resumptions per second and the tlm/SimPy ratio.
+Run: `.venv/bin/python bench/bench_kernel.py [--scale 1.0]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import time
+from collections.abc import Callable
+
+import simpy
+
+import tlm
+from tlm import NS, Clock, Event, Fifo, Simulator, wait
+
+
+# -- 1. 1000 processes doing timed waits -----------------------------------------
+def tlm_timed(n_procs: int, n_waits: int) -> int:
+    sim = Simulator()
+
+    async def worker(d: int) -> None:
+        for _ in range(n_waits):
+            await wait(d)
+
+    for i in range(n_procs):
+        sim.spawn(worker((i % 7 + 1) * NS))
+    sim.run()
+    return n_procs * n_waits
+
+
+def simpy_timed(n_procs: int, n_waits: int) -> int:
+    env = simpy.Environment()
+
+    def worker(d: int):  # type: ignore[no-untyped-def]
+        for _ in range(n_waits):
+            yield env.timeout(d)
+
+    for i in range(n_procs):
+        env.process(worker((i % 7 + 1) * NS))
+    env.run()
+    return n_procs * n_waits
+
+
+# -- 2. bounded fifo producer/consumer ------------------------------------------------
+def tlm_fifo(n_items: int, depth: int = 16) -> int:
+    sim = Simulator()
+    fifo: Fifo[int] = Fifo(sim, depth)
+
+    async def producer() -> None:
+        for i in range(n_items):
+            await fifo.put(i)
+            await wait(1 * NS)
+
+    async def consumer() -> None:
+        for _ in range(n_items):
+            await fifo.get()
+            await wait(1 * NS)
+
+    sim.spawn(producer())
+    sim.spawn(consumer())
+    sim.run()
+    return n_items
+
+
+def simpy_fifo(n_items: int, depth: int = 16) -> int:
+    env = simpy.Environment()
+    store = simpy.Store(env, capacity=depth)
+
+    def producer():  # type: ignore[no-untyped-def]
+        for i in range(n_items):
+            yield store.put(i)
+            yield env.timeout(1 * NS)
+
+    def consumer():  # type: ignore[no-untyped-def]
+        for _ in range(n_items):
+            yield store.get()
+            yield env.timeout(1 * NS)
+
+    env.process(producer())
+    env.process(consumer())
+    env.run()
+    return n_items
+
+
+# -- 3. zero-delay event ping-pong ------------------------------------------------------
+def tlm_pingpong_delta(n_rounds: int) -> int:
+    sim = Simulator()
+    ping, pong = Event(sim, "ping"), Event(sim, "pong")
+
+    async def a() -> None:
+        for _ in range(n_rounds):
+            ping.notify(0)
+            await pong
+
+    async def b() -> None:
+        for _ in range(n_rounds):
+            await ping
+            pong.notify(0)
+
+    sim.spawn(b())
+    sim.spawn(a())
+    sim.run()
+    return 2 * n_rounds
+
+
+def tlm_pingpong(n_rounds: int) -> int:
+    """Immediate notification: the partner runs in the same evaluation phase."""
+    sim = Simulator()
+    ping, pong = Event(sim, "ping"), Event(sim, "pong")
+
+    async def a() -> None:
+        await wait(0)  # let b start waiting first
+        for _ in range(n_rounds):
+            ping.notify()
+            await pong
+
+    async def b() -> None:
+        for _ in range(n_rounds):
+            await ping
+            pong.notify()
+
+    sim.spawn(b())
+    sim.spawn(a())
+    sim.run()
+    return 2 * n_rounds
+
+
+def simpy_pingpong(n_rounds: int) -> int:
+    env = simpy.Environment()
+    box = {"ping": env.event(), "pong": env.event()}
+
+    def a():  # type: ignore[no-untyped-def]
+        for _ in range(n_rounds):
+            ev, box["ping"] = box["ping"], env.event()
+            ev.succeed()
+            yield box["pong"]
+
+    def b():  # type: ignore[no-untyped-def]
+        for _ in range(n_rounds):
+            yield box["ping"]
+            ev, box["pong"] = box["pong"], env.event()
+            ev.succeed()
+
+    env.process(b())
+    env.process(a())
+    env.run()
+    return 2 * n_rounds
+
+
+# -- 4. 100 method processes sensitive to one clock -----------------------------------
+def tlm_clocked(n_methods: int, n_cycles: int) -> int:
+    sim = Simulator()
+    clk = Clock(sim, 10 * NS)
+    counts = [0] * n_methods
+
+    for i in range(n_methods):
+        def body(i: int = i) -> None:
+            counts[i] += 1
+        sim.method(body, [clk.posedge], dont_initialize=True, name=f"m{i}")
+    sim.run(until=(n_cycles - 1) * 10 * NS + 1)
+    assert all(c == n_cycles for c in counts), counts[:3]
+    return n_methods * n_cycles
+
+
+def simpy_clocked(n_methods: int, n_cycles: int) -> int:
+    env = simpy.Environment()
+    box = {"edge": env.event()}
+    counts = [0] * n_methods
+
+    def clock():  # type: ignore[no-untyped-def]
+        while True:
+            ev, box["edge"] = box["edge"], env.event()
+            ev.succeed()
+            yield env.timeout(10 * NS)
+
+    def reactor(i: int):  # type: ignore[no-untyped-def]
+        while True:
+            yield box["edge"]
+            counts[i] += 1
+
+    for i in range(n_methods):
+        env.process(reactor(i))
+    env.process(clock())
+    env.run(until=(n_cycles - 1) * 10 * NS + 1)
+    return n_methods * n_cycles
+
+
+def measure(fn: Callable[..., int], *args: int, repeat: int = 3) -> float:
+    """Best-of-`repeat` resumptions per second."""
+    best = 0.0
+    for _ in range(repeat):
+        gc.collect()
+        t0 = time.perf_counter()
+        n = fn(*args)
+        dt = time.perf_counter() - t0
+        best = max(best, n / dt)
+    return best
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--scale", type=float, default=1.0)
+    ns = ap.parse_args()
+    s = ns.scale
+    cases = [
+        ("1000 processes, timed waits", tlm_timed, simpy_timed, (1000, int(300 * s))),
+        ("bounded Fifo producer/consumer (depth 16)", tlm_fifo, simpy_fifo, (int(100_000 * s),)),
+        ("zero-delay event ping-pong (immediate notify)", tlm_pingpong, simpy_pingpong, (int(200_000 * s),)),
+        ("zero-delay event ping-pong (delta notify(0))", tlm_pingpong_delta, simpy_pingpong, (int(200_000 * s),)),
+        ("100 methods on one clock", tlm_clocked, simpy_clocked, (100, int(3000 * s))),
+    ]
+    print(f"tlm {tlm.__version__}, simpy {simpy.__version__}")
+    print("| benchmark | tlm (M/s) | SimPy (M/s) | ratio |")
+    print("|---|---|---|---|")
+    for name, t_fn, s_fn, args in cases:
+        t = measure(t_fn, *args)
+        r = measure(s_fn, *args)
+        print(f"| {name} | {t / 1e6:.2f} | {r / 1e6:.2f} | {t / r:.1f}x |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

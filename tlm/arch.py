@@ -1,0 +1,246 @@
+"""The accelerator's architecture config: one source of truth for TLM and RTL.
+
+A TOML file (`shared/spec/arch.md`) names only what it changes; every key has
+a default here. Unknown sections or keys are errors, because a typo would
+otherwise silently change the hardware. `[timing]` holds the TLM-only timing
+parameters that `tlmsim calibrate` fits; the RTL never reads them.
+
+Derived quantities both models use (scratchpad layout, RTL parameters) are
+computed here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from tlm.errors import InputError
+
+MAX_SIZE = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class Clock:
+    period_ps: int = 1000
+
+
+@dataclass(frozen=True)
+class Array:
+    engines: int = 2
+    rows: int = 4
+    cols: int = 4
+
+
+@dataclass(frozen=True)
+class Scratchpad:
+    bytes: int = 65536
+
+
+@dataclass(frozen=True)
+class Dma:
+    bus_bytes: int = 8
+    max_burst_beats: int = 16
+
+
+@dataclass(frozen=True)
+class Memory:
+    latency_cycles: int = 20
+    bytes: int = 1 << 30
+
+
+@dataclass(frozen=True)
+class Scheduler:
+    table_depth: int = 16
+    policy: str = "fifo"
+
+
+@dataclass(frozen=True)
+class Timing:
+    """TLM-only timing parameters, in clock cycles (see docs/microarch.md).
+
+    Defaults are the micro-architecture description's first guess;
+    `tlmsim calibrate` fits them against the RTL and writes an overlay.
+    """
+
+    dma_grant_cycles: int = 1       # request seen -> grant, DMA idle
+    dma_setup_cycles: int = 1       # grant -> first memory request
+    dma_read_done_cycles: int = 1   # last read beat -> op done
+    dma_write_done_cycles: int = 1  # last write beat -> op done
+    engine_start_cycles: int = 1    # dispatch -> first DMA request
+    engine_phase_cycles: int = 1    # one phase done -> next phase starts
+    engine_done_cycles: int = 1     # store done -> engine reports done
+    drain_extra_cycles: int = 0     # drain takes rows + this
+    sched_complete_cycles: int = 1  # completion action, fixed part
+    sched_succ_cycles: int = 1      # per successor walked
+    sched_dispatch_cycles: int = 1  # dispatch action
+    sched_admit_cycles: int = 1     # admission action, fixed part
+    sched_pred_cycles: int = 1      # per predecessor checked
+    sched_notice_cycles: int = 1    # engine done -> seen by the scheduler
+
+
+POLICIES = ("fifo",)
+
+
+@dataclass(frozen=True)
+class Arch:
+    clock: Clock = field(default_factory=Clock)
+    array: Array = field(default_factory=Array)
+    scratchpad: Scratchpad = field(default_factory=Scratchpad)
+    dma: Dma = field(default_factory=Dma)
+    memory: Memory = field(default_factory=Memory)
+    scheduler: Scheduler = field(default_factory=Scheduler)
+    timing: Timing = field(default_factory=Timing)
+
+    # -- derived: the scratchpad layout shared by the compiler, TLM and RTL --
+    @property
+    def kmax(self) -> int:
+        """Bytes per A-row / B-column lane: the largest K-chunk a tile can hold."""
+        r, c = self.array.rows, self.array.cols
+        return (self.scratchpad.bytes - 4 * r * c) // (r + c)
+
+    @property
+    def spad_a_base(self) -> int:
+        return 0
+
+    @property
+    def spad_b_base(self) -> int:
+        return self.array.rows * self.kmax
+
+    @property
+    def spad_c_base(self) -> int:
+        return (self.array.rows + self.array.cols) * self.kmax
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        """Nested plain dict (the trace header's `arch`)."""
+        return dataclasses.asdict(self)
+
+    def hardware_dict(self) -> dict[str, dict[str, Any]]:
+        """Everything but `[timing]`: what two traces must agree on."""
+        d = self.to_dict()
+        d.pop("timing")
+        return d
+
+    def rtl_parameters(self) -> dict[str, int]:
+        """Verilog parameters of `accel_top` derived from this config."""
+        return {
+            "ROWS": self.array.rows,
+            "COLS": self.array.cols,
+            "ENGINES": self.array.engines,
+            "TABLE_DEPTH": self.scheduler.table_depth,
+            "BUS_BYTES": self.dma.bus_bytes,
+            "MAX_BURST_BEATS": self.dma.max_burst_beats,
+            "MEM_LATENCY": self.memory.latency_cycles,
+            "KMAX": self.kmax,
+        }
+
+    def with_timing(self, **values: int) -> Arch:
+        return dataclasses.replace(self, timing=dataclasses.replace(self.timing, **values))
+
+
+SECTIONS: dict[str, type] = {f.name: f.type for f in fields(Arch)}  # type: ignore[misc]
+_SECTION_TYPES = {
+    "clock": Clock, "array": Array, "scratchpad": Scratchpad, "dma": Dma,
+    "memory": Memory, "scheduler": Scheduler, "timing": Timing,
+}
+
+
+def _validate(arch: Arch, file: str) -> None:
+    def bad(where: str, what: str) -> InputError:
+        return InputError(file, where, what)
+
+    for sname, scls in _SECTION_TYPES.items():
+        section = getattr(arch, sname)
+        for f in fields(scls):
+            v = getattr(section, f.name)
+            if f.type in ("int", int):
+                if sname == "timing" or f.name == "drain_extra_cycles":
+                    if v < 0 or v > 10_000:
+                        raise bad(f"[{sname}] {f.name}", f"must be an integer in 0..10000, got {v}")
+                elif v <= 0 or v > MAX_SIZE:
+                    raise bad(f"[{sname}] {f.name}", f"must be a positive integer <= {MAX_SIZE}, got {v}")
+    a = arch.array
+    for name, v in (("rows", a.rows), ("cols", a.cols)):
+        if v > 64:
+            raise bad(f"[array] {name}", f"must be <= 64, got {v}")
+    if a.engines > 64:
+        raise bad("[array] engines", f"must be <= 64, got {a.engines}")
+    bb = arch.dma.bus_bytes
+    if bb & (bb - 1) or bb > 128:
+        raise bad("[dma] bus_bytes", f"must be a power of two <= 128, got {bb}")
+    if arch.dma.max_burst_beats > 256:
+        raise bad("[dma] max_burst_beats", f"must be <= 256, got {arch.dma.max_burst_beats}")
+    if arch.memory.latency_cycles > 10_000:
+        raise bad("[memory] latency_cycles", f"must be <= 10000, got {arch.memory.latency_cycles}")
+    if arch.scheduler.table_depth > 4096:
+        raise bad("[scheduler] table_depth", f"must be <= 4096, got {arch.scheduler.table_depth}")
+    if arch.scheduler.policy not in POLICIES:
+        raise bad("[scheduler] policy", f"unknown policy {arch.scheduler.policy!r} (known: {', '.join(POLICIES)})")
+    need = a.rows + a.cols + 4 * a.rows * a.cols
+    if arch.scratchpad.bytes < need:
+        raise bad("[scratchpad] bytes", f"{arch.scratchpad.bytes} cannot hold one {a.rows}x{a.cols} tile with k=1 (needs {need})")
+    if arch.kmax > 65535:
+        # lane offsets are 16-bit in the RTL's segment descriptors
+        raise bad("[scratchpad] bytes", f"gives {arch.kmax} bytes per lane; at most 65535 are addressable")
+
+
+def arch_from_dict(data: dict[str, Any], file: str = "<arch>", base: Arch | None = None) -> Arch:
+    """Build an Arch from a nested dict, over `base` (defaults when None)."""
+    arch = base or Arch()
+    if not isinstance(data, dict):
+        raise InputError(file, "top level", "must be a table")
+    replaced: dict[str, Any] = {}
+    for sname, values in data.items():
+        if sname not in _SECTION_TYPES:
+            raise InputError(file, f"[{sname}]", f"unknown section (known: {', '.join(_SECTION_TYPES)})")
+        if not isinstance(values, dict):
+            raise InputError(file, f"[{sname}]", "must be a table")
+        scls = _SECTION_TYPES[sname]
+        known = {f.name: f for f in fields(scls)}
+        kwargs: dict[str, Any] = {}
+        for key, v in values.items():
+            if key not in known:
+                raise InputError(file, f"[{sname}] {key}", f"unknown key (known: {', '.join(known)})")
+            want = str if known[key].type in ("str", str) else int
+            if want is int and (isinstance(v, bool) or not isinstance(v, int)):
+                raise InputError(file, f"[{sname}] {key}", f"must be an integer, got {v!r}")
+            if want is str and not isinstance(v, str):
+                raise InputError(file, f"[{sname}] {key}", f"must be a string, got {v!r}")
+            kwargs[key] = v
+        replaced[sname] = dataclasses.replace(getattr(arch, sname), **kwargs)
+    arch = dataclasses.replace(arch, **replaced)
+    _validate(arch, file)
+    return arch
+
+
+def load_arch(path: str | Path | None, base: Arch | None = None) -> Arch:
+    """Load an arch TOML file over `base` (or the defaults); None gives `base`/defaults."""
+    if path is None:
+        return base or Arch()
+    p = Path(path)
+    try:
+        text = p.read_bytes()
+    except OSError as e:
+        raise InputError(str(p), "file", e.strerror or "cannot read") from None
+    try:
+        data = tomllib.loads(text.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise InputError(str(p), "file", "not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as e:
+        raise InputError(str(p), "TOML", str(e)) from None
+    return arch_from_dict(data, str(p), base)
+
+
+def arch_to_toml(arch: Arch, sections: tuple[str, ...] | None = None) -> str:
+    """TOML text of the config (or of some sections, e.g. a timing overlay)."""
+    out: list[str] = []
+    for sname, values in arch.to_dict().items():
+        if sections is not None and sname not in sections:
+            continue
+        out.append(f"[{sname}]")
+        for k, v in values.items():
+            out.append(f"{k} = {v!r}" if not isinstance(v, str) else f'{k} = "{v}"')
+        out.append("")
+    return "\n".join(out)

@@ -1,0 +1,127 @@
+"""Fifo: a bounded channel with sc_fifo visibility rules."""
+
+from __future__ import annotations
+
+import types
+from collections import deque
+from collections.abc import Generator
+from typing import Any, Generic, TypeVar
+
+from tlm.kernel.event import Event
+from tlm.kernel.simulator import Simulator
+
+T = TypeVar("T")
+
+
+class Fifo(Generic[T]):
+    """A FIFO of `depth` items between processes.
+
+    As sc_fifo: an item written is readable only after the update phase, and
+    a slot freed by a read is writable only after the update phase; the
+    `data_written` / `data_read` events fire one delta later.
+
+    Usage::
+
+        await fifo.put(x); y = await fifo.get()
+        ok = fifo.nb_put(x); ok, y = fifo.nb_get()
+    """
+
+    __slots__ = ("sim", "name", "depth", "_items", "_readable", "_num_read", "_num_written",
+                 "_pending", "data_written", "data_read")
+
+    def __init__(self, sim: Simulator, depth: int = 1, name: str = "fifo") -> None:
+        if not isinstance(depth, int) or depth < 1:
+            raise ValueError(f"fifo depth must be a positive int, got {depth!r}")
+        self.sim = sim
+        self.name = name
+        self.depth = depth
+        self._items: deque[T] = deque()
+        self._readable = 0      # items visible to readers (committed before this phase)
+        self._num_read = 0      # reads in this evaluation phase
+        self._num_written = 0   # writes in this evaluation phase (not yet readable)
+        self._pending = False
+        self.data_written = Event(sim, f"{name}.data_written")
+        self.data_read = Event(sim, f"{name}.data_read")
+
+    def __repr__(self) -> str:
+        return f"<Fifo {self.name} {len(self._items)}/{self.depth}>"
+
+    @property
+    def num_available(self) -> int:
+        """Items a reader can take now."""
+        return self._readable - self._num_read
+
+    @property
+    def num_free(self) -> int:
+        """Slots a writer can fill now (reads free slots only after the update)."""
+        return self.depth - self._readable - self._num_written
+
+    def _request(self) -> None:
+        if not self._pending:
+            self._pending = True
+            self.sim._updates.append(self)
+
+    def nb_put(self, item: T) -> bool:
+        """Write if there is room; False otherwise."""
+        if self.depth - self._readable - self._num_written <= 0:
+            return False
+        self._items.append(item)
+        self._num_written += 1
+        self._request()
+        return True
+
+    def nb_get(self) -> tuple[bool, T | None]:
+        """(True, item) if an item is available, else (False, None)."""
+        if self._readable - self._num_read <= 0:
+            return False, None
+        self._num_read += 1
+        self._request()
+        return True, self._items.popleft()
+
+    # put/get are generator-based awaitables that yield the kernel's Event
+    # directly: cheaper than an `async def` plus `await event`.
+    @types.coroutine
+    def put(self, item: T) -> Generator[Any, None, None]:
+        """Write, waiting for a free slot (``await fifo.put(x)``)."""
+        while self.depth - self._readable - self._num_written <= 0:
+            yield self.data_read
+        self._items.append(item)
+        self._num_written += 1
+        if not self._pending:
+            self._pending = True
+            self.sim._updates.append(self)
+
+    @types.coroutine
+    def get(self) -> Generator[Any, None, T]:
+        """Read, waiting for an item (``x = await fifo.get()``)."""
+        while self._readable - self._num_read <= 0:
+            yield self.data_written
+        self._num_read += 1
+        if not self._pending:
+            self._pending = True
+            self.sim._updates.append(self)
+        return self._items.popleft()
+
+    def _update(self) -> None:
+        self._pending = False
+        if self._num_read:
+            self._readable -= self._num_read
+            self._num_read = 0
+            ev = self.data_read
+            # Nobody can start waiting between now and the delta phase, so an
+            # event without waiters can skip the notification.
+            if ev._waiters or ev._solo_fns or ev._static:
+                ev.notify(0)
+        if self._num_written:
+            self._readable += self._num_written
+            self._num_written = 0
+            ev = self.data_written
+            if ev._waiters or ev._solo_fns or ev._static:
+                ev.notify(0)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def peek(self) -> Any:
+        """The next readable item without removing it (None if none)."""
+        return self._items[0] if self._readable - self._num_read > 0 else None

@@ -1,0 +1,76 @@
+"""Processes: coroutine threads (SC_THREAD / sc_spawn) and methods (SC_METHOD)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine, Iterable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tlm.kernel.event import Event
+    from tlm.kernel.simulator import Simulator
+
+
+class Process:
+    """A running `async def` coroutine driven by the simulator.
+
+    `_send` and `_throw` are the coroutine's bound methods, cached because the
+    scheduler calls `_send` once per resumption. `_epoch` invalidates stale
+    wake-ups of waits that can end in more than one way (timeout or event,
+    `any_of`); `_wait` remembers what an event-waiting process waits on, for
+    `Simulator.blocked()`.
+    """
+
+    __slots__ = ("sim", "name", "coro", "_send", "_throw", "_epoch", "_wait", "alive", "_terminated")
+
+    def __init__(self, sim: Simulator, coro: Coroutine[Any, Any, Any], name: str) -> None:
+        if not hasattr(coro, "send") or not hasattr(coro, "throw"):
+            raise TypeError(f"spawn() needs a coroutine (call the async function), got {coro!r}")
+        self.sim = sim
+        self.name = name
+        self.coro = coro
+        self._send = coro.send
+        self._throw = coro.throw
+        self._epoch = 0
+        self._wait: object = None
+        self.alive = True
+        self._terminated: Event | None = None
+
+    @property
+    def terminated(self) -> Event:
+        """Event notified (delta) when the process returns; await it to join."""
+        if self._terminated is None:
+            from tlm.kernel.event import Event
+
+            self._terminated = Event(self.sim, f"{self.name}.terminated")
+        return self._terminated
+
+    def __repr__(self) -> str:
+        return f"<Process {self.name}{'' if self.alive else ' (done)'}>"
+
+
+class Method:
+    """A plain function run whenever one of its static events fires (SC_METHOD).
+
+    `_scheduled` keeps it from being queued twice in one evaluation phase.
+    """
+
+    __slots__ = ("sim", "name", "fn", "_scheduled", "alive", "sensitive")
+
+    def __init__(self, sim: Simulator, fn: Callable[[], object], name: str,
+                 sensitive: Iterable[Event]) -> None:
+        self.sim = sim
+        self.name = name
+        self.fn = fn
+        self._scheduled = False
+        self.alive = True
+        self.sensitive = tuple(dict.fromkeys(sensitive))
+        if len(self.sensitive) == 1:
+            ev = self.sensitive[0]
+            ev._solo.append(self)
+            ev._solo_fns.append(fn)
+        else:
+            for ev in self.sensitive:
+                ev._static.append(self)
+
+    def __repr__(self) -> str:
+        return f"<Method {self.name}>"

@@ -1,0 +1,74 @@
+"""Signal: a value with evaluate/update semantics (sc_signal)."""
+
+from __future__ import annotations
+
+from typing import Any, Generic, TypeVar
+
+from tlm.kernel.event import Event
+from tlm.kernel.simulator import Simulator
+
+T = TypeVar("T")
+
+
+class Signal(Generic[T]):
+    """A value whose writes take effect in the update phase.
+
+    `read()` returns the value committed before this evaluation phase; a
+    `write()` is seen after the update phase, and `value_changed` (and, on
+    rising/falling truthiness, `posedge`/`negedge`) fire in the following
+    delta-notification phase, so waiters run one delta later.
+    """
+
+    __slots__ = ("sim", "name", "_cur", "_new", "_pending", "value_changed", "posedge", "negedge")
+
+    def __init__(self, sim: Simulator, init: T = 0, name: str = "signal") -> None:  # type: ignore[assignment]
+        self.sim = sim
+        self.name = name
+        self._cur: T = init
+        self._new: T = init
+        self._pending = False
+        self.value_changed = Event(sim, f"{name}.value_changed")
+        self.posedge = Event(sim, f"{name}.posedge")
+        self.negedge = Event(sim, f"{name}.negedge")
+
+    def __repr__(self) -> str:
+        return f"<Signal {self.name}={self._cur!r}>"
+
+    def read(self) -> T:
+        return self._cur
+
+    @property
+    def value(self) -> T:
+        return self._cur
+
+    def write(self, value: T) -> None:
+        self._new = value
+        if not self._pending:
+            self._pending = True
+            self.sim._updates.append(self)
+
+    def _update(self) -> None:
+        self._pending = False
+        new = self._new
+        old = self._cur
+        if new != old:
+            self._cur = new
+            # An event nobody waits on cannot wake anything before the delta
+            # phase, so its notification is skipped (a hot path for clocks).
+            ev = self.value_changed
+            if ev._waiters or ev._solo_fns or ev._static:
+                ev.notify(0)
+            ev = self.posedge if new and not old else self.negedge if old and not new else None
+            if ev is not None and (ev._waiters or ev._solo_fns or ev._static):
+                ev.notify(0)
+
+    def _fire_delta(self) -> None:  # pragma: no cover - signals are never queued as delta items
+        raise AssertionError
+
+    def __bool__(self) -> bool:
+        return bool(self._cur)
+
+    def __eq__(self, other: Any) -> bool:
+        return self._cur == (other._cur if isinstance(other, Signal) else other)
+
+    __hash__ = object.__hash__

@@ -1,0 +1,348 @@
+"""The discrete-event scheduler (sc_simcontext).
+
+One simulation cycle, as IEEE 1666 defines it:
+
+    evaluate   run every runnable process, in the order it became runnable;
+               an immediate notification makes waiters runnable in this same
+               phase
+    update     channels that asked for it (Signal, Fifo) commit their writes
+    delta      delta notifications fire and `wait(0)` sleepers wake; if that
+               made anything runnable, the next delta cycle starts (same time)
+    advance    otherwise time moves to the earliest timed notification; all
+               that is due then becomes runnable for the first delta there
+
+Time is an int of picoseconds. Timed work is kept in buckets: a dict from
+time to the processes resuming then (so 1000 processes waiting until the
+same instant cost one heap entry), a second dict for timed events and
+timeouts, and a heap of the distinct times. The evaluate loop special-cases
+`yield <int>` (a plain timed wait) so that the common path allocates nothing
+but the awaiting generator.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from tlm.kernel.errors import ProcessError, SimulationError
+from tlm.kernel.event import Event, _as_delay
+from tlm.kernel.process import Method, Process
+from tlm.kernel.time import fmt_time
+
+
+class Simulator:
+    """A simulation context; several can live side by side in one interpreter.
+
+    Usage::
+
+        sim = Simulator()
+        sim.spawn(worker(10), name="w")
+        sim.run()              # until no activity; or run(until=t), run(duration=t)
+    """
+
+    def __init__(self, name: str = "sim") -> None:
+        self.name = name
+        self.now = 0
+        self.delta_count = 0
+        self._runnable: deque[Any] = deque()
+        self._delta: list[Any] = []          # events (notify(0)) and processes (wait(0))
+        self._updates: list[Any] = []        # channels with a pending update
+        self._timed: dict[int, list[Process]] = {}
+        self._timed_other: dict[int, list[Any]] = {}
+        self._times: list[int] = []
+        self._processes: list[Process] = []
+        self._methods: list[Method] = []
+        self._names: dict[str, object] = {}
+        self._elab_hooks: list[Callable[[], None]] = []
+        self._end_hooks: list[Callable[[], None]] = []
+        self._elaborated = False
+        self._running = False
+        self._stop = False
+        self.top_modules: list[Any] = []
+
+    def __repr__(self) -> str:
+        return f"<Simulator {self.name} at {fmt_time(self.now)}>"
+
+    # -- construction ----------------------------------------------------------
+    def register_name(self, name: str, obj: object) -> str:
+        """Reserve a hierarchical name; duplicates are an error (as in SystemC)."""
+        if name in self._names:
+            raise SimulationError(f"duplicate name '{name}'")
+        self._names[name] = obj
+        return name
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str | None = None) -> Process:
+        """Start a thread process from a coroutine object (sc_spawn).
+
+        It runs in the current evaluation phase (or at the start of `run()`).
+        """
+        if name is None:
+            name = f"process{len(self._processes)}"
+            while name in self._names:
+                name += "_"
+        proc = Process(self, coro, name)
+        self.register_name(name, proc)
+        self._processes.append(proc)
+        self._runnable.append(proc)
+        return proc
+
+    def method(self, fn: Callable[[], object], sensitive: list[Event] | tuple[Event, ...] = (),
+               dont_initialize: bool = False, name: str | None = None) -> Method:
+        """Register `fn` as a method process statically sensitive to `sensitive`."""
+        name = name or getattr(fn, "__qualname__", "method")
+        m = Method(self, fn, self.register_name(name, None), sensitive)
+        self._names[name] = m
+        self._methods.append(m)
+        if not dont_initialize:
+            m._scheduled = True
+            self._runnable.append(m)
+        return m
+
+    def at_elaboration(self, hook: Callable[[], None]) -> None:
+        """Call `hook` once before time 0 of the first `run()` (binding checks)."""
+        self._elab_hooks.append(hook)
+
+    def at_end(self, hook: Callable[[], None]) -> None:
+        """Call `hook` after each `run()` returns normally."""
+        self._end_hooks.append(hook)
+
+    # -- scheduling helpers used by events and channels --------------------------
+    def _schedule_other(self, t: int, item: Any) -> None:
+        bucket = self._timed_other.get(t)
+        if bucket is None:
+            self._timed_other[t] = [item]
+            if t not in self._timed:
+                heapq.heappush(self._times, t)
+        else:
+            bucket.append(item)
+
+    def request_update(self, channel: Any) -> None:
+        """Ask for `channel._update()` in this cycle's update phase."""
+        self._updates.append(channel)
+
+    def stop(self) -> None:
+        """End `run()` after the current delta cycle (sc_stop)."""
+        self._stop = True
+
+    # -- running -------------------------------------------------------------------
+    def run(self, until: int | None = None, duration: int | None = None) -> None:
+        """Simulate until nothing is left to do, or up to and including time `until`.
+
+        `duration` is relative to `now`. When a limit is given, `now` ends at the
+        limit even if activity stopped earlier (SystemC's run-to-time).
+        """
+        if self._running:
+            raise SimulationError("run() called from inside a running simulation")
+        if until is not None and duration is not None:
+            raise ValueError("give until or duration, not both")
+        if duration is not None:
+            until = self.now + _as_delay(duration)
+        elif until is not None:
+            until = _as_delay(until)
+            if until < self.now:
+                raise ValueError(f"until={until} is before now={self.now}")
+        if not self._elaborated:
+            self._elaborated = True
+            for hook in self._elab_hooks:
+                hook()
+        self._stop = False
+        self._running = True
+        try:
+            self._loop(until)
+        finally:
+            self._running = False
+        if until is not None and not self._stop and self.now < until:
+            self.now = until
+        for hook in self._end_hooks:
+            hook()
+
+    def _loop(self, until: int | None) -> None:
+        runnable = self._runnable
+        popleft = runnable.popleft
+        append = runnable.append
+        timed = self._timed
+        timed_other = self._timed_other
+        times = self._times
+        heappush = heapq.heappush
+        heappop = heapq.heappop
+        updates = self._updates
+        proc_cls = Process
+        event_cls = Event
+        int_cls = int
+        delta = self._delta
+        now = self.now
+        while True:
+            # ---- evaluate
+            while runnable:
+                p = popleft()
+                if p.__class__ is proc_cls:
+                    try:
+                        cmd = p._send(None)
+                    except StopIteration:
+                        self._finish(p)
+                        continue
+                    except BaseException as e:
+                        self._fail(p, e)
+                    cls = cmd.__class__
+                    if cls is int_cls and cmd > 0:
+                        t = now + cmd
+                        bucket = timed.get(t)
+                        if bucket is None:
+                            timed[t] = [p]
+                            if t not in timed_other:
+                                heappush(times, t)
+                        else:
+                            bucket.append(p)
+                    elif cls is event_cls:
+                        cmd._waiters.append(p)
+                        p._wait = cmd
+                    else:
+                        self._dispatch_slow(p, cmd)
+                elif p.__class__ is event_cls:
+                    p._run_solo()
+                else:
+                    p._scheduled = False
+                    try:
+                        p.fn()
+                    except BaseException as e:
+                        self._fail(p, e)
+            # ---- update
+            if updates:
+                chans = updates[:]
+                updates.clear()
+                for ch in chans:
+                    ch._update()
+            # ---- delta notification
+            if delta:
+                # Firing makes processes runnable but never adds delta items,
+                # so the list can be walked and then cleared in place.
+                for item in delta:
+                    if item.__class__ is proc_cls:
+                        append(item)
+                    else:
+                        item._delta_pending = False
+                        item._trigger()
+                delta.clear()
+            if self._stop:
+                return
+            if runnable:
+                self.delta_count += 1
+                continue
+            # ---- advance time
+            if not times:
+                return
+            t = times[0]
+            if until is not None and t > until:
+                return
+            heappop(times)
+            self.now = now = t
+            procs = timed.pop(t, None)
+            if procs is not None:
+                runnable.extend(procs)
+            others = timed_other.pop(t, None)
+            if others is not None:
+                for item in others:
+                    item._fire_timed()
+            self.delta_count += 1
+
+    def _dispatch_slow(self, p: Process, cmd: Any) -> None:
+        """Everything but a positive int delay: events, wait(0), errors."""
+        while True:
+            if cmd.__class__ is int:
+                if cmd == 0:
+                    self._delta.append(p)
+                    return
+                exc: BaseException = ValueError(f"negative delay {cmd}")
+            else:
+                register = getattr(cmd, "_register", None)
+                if register is not None:
+                    register(p)
+                    return
+                if hasattr(cmd, "__index__") and not isinstance(cmd, bool):
+                    try:
+                        value = _as_delay(cmd)
+                    except (TypeError, ValueError) as e:
+                        exc = e
+                    else:
+                        if value == 0:
+                            self._delta.append(p)
+                        else:
+                            self._schedule_proc(self.now + value, p)
+                        return
+                else:
+                    exc = TypeError(
+                        f"process '{p.name}' awaited {cmd!r}, which is not a tlm kernel awaitable "
+                        "(use wait(t), an Event, any_of/all_of, or a channel operation)")
+            # Throw the error into the process where it awaited; it may catch it.
+            try:
+                cmd = p._throw(exc)
+            except StopIteration:
+                self._finish(p)
+                return
+            except BaseException as e:
+                self._fail(p, e)
+            if cmd.__class__ is int and cmd > 0:
+                self._schedule_proc(self.now + cmd, p)
+                return
+
+    def _schedule_proc(self, t: int, p: Process) -> None:
+        bucket = self._timed.get(t)
+        if bucket is None:
+            self._timed[t] = [p]
+            if t not in self._timed_other:
+                heapq.heappush(self._times, t)
+        else:
+            bucket.append(p)
+
+    def _finish(self, p: Process) -> None:
+        p.alive = False
+        p._wait = None
+        if p._terminated is not None:
+            p._terminated.notify(0)
+
+    def _fail(self, p: Process | Method, e: BaseException) -> None:
+        p.alive = False
+        if isinstance(e, (KeyboardInterrupt, SystemExit)):
+            raise e
+        raise ProcessError(p.name, fmt_time(self.now), e) from e
+
+    # -- introspection -------------------------------------------------------------
+    def pending_activity(self) -> bool:
+        """True when something is scheduled (runnable, delta or timed)."""
+        return bool(self._runnable or self._delta or self._times)
+
+    def next_time(self) -> int | None:
+        """Time of the earliest timed activity, or None."""
+        return self._times[0] if self._times else None
+
+    def blocked(self) -> list[tuple[str, str]]:
+        """Every live process that waits on an event, with what it waits on.
+
+        Processes that are runnable or sleeping on a timed wait are not blocked.
+        """
+        scheduled: set[int] = set()
+        for procs in self._timed.values():
+            scheduled.update(id(p) for p in procs)
+        scheduled.update(id(p) for p in self._runnable if isinstance(p, Process))
+        scheduled.update(id(p) for p in self._delta)
+        out: list[tuple[str, str]] = []
+        for p in self._processes:
+            if not p.alive or id(p) in scheduled:
+                continue
+            w = p._wait
+            if isinstance(w, Event):
+                what = f"event {w.name}"
+            elif w is not None and hasattr(w, "describe"):
+                if w.epoch != p._epoch:  # its wait already ended; it is runnable
+                    continue
+                what = w.describe()
+            else:
+                what = "nothing (not started)"
+            out.append((p.name, what))
+        return out
+
+    @property
+    def processes(self) -> tuple[Process, ...]:
+        return tuple(self._processes)

@@ -1,0 +1,120 @@
+"""The tile program: a compiled workload, the one input of both models.
+
+The workload compiler (`tlm.workload.compile`) produces a `TileProgram`; the
+TLM accelerator (`tlm.blocks`) runs it and the RTL image encoder
+(`tlm.rtl.image`) turns the very same object into memory images for
+`accel_top`. docs/microarch.md explains what the hardware does with it.
+
+Entries are in *admission order* (the order the tile scheduler admits them
+into its dependency table). An entry is either a TILE (a GEMM tile job) or a
+JOIN (no work: it completes as soon as its predecessors have; the compiler
+inserts joins so that many-to-many layer dependencies stay linear in size).
+Dependencies are entry indices, stored as CSR arrays.
+
+Operand movement is described by DMA *segment lists*, one CSR list per op
+kind (load_a, load_b, load_c, store_c). A segment moves `length` bytes
+between external memory at `mem_addr` and the engine-local address
+`local_addr`; a `zero` segment writes zeros (padding taps) without reading
+memory. For loads, `local_addr` is in the engine scratchpad (A lanes, B
+lanes, C buffer; see `Arch.spad_*_base`); for store_c it is a byte offset in
+the engine's output buffer (results post-processed to int8 or int32,
+row i at i * cols * elem_bytes).
+
+Segment lists may be dropped (`segments is None`) in timing-only runs of large
+workloads; `beats[op]` (memory bus beats per entry and op) and
+`bytes[op]` are always present and are all the timing model needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+import numpy as np
+
+OPS = ("load_a", "load_b", "load_c", "store_c")
+
+
+class EntryKind(IntEnum):
+    TILE = 0
+    JOIN = 1
+
+
+class StoreMode(IntEnum):
+    INT32 = 0            # raw accumulators, 4 bytes little-endian per element
+    RELU_SHIFT_INT8 = 1  # clip(max(acc, 0) >> shift, 0, 127) as one byte
+
+
+@dataclass
+class Csr:
+    """Per-entry lists: items of entry i are idx[ptr[i]:ptr[i+1]]."""
+
+    ptr: np.ndarray  # int64 [N+1]
+    idx: np.ndarray  # int64 [nnz]
+
+    def of(self, i: int) -> np.ndarray:
+        return self.idx[self.ptr[i]:self.ptr[i + 1]]
+
+    def count(self) -> np.ndarray:
+        return np.diff(self.ptr)
+
+
+@dataclass
+class Segments:
+    """One op kind's segment lists for all entries (CSR over entries)."""
+
+    ptr: np.ndarray         # int64 [N+1]
+    mem_addr: np.ndarray    # int64 [S] byte address in external memory (0 for zero segments)
+    length: np.ndarray      # int32 [S] bytes, >= 1
+    local_addr: np.ndarray  # int32 [S] scratchpad / output-buffer byte address
+    zero: np.ndarray        # bool  [S] zero-fill, no memory read
+
+    def range(self, i: int) -> slice:
+        return slice(int(self.ptr[i]), int(self.ptr[i + 1]))
+
+
+@dataclass
+class OutputRegion:
+    """A result in external memory that the functional check compares."""
+
+    name: str
+    addr: int
+    dtype: str                # "int8" or "int32"
+    shape: tuple[int, int]    # rows x cols, row-major, contiguous
+
+
+@dataclass
+class TileProgram:
+    name: str
+    seed: int
+    kind: np.ndarray          # uint8 [N] EntryKind
+    tile_id: np.ndarray       # int64 [N] id used in traces (user id in the tiles form)
+    layer: np.ndarray         # int32 [N] layer index, -1 for the tiles form
+    m: np.ndarray             # int32 [N] rows of the tile (<= arch rows); 0 for joins
+    n: np.ndarray             # int32 [N] cols (<= arch cols); 0 for joins
+    k: np.ndarray             # int32 [N] reduction length of this K-chunk (<= kmax); 0 for joins
+    load_c: np.ndarray        # bool  [N] accumulate onto a partial sum loaded from memory
+    store_mode: np.ndarray    # uint8 [N] StoreMode
+    shift: np.ndarray         # uint8 [N] right shift for RELU_SHIFT_INT8
+    preds: Csr                # predecessors (entry indices)
+    succs: Csr                # successors (entry indices), the transpose of preds
+    beats: dict[str, np.ndarray]   # op -> int64 [N] memory bus beats (zero segments count ceil(len/bus_bytes))
+    bytes: dict[str, np.ndarray]   # op -> int64 [N] bytes really moved (zero fill excluded)
+    segments: dict[str, Segments] | None  # op -> segment lists; None when dropped
+    memory_size: int          # bytes of external memory the program uses
+    memory_image: list[tuple[int, bytes]] = field(default_factory=list)  # initial contents
+    outputs: list[OutputRegion] = field(default_factory=list)
+    expected: dict[str, np.ndarray] = field(default_factory=dict)  # numpy reference per output
+    info: dict[str, object] = field(default_factory=dict)  # DAG size, depth, layers ... for summaries
+
+    @property
+    def entries(self) -> int:
+        return int(self.kind.shape[0])
+
+    @property
+    def tiles(self) -> int:
+        return int(np.count_nonzero(self.kind == EntryKind.TILE))
+
+    @property
+    def functional(self) -> bool:
+        return self.segments is not None and bool(self.memory_image)
