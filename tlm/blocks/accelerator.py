@@ -1,0 +1,171 @@
+"""The accelerator top: scheduler, engines, shared DMA, external memory.
+
+`simulate(program, arch)` elaborates a fresh `Simulator`, runs the tile
+program to completion and returns a `SimResult`. In functional mode the
+outputs in memory are compared with the numpy reference afterwards.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tlm.arch import Arch
+from tlm.blocks.dma import Dma, MemoryPort
+from tlm.blocks.engine import Engine
+from tlm.blocks.memory import check_outputs, initial_image
+from tlm.blocks.scheduler import TileScheduler
+from tlm.blocks.timing import OpTimes, op_times
+from tlm.kernel import Module, Simulator
+from tlm.workload.program import EntryKind, TileProgram
+
+
+class NullTrace:
+    """A trace sink that keeps nothing (the model never branches on tracing)."""
+
+    def record(self, op: str, tile: int, start: int, end: int, **extra: object) -> None:
+        return None
+
+    def occupancy(self, cycle: int, value: int) -> None:
+        return None
+
+
+class ArrayMemoryPort(MemoryPort):
+    """Direct access to the external-memory byte array."""
+
+    def __init__(self, mem: np.ndarray) -> None:
+        self.mem = mem
+
+    def read(self, addr: int, into: np.ndarray) -> None:
+        into[:] = self.mem[addr:addr + into.shape[0]]
+
+    def write(self, addr: int, data: np.ndarray) -> None:
+        self.mem[addr:addr + data.shape[0]] = data
+
+
+class Accelerator(Module):
+    """accel_top as a TLM module tree: npu.scheduler, npu.dma, npu.engine<i>."""
+
+    def __init__(self, parent: Simulator | Module, name: str, arch: Arch, program: TileProgram,
+                 *, functional: bool, trace: object | None = None,
+                 port: MemoryPort | None = None) -> None:
+        super().__init__(parent, name)
+        self.arch = arch
+        self.program = program
+        self.trace = trace if trace is not None else NullTrace()
+        self.times: OpTimes = op_times(arch, program)
+        self.functional = functional
+        self.memory = initial_image(program) if functional else None
+        self.dma = Dma(self, "dma", arch, program, self.times, self.memory)
+        if functional:
+            self.dma.port = port or ArrayMemoryPort(self.memory)  # type: ignore[arg-type]
+        self.engines = [Engine(self, f"engine{i}", i, arch, program, self.times, self.dma,
+                               self.trace, functional)
+                        for i in range(arch.array.engines)]
+        self.scheduler = TileScheduler(self, "scheduler", arch, program, self.engines, self.trace)
+
+
+@dataclass
+class SimResult:
+    workload: str
+    cycles: int
+    tiles: int
+    entries: int
+    functional: str                    # "pass" | "fail" | "skipped"
+    mismatches: list[str]
+    sim_s: float
+    engine_busy: list[int]
+    engine_tiles: list[int]
+    dma_busy: int
+    dma_bytes: int
+    dma_ops: int
+    macs: int
+    critical_path: int
+    max_occupancy: int
+    info: dict[str, object] = field(default_factory=dict)
+
+    def summary(self, arch: Arch) -> dict[str, object]:
+        """The `--json` summary of spec/cli.md plus the model's own figures."""
+        cyc = max(self.cycles, 1)
+        peak = cyc * arch.array.engines * arch.array.rows * arch.array.cols
+        return {
+            "workload": self.workload, "source": "tlm", "cycles": self.cycles,
+            "tiles": self.tiles, "functional": self.functional,
+            "sim_s": round(self.sim_s, 4),
+            "cycles_per_s": round(self.cycles / self.sim_s) if self.sim_s > 0 else None,
+            "time_s": self.cycles * arch.clock.period_ps * 1e-12,
+            "engine_utilisation": [round(b / cyc, 4) for b in self.engine_busy],
+            "dma_bytes": self.dma_bytes, "dma_busy": round(self.dma_busy / cyc, 4),
+            "mac_utilisation": round(self.macs / peak, 4),
+            "critical_path": self.critical_path,
+            "max_table_occupancy": self.max_occupancy,
+        }
+
+
+def critical_path_cycles(program: TileProgram, weight: np.ndarray) -> int:
+    """Longest weighted path through the entries (joins weigh 0), in program order.
+
+    Admission order is a topological order for the layers form; for any other
+    order the DAG's own topological order is used.
+    """
+    n = program.entries
+    ptr = program.preds.ptr
+    idx = program.preds.idx
+    order: list[int] | range = range(n)
+    if n and np.any(idx >= np.repeat(np.arange(n), np.diff(ptr))):
+        import networkx as nx
+
+        g = nx.DiGraph()
+        g.add_nodes_from(range(n))
+        src = np.repeat(np.arange(n), np.diff(ptr))
+        g.add_edges_from(zip(idx.tolist(), src.tolist()))
+        order = list(nx.topological_sort(g))
+    finish = np.zeros(n, dtype=np.int64)
+    w = weight.tolist()
+    ptr_l = ptr.tolist()
+    fin = finish  # numpy for vectorised max over preds
+    for x in order:
+        lo, hi = ptr_l[x], ptr_l[x + 1]
+        start = int(fin[idx[lo:hi]].max()) if hi > lo else 0
+        fin[x] = start + w[x]
+    return int(finish.max()) if n else 0
+
+
+def simulate(program: TileProgram, arch: Arch, *, functional: bool = True,
+             trace: object | None = None,
+             progress: Callable[[int, int], None] | None = None) -> SimResult:
+    """Run `program` on the TLM accelerator; raises DeadlockError if it cannot finish."""
+    functional = functional and program.functional
+    sim = Simulator(f"tlm:{program.name}")
+    top = Accelerator(sim, "npu", arch, program, functional=functional, trace=trace)
+    if progress is not None:
+        top.scheduler.on_progress = lambda done: progress(done, program.entries)
+    occ = getattr(trace, "occupancy", None)
+    if occ is not None:
+        top.scheduler.on_occupancy = occ
+    t0 = time.perf_counter()
+    sim.run()
+    sim_s = time.perf_counter() - t0
+    sched = top.scheduler
+    if sched.completed < program.entries:
+        raise sched.deadlock()
+    mismatches: list[str] = []
+    status = "skipped"
+    if functional:
+        assert top.memory is not None
+        mismatches = check_outputs(top.memory, program)
+        status = "fail" if mismatches else "pass"
+    tiles = program.kind == EntryKind.TILE
+    macs = int(np.sum(program.m[tiles].astype(np.int64) * program.n[tiles] * program.k[tiles]))
+    weight = top.times.standalone_tile(arch, program)
+    return SimResult(
+        workload=program.name, cycles=sched.end_cycle, tiles=program.tiles,
+        entries=program.entries, functional=status, mismatches=mismatches, sim_s=sim_s,
+        engine_busy=[e.busy_cycles for e in top.engines],
+        engine_tiles=[e.tiles_done for e in top.engines],
+        dma_busy=top.dma.busy_cycles, dma_bytes=top.dma.bytes_moved, dma_ops=top.dma.ops,
+        macs=macs, critical_path=critical_path_cycles(program, weight),
+        max_occupancy=sched.max_occupancy, info=dict(program.info))

@@ -1,0 +1,152 @@
+"""The shared DMA engine and its round-robin arbiter.
+
+Engines post one op at a time (load_a, load_b, load_c, store_c of an entry);
+the arbiter grants whole ops, round robin, starting after the engine granted
+last. An op requested at cycle r while the DMA is free from cycle f is
+granted at max(r, f) + dma_grant_cycles and done after its service time
+(`timing.OpTimes`). In functional mode the op's segment list really moves
+bytes between external memory and the engine's scratchpad.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from tlm.arch import Arch
+from tlm.blocks.timing import OpTimes
+from tlm.kernel import Event, Module
+from tlm.workload.program import TileProgram
+
+if TYPE_CHECKING:
+    from tlm.blocks.engine import Engine
+
+LOADS = ("load_a", "load_b", "load_c")
+
+
+class MemoryPort:
+    """What the DMA needs from external memory: read into a view, write a view."""
+
+    def read(self, addr: int, into: np.ndarray) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def write(self, addr: int, data: np.ndarray) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class Dma(Module):
+    """One DMA shared by all engines (docs/microarch.md, "DMA and arbiter")."""
+
+    def __init__(self, parent: Module, name: str, arch: Arch, program: TileProgram,
+                 times: OpTimes, memory: np.ndarray | None) -> None:
+        super().__init__(parent, name)
+        self.arch = arch
+        self.program = program
+        self.times = times
+        self.memory = memory
+        self.period = arch.clock.period_ps
+        self.engines: list[Engine] = []
+        self.pending: list[tuple[str, int, int] | None] = []   # per engine: (op, entry, request cycle)
+        self.n_pending = 0
+        self.last_granted = -1
+        self.busy = False
+        self.current: tuple[int, str, int, int, int] | None = None  # engine, op, entry, start, grant
+        # The arbiter is two method processes: `decide` runs one delta after a
+        # request reaches an idle DMA (so requests raised in the same cycle are
+        # all visible) and `finish` at the op's done cycle.
+        self.decide_ev = Event(self.sim, f"{self.name}.decide")
+        self.done_ev = Event(self.sim, f"{self.name}.done")
+        self.method(self.decide, [self.decide_ev], dont_initialize=True)
+        self.method(self.finish, [self.done_ev], dont_initialize=True)
+        self.busy_cycles = 0
+        self.bytes_moved = 0
+        self.ops = 0
+        self.on_busy: Callable[[int, int], None] | None = None
+        self.port: MemoryPort | None = None  # set by the accelerator in functional mode
+        # Python lists: indexing them is several times cheaper than numpy scalars.
+        self._service = {op: v.tolist() for op, v in times.service.items()}
+        self._bytes = {op: v.tolist() for op, v in program.bytes.items()}
+        self._beats = {op: v.tolist() for op, v in program.beats.items()}
+
+    def attach(self, engine: Engine) -> None:
+        self.engines.append(engine)
+        self.pending.append(None)
+
+    def post(self, engine: int, op: str, entry: int, start: int | None = None) -> None:
+        """An engine requests `op` of `entry`; it is told through its `dma_done` event.
+
+        `start` is the cycle the trace record begins at (default: now, the request).
+        """
+        now = self.sim.now // self.period
+        self.pending[engine] = (op, entry, now if start is None else start)
+        self.n_pending += 1
+        if not self.busy:
+            self.decide_ev.notify(0)
+
+    def _pick(self) -> int:
+        n = len(self.pending)
+        for i in range(1, n + 1):
+            e = (self.last_granted + i) % n
+            if self.pending[e] is not None:
+                return e
+        raise AssertionError("no pending request")
+
+    def decide(self) -> None:
+        """Grant the next op round robin and schedule its completion."""
+        if self.busy or not self.n_pending:
+            return
+        e = self._pick()
+        op, entry, start = self.pending[e]  # type: ignore[misc]
+        self.pending[e] = None
+        self.n_pending -= 1
+        self.last_granted = e
+        self.busy = True
+        grant_cycles = self.arch.timing.dma_grant_cycles
+        grant = self.sim.now // self.period + grant_cycles
+        cost = self._service[op][entry]
+        if self.memory is not None:
+            self._move(self.engines[e], op, entry)
+        self.current = (e, op, entry, start, grant)
+        self.done_ev.notify((grant_cycles + cost) * self.period)
+
+    def finish(self) -> None:
+        """The current op is done: tell its engine, trace it, arbitrate again."""
+        assert self.current is not None
+        e, op, entry, start, grant = self.current
+        done = self.sim.now // self.period
+        self.busy = False
+        self.current = None
+        self.busy_cycles += done - grant
+        moved = self._bytes[op][entry]
+        self.bytes_moved += moved
+        self.ops += 1
+        eng = self.engines[e]
+        eng.trace.record(op, eng.tile_id, start, done, engine=e, grant=grant, bytes=moved,
+                         beats=self._beats[op][entry])
+        if self.on_busy is not None:
+            self.on_busy(grant, done)
+        eng.dma_done.notify()
+        if self.n_pending:
+            self.decide_ev.notify(0)
+
+    def _move(self, engine: Engine, op: str, entry: int) -> None:
+        """Execute the op's segment list on the byte arrays."""
+        segs = self.program.segments[op]  # type: ignore[index]
+        sl = segs.range(entry)
+        mem = self.memory
+        assert mem is not None
+        rows = zip(segs.mem_addr[sl].tolist(), segs.length[sl].tolist(),
+                   segs.local_addr[sl].tolist(), segs.zero[sl].tolist())
+        if op in LOADS:
+            spad = engine.spad
+            for addr, length, local, zero in rows:
+                if zero:
+                    spad[local:local + length] = 0
+                else:
+                    self.port.read(addr, spad[local:local + length])
+        else:
+            out = engine.out_buffer
+            for addr, length, local, _zero in rows:
+                self.port.write(addr, out[local:local + length])

@@ -1,0 +1,138 @@
+"""`tlmsim sim`: run a workload on the transaction-level accelerator model."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import fields
+from typing import Any
+
+from tlm.arch import Timing
+from tlm.cli.common import add_workload_args, parent_dir_ok, resolve_arch
+
+TIMING_HELP = {
+    "dma_grant_cycles": "request seen by an idle DMA -> grant",
+    "dma_setup_cycles": "grant -> first memory request",
+    "dma_read_done_cycles": "last read beat -> op done",
+    "dma_write_done_cycles": "last write beat -> op done",
+    "engine_start_cycles": "dispatch -> load_a request",
+    "engine_phase_cycles": "one engine phase done -> next phase starts",
+    "engine_done_cycles": "store op done -> engine reports done",
+    "drain_extra_cycles": "array drain takes rows + this",
+    "sched_complete_cycles": "completion action, fixed part",
+    "sched_succ_cycles": "completion action, per successor walked",
+    "sched_dispatch_cycles": "dispatch action",
+    "sched_admit_cycles": "admission action, fixed part",
+    "sched_pred_cycles": "admission action, per predecessor checked",
+    "sched_notice_cycles": "engine done -> completion visible to the scheduler",
+}
+
+
+class _HelpArch(argparse.Action):
+    def __call__(self, parser: Any, namespace: Any, values: Any, option_string: Any = None) -> None:
+        print("[timing] parameters of the TLM model (clock cycles; docs/microarch.md):")
+        for f in fields(Timing):
+            print(f"  {f.name:24s} default {f.default!s:>3}  {TIMING_HELP.get(f.name, '')}")
+        parser.exit(0)
+
+
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    p: argparse.ArgumentParser = sub.add_parser(
+        "sim", help="simulate a workload on the TLM accelerator model",
+        description="Compile a workload into a tile program and run it on the transaction-level "
+        "model of the accelerator. Prints total cycles, utilisation, DMA traffic and simulation "
+        "speed. Exit 1 when the functional check or the run fails, 2 on bad input.")
+    add_workload_args(p)
+    p.add_argument("--trace", "-t", metavar="T", help="write the tlm-trace/1 JSONL trace to T")
+    p.add_argument("--perfetto", metavar="P", help="write a Chrome/Perfetto trace-event JSON to P")
+    p.add_argument("--vcd", metavar="V", help="write a VCD of engine/DMA busy and table occupancy")
+    p.add_argument("--timing-only", action="store_true",
+                   help="no data: timing only (for full-size networks)")
+    p.add_argument("--uncalibrated", action="store_true",
+                   help="use the default [timing] guesses, not the shipped calibration")
+    p.add_argument("--json", action="store_true", help="print one JSON summary on stdout")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--help-arch", action=_HelpArch, nargs=0,
+                   help="list the [timing] parameters of the arch config and exit")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    from tlm.blocks import simulate
+    from tlm.cli import print_json
+    from tlm.trace.sinks import open_sinks
+    from tlm.workload import compile_workload
+
+    wall0 = time.perf_counter()
+    arch = resolve_arch(args.arch, calibrated=not args.uncalibrated)
+    outputs = [x for x in (args.trace, args.perfetto, args.vcd) if x]
+    for flag, path in (("--trace", args.trace), ("--perfetto", args.perfetto), ("--vcd", args.vcd)):
+        if path:
+            parent_dir_ok(path, flag)
+    program = compile_workload(args.workload, arch, functional=not args.timing_only)
+    bar = _progress_bar(program.entries, args.no_progress)
+    sink = open_sinks(outputs, source="tlm", workload=program.name, arch=arch)
+    with sink:
+        result = simulate(program, arch, functional=not args.timing_only, trace=sink,
+                          progress=bar.update if bar else None)
+        if bar:
+            bar.close()
+        wall_s = time.perf_counter() - wall0
+        sink.close(result.cycles, result.tiles, result.functional,
+                   sim_s=round(result.sim_s, 4), wall_s=round(wall_s, 4))
+    summary = result.summary(arch)
+    summary["wall_s"] = round(time.perf_counter() - wall0, 4)
+    if args.json:
+        print_json(summary)
+    else:
+        _print_human(summary, result, arch, outputs)
+    if result.functional == "fail":
+        sys.stderr.write("functional check failed: " + "; ".join(result.mismatches) + "\n")
+        return 1
+    return 0
+
+
+def _progress_bar(total: int, disabled: bool) -> Any:
+    if disabled or total < 50_000:
+        return None
+    from tqdm import tqdm
+
+    class Bar:
+        def __init__(self) -> None:
+            self.t = tqdm(total=total, unit="entry", file=sys.stderr, mininterval=0.5,
+                          desc="simulating", disable=None)
+            self.seen = 0
+
+        def update(self, done: int, _total: int) -> None:
+            self.t.update(done - self.seen)
+            self.seen = done
+
+        def close(self) -> None:
+            self.t.update(total - self.seen)
+            self.t.close()
+
+    return Bar()
+
+
+def _print_human(s: dict[str, Any], result: Any, arch: Any, outputs: list[str]) -> None:
+    e = arch.array
+    period_ns = arch.clock.period_ps / 1000
+    lines = [
+        f"workload      {s['workload']}  ({result.tiles} tiles, {result.entries - result.tiles} joins)",
+        f"accelerator   {e.engines} engines x {e.rows}x{e.cols} MACs, table {arch.scheduler.table_depth}, "
+        f"bus {arch.dma.bus_bytes} B, memory latency {arch.memory.latency_cycles} cycles",
+        f"cycles        {s['cycles']:,}  ({s['cycles'] * period_ns / 1e3:,.3f} us at {1e3 / period_ns:g} MHz)",
+        f"critical path {s['critical_path']:,} cycles  (achieved / critical = "
+        f"{s['cycles'] / max(1, s['critical_path']):.2f})",
+        "engines       " + "  ".join(f"e{i} {u:.1%} ({t} tiles)" for i, (u, t) in
+                                     enumerate(zip(s['engine_utilisation'], result.engine_tiles))),
+        f"MAC util      {s['mac_utilisation']:.2%}",
+        f"DMA           {s['dma_bytes']:,} bytes in {result.dma_ops:,} ops, busy {s['dma_busy']:.1%}",
+        f"table         max occupancy {s['max_table_occupancy']} of {arch.scheduler.table_depth}",
+        f"functional    {s['functional']}",
+        f"speed         {s['cycles_per_s']:,} simulated cycles/s  (sim {s['sim_s']:.3f} s, wall {s['wall_s']:.3f} s)",
+    ]
+    for o in outputs:
+        lines.append(f"wrote         {o}")
+    print("\n".join(lines))

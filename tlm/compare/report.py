@@ -1,0 +1,144 @@
+"""`tlmsim report`: one self-contained HTML page (or a Markdown summary) of a comparison.
+
+The HTML embeds its figures as base64 PNG and its style inline, so the file
+can be mailed or attached to a CI run on its own. Sections: summary,
+timelines (TLM above RTL, per engine and the DMA), duration errors per op,
+per-record durations, start drift, worst mismatches, workload and arch.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from pathlib import Path
+from typing import Any
+
+from tlm.compare import plots
+from tlm.compare.metrics import Comparison
+from tlm.compare.summary import (
+    DRIFT_HEAD, PER_OP_HEAD, WORST_HEAD, headline, render_markdown, table_rows,
+)
+from tlm.errors import InputError
+from tlm.trace.base import write_atomically
+from tlm.trace.reader import Trace
+
+SECTIONS = ("summary", "timelines", "errors", "durations", "drift", "worst", "workload", "arch")
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1150px; color: #222; }
+h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 1.8em; border-bottom: 1px solid #ccc; }
+table { border-collapse: collapse; font-size: 0.9em; margin: 0.5em 0; }
+th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: right; }
+th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
+tr.diff td { background: #fff3cd; }
+.note { color: #666; font-size: 0.9em; } img { max-width: 100%; }
+.warn { color: #a00; }
+"""
+
+
+def _esc(x: Any) -> str:
+    return html.escape(str(x))
+
+
+def _table(head: list[str], rows: list[list[str]], diff_rows: set[int] | None = None) -> str:
+    out = ["<table><tr>" + "".join(f"<th>{_esc(h)}</th>" for h in head) + "</tr>"]
+    for i, r in enumerate(rows):
+        cls = ' class="diff"' if diff_rows and i in diff_rows else ""
+        out.append(f"<tr{cls}>" + "".join(f"<td>{_esc(v)}</td>" for v in r) + "</tr>")
+    out.append("</table>")
+    return "\n".join(out)
+
+
+def _img(data: bytes | None, alt: str) -> str:
+    if data is None:
+        return '<p class="note">No matched records to plot.</p>'
+    return f'<img alt="{_esc(alt)}" src="data:image/png;base64,{base64.b64encode(data).decode()}">'
+
+
+def _arch_rows(tlm: Trace, rtl: Trace) -> tuple[list[list[str]], set[int]]:
+    a, b = tlm.arch.to_dict(), rtl.arch.to_dict()
+    rows, diff = [], set()
+    for section, values in a.items():
+        for key, va in values.items():
+            vb = b[section][key]
+            if va != vb:
+                diff.add(len(rows))
+            rows.append([f"[{section}] {key}", str(va), str(vb)])
+    return rows, diff
+
+
+def _workload_rows(tlm: Trace, rtl: Trace) -> list[list[str]]:
+    def footer(t: Trace, key: str) -> str:
+        return "cut short" if t.footer is None else str(t.footer.get(key, "-"))
+
+    rows = [
+        ["file", tlm.path, rtl.path],
+        ["source", tlm.source, rtl.source],
+        ["clock period (ps)", str(tlm.clock_period_ps), str(rtl.clock_period_ps)],
+        ["tiles", footer(tlm, "tiles"), footer(rtl, "tiles")],
+        ["functional", footer(tlm, "functional"), footer(rtl, "functional")],
+        ["records", str(len(tlm)), str(len(rtl))],
+    ]
+    for key in ("sim_s", "wall_s"):
+        vt, vr = tlm.perf(key), rtl.perf(key)
+        if vt is not None or vr is not None:
+            rows.append([f"{key} (s)", "-" if vt is None else f"{vt:.3g}", "-" if vr is None else f"{vr:.3g}"])
+    return rows
+
+
+def render_html(c: Comparison, tlm: Trace, rtl: Trace) -> str:
+    """The whole report page as one string."""
+    per_op, drift, worst = table_rows(c)
+    gantt_png, until, cut = plots.gantt(tlm, rtl)
+    arch_rows, arch_diff = _arch_rows(tlm, rtl)
+    window = (f"The first {until} cycles are shown (the run has more records than one chart can show)."
+              if cut else f"The whole run ({until} cycles).")
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>TLM vs RTL: {_esc(c.workload)}</title><style>{_STYLE}</style></head><body>",
+        f"<h1>TLM vs RTL: {_esc(c.workload)}</h1>",
+        '<h2 id="summary">Summary</h2>',
+        _table(["figure", "value"], [[a, b] for a, b in headline(c)]),
+        '<p class="note">Accuracy is 1 - |cycles_tlm - cycles_rtl| / cycles_rtl, end to end.</p>',
+    ]
+    parts += [f'<p class="warn">warning: {_esc(w)}</p>' for w in c.warnings]
+    parts += [
+        '<h2 id="timelines">Timelines</h2>',
+        f'<p class="note">TLM above, RTL below; one lane per engine (its phases) and one for '
+        f"the DMA (each op from grant to end). {_esc(window)}</p>",
+        _img(gantt_png, "Gantt timelines"),
+        '<h2 id="errors">Duration error per op</h2>',
+        '<p class="note">|duration TLM - duration RTL| as a fraction of the RTL duration; '
+        "p95 by linear interpolation.</p>",
+        _table(PER_OP_HEAD, per_op),
+        _img(plots.error_histograms(c), "error histograms"),
+        '<h2 id="durations">Per-record durations</h2>',
+        _img(plots.duration_scatter(c), "TLM against RTL durations"),
+        '<h2 id="drift">Start drift</h2>',
+        '<p class="note">start TLM - start RTL in cycles, per tenth of the RTL run.</p>',
+        _table(DRIFT_HEAD, drift),
+        _img(plots.drift_plot(c), "start drift"),
+        '<h2 id="worst">Worst mismatches</h2>',
+        _table(WORST_HEAD, worst) if worst else '<p class="note">No duration differs.</p>',
+        '<h2 id="workload">Workload</h2>',
+        _table(["", "TLM", "RTL"], _workload_rows(tlm, rtl)),
+        '<h2 id="arch">Arch</h2>',
+        '<p class="note">Highlighted rows differ (only [timing] may).</p>',
+        _table(["key", "TLM", "RTL"], arch_rows, arch_diff),
+        "</body></html>",
+    ]
+    return "\n".join(parts) + "\n"
+
+
+def write_report(c: Comparison, tlm: Trace, rtl: Trace, out: str | Path, fmt: str = "html") -> None:
+    """Render and write the report atomically (temp file + rename).
+
+    Raises:
+        InputError: The output file cannot be written.
+    """
+    text = render_html(c, tlm, rtl) if fmt == "html" else render_markdown(c)
+    try:
+        write_atomically(out, text.encode("utf-8"))
+    except OSError as e:
+        raise InputError(str(out), "file", f"cannot write: {e.strerror or e}") from None

@@ -1,0 +1,154 @@
+"""The interface every trace sink offers, and the sinks that need no file.
+
+A model holds one sink and calls it unconditionally (no `if trace:` branches
+on the hot path):
+
+- ``record(op, tile, start, end, **extra)`` once per activity, in any order;
+  times are integer clock cycles, ``start <= end``;
+- ``close(cycles, tiles, functional, **extra)`` once when the run completed;
+- ``abort()`` when the run was cut short (deadlock, interrupt, error): what
+  was recorded stays readable and the output says the run did not complete;
+- ``occupancy(time, value)`` (optional to act on): dependency-table entries
+  in use from cycle `time`; the VCD and Perfetto writers draw it, the JSON
+  Lines trace has no record for it.
+
+Every sink is also a context manager: leaving the ``with`` block without
+``close`` (normally or by an exception) calls ``abort``.
+
+`NullWriter` records nothing; `TeeWriter` forwards to several sinks (for
+example a JSON Lines trace and a Perfetto file from the same run).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any, Protocol, runtime_checkable
+
+
+@runtime_checkable
+class TraceSink(Protocol):
+    """What a model may call on a trace output."""
+
+    def record(self, op: str, tile: int, start: int, end: int, **extra: Any) -> None: ...
+
+    def close(self, cycles: int, tiles: int, functional: str, **extra: Any) -> None: ...
+
+    def abort(self) -> None: ...
+
+    def occupancy(self, time: int, value: int) -> None: ...
+
+
+class SinkBase:
+    """Context-manager behaviour shared by the sinks: ``abort`` unless closed."""
+
+    closed: bool = False
+
+    def occupancy(self, time: int, value: int) -> None:
+        """Dependency-table entries in use from cycle `time`; ignored unless overridden."""
+
+    def abort(self) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def discard(self) -> None:
+        """Drop the output before anything was written: no file is created or replaced."""
+        if self.closed:
+            return
+        self.closed = True
+        tmp = getattr(self, "_tmp", None)
+        file = getattr(self, "_file", None)
+        if file is not None:
+            file.close()
+        if tmp is not None:
+            _unlink_quietly(tmp)
+
+    def __enter__(self) -> SinkBase:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if not self.closed:
+            self.abort()
+
+
+class NullWriter(SinkBase):
+    """A sink that records nothing, for runs without a trace."""
+
+    def record(self, op: str, tile: int, start: int, end: int, **extra: Any) -> None:
+        pass
+
+    def close(self, cycles: int, tiles: int, functional: str, **extra: Any) -> None:
+        self.closed = True
+
+    def abort(self) -> None:
+        self.closed = True
+
+
+class TeeWriter(SinkBase):
+    """Forwards every call to each of several sinks, in the order given."""
+
+    def __init__(self, *sinks: TraceSink) -> None:
+        self.sinks = tuple(sinks)
+        # One bound method per sink, looked up once: record() is the hot path.
+        self._records = tuple(s.record for s in self.sinks)
+        self._occupancies = tuple(s.occupancy for s in self.sinks)
+
+    def record(self, op: str, tile: int, start: int, end: int, **extra: Any) -> None:
+        for rec in self._records:
+            rec(op, tile, start, end, **extra)
+
+    def occupancy(self, time: int, value: int) -> None:
+        for occ in self._occupancies:
+            occ(time, value)
+
+    def close(self, cycles: int, tiles: int, functional: str, **extra: Any) -> None:
+        for s in self.sinks:
+            s.close(cycles, tiles, functional, **extra)
+        self.closed = True
+
+    def abort(self) -> None:
+        for s in self.sinks:
+            s.abort()
+        self.closed = True
+
+
+def open_temp_beside(path: str | Path, *, binary: bool = False) -> tuple[IO[Any], str]:
+    """Open a fresh temporary file in the directory of `path`.
+
+    Renaming it over `path` later is atomic because both are on one file
+    system. Returns the open file and its name.
+    """
+    p = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    # mkstemp makes the file private (0600); give it the usual umask-based mode.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    if binary:
+        return os.fdopen(fd, "wb"), tmp
+    return os.fdopen(fd, "w", encoding="utf-8", newline="\n"), tmp
+
+
+def write_atomically(path: str | Path, data: str | bytes) -> None:
+    """Write `data` to a temporary file beside `path`, then rename it over `path`."""
+    f, tmp = open_temp_beside(path, binary=isinstance(data, bytes))
+    try:
+        with f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        _unlink_quietly(tmp)
+        raise
+
+
+def _unlink_quietly(name: str) -> None:
+    try:
+        os.unlink(name)
+    except OSError:
+        pass

@@ -1,0 +1,161 @@
+"""The dependency DAG of a tile program: depth, critical path, networkx view.
+
+Longest paths are computed on the CSR arrays with a frontier (Kahn) sweep:
+each step takes every entry whose predecessors are all finished, so the work
+is O(entries + edges) numpy operations in as many steps as the DAG is deep,
+and no topological order is assumed (the tiles form may list a tile before
+one it depends on).
+"""
+
+from __future__ import annotations
+
+import heapq
+
+import networkx as nx
+import numpy as np
+
+from tlm.workload.program import Csr, EntryKind, TileProgram
+from tlm.workload.segments import ptr_from_counts, range_index
+
+
+def transpose(preds: Csr, entries: int) -> Csr:
+    """Successor lists (ascending) from predecessor lists."""
+    owner = np.repeat(np.arange(entries, dtype=np.int64), np.diff(preds.ptr))
+    order = np.argsort(preds.idx, kind="stable")
+    counts = np.bincount(preds.idx, minlength=entries).astype(np.int64)
+    return Csr(ptr=ptr_from_counts(counts), idx=owner[order])
+
+
+def longest_paths(preds: Csr, succs: Csr, weight: np.ndarray) -> np.ndarray:
+    """Per entry, the heaviest path ending at it (its own weight included).
+
+    Raises:
+        ValueError: the graph has a cycle.
+    """
+    n = int(weight.shape[0])
+    weight = weight.astype(np.int64, copy=False)
+    pending = np.diff(preds.ptr).astype(np.int64)
+    best_in = np.zeros(n, dtype=np.int64)
+    dist = np.zeros(n, dtype=np.int64)
+    succ_count = np.diff(succs.ptr)
+    frontier = np.flatnonzero(pending == 0)
+    finished = 0
+    while frontier.shape[0]:
+        dist[frontier] = best_in[frontier] + weight[frontier]
+        finished += frontier.shape[0]
+        cnt = succ_count[frontier]
+        nxt = succs.idx[range_index(succs.ptr[frontier], cnt)]
+        if nxt.shape[0] == 0:
+            break
+        np.maximum.at(best_in, nxt, np.repeat(dist[frontier], cnt))
+        touched, dec = np.unique(nxt, return_counts=True)
+        pending[touched] -= dec
+        frontier = touched[pending[touched] == 0]
+    if finished < n:
+        raise ValueError("dependency graph has a cycle")
+    return dist
+
+
+def critical_path(program: TileProgram, weight: np.ndarray) -> int:
+    """Longest path through the DAG with per-entry weights (joins weigh 0).
+
+    Args:
+        program: the compiled program.
+        weight: one non-negative weight per entry (e.g. cycles per tile).
+    """
+    w = np.where(program.kind == EntryKind.TILE, weight, 0)
+    if program.entries == 0:
+        return 0
+    return int(longest_paths(program.preds, program.succs, w).max())
+
+
+def depth(program: TileProgram) -> int:
+    """Tiles on the longest dependency chain."""
+    return critical_path(program, np.ones(program.entries, dtype=np.int64))
+
+
+def topological_order(program: TileProgram) -> list[int]:
+    """Entries in a dependency-respecting order, lowest index first when free."""
+    pending = np.diff(program.preds.ptr).tolist()
+    sp, si = program.succs.ptr.tolist(), program.succs.idx.tolist()
+    heap = [i for i, p in enumerate(pending) if p == 0]
+    heapq.heapify(heap)
+    order: list[int] = []
+    while heap:
+        x = heapq.heappop(heap)
+        order.append(x)
+        for s in si[sp[x]:sp[x + 1]]:
+            pending[s] -= 1
+            if pending[s] == 0:
+                heapq.heappush(heap, s)
+    if len(order) < program.entries:
+        raise ValueError("dependency graph has a cycle")
+    return order
+
+
+def tile_dag(program: TileProgram) -> nx.DiGraph:
+    """Tiles-only DAG (joins expanded into direct edges) for small programs.
+
+    Nodes are entry indices with attributes `tile_id`, `layer`, `m`, `n`, `k`;
+    an edge p -> t means t waits for p.
+    """
+    kind = program.kind
+    tiles_of: dict[int, set[int]] = {}
+
+    def tile_preds(entry: int) -> set[int]:
+        out: set[int] = set()
+        for p in program.preds.of(entry).tolist():
+            if kind[p] == EntryKind.TILE:
+                out.add(p)
+            else:
+                if p not in tiles_of:
+                    tiles_of[p] = tile_preds(p)
+                out |= tiles_of[p]
+        return out
+
+    g = nx.DiGraph()
+    for e in np.flatnonzero(kind == EntryKind.TILE).tolist():
+        g.add_node(e, tile_id=int(program.tile_id[e]), layer=int(program.layer[e]),
+                   m=int(program.m[e]), n=int(program.n[e]), k=int(program.k[e]))
+    for e in list(g.nodes):
+        g.add_edges_from((p, e) for p in tile_preds(e))
+    return g
+
+
+def admission_deadlock(program: TileProgram, table_depth: int) -> int | None:
+    """Whether in-order admission into a `table_depth`-entry table can deadlock.
+
+    Completing a ready entry never hurts, so deadlock does not depend on
+    timing: greedily admit in program order and complete whatever is ready.
+
+    Returns:
+        None when the program always runs to the end, otherwise the index of
+        the first entry that can never be admitted.
+    """
+    n = program.entries
+    pp, pi = program.preds.ptr.tolist(), program.preds.idx.tolist()
+    sp, si = program.succs.ptr.tolist(), program.succs.idx.tolist()
+    done = [False] * n
+    admitted = [False] * n
+    pending = [0] * n
+    ready: list[int] = []
+    in_table = nxt = 0
+    while nxt < n or in_table:
+        while nxt < n and in_table < table_depth:
+            pending[nxt] = sum(1 for p in pi[pp[nxt]:pp[nxt + 1]] if not done[p])
+            admitted[nxt] = True
+            in_table += 1
+            if pending[nxt] == 0:
+                ready.append(nxt)
+            nxt += 1
+        if not ready:
+            return nxt if nxt < n else done.index(False)
+        x = ready.pop()
+        done[x] = True
+        in_table -= 1
+        for s in si[sp[x]:sp[x + 1]]:
+            if admitted[s]:
+                pending[s] -= 1
+                if pending[s] == 0:
+                    ready.append(s)
+    return None

@@ -1,0 +1,164 @@
+"""Two independent functional models of a workload, for cross-checking.
+
+- `reference_outputs` computes every layer's output straight from the
+  workload description with numpy (im2col with the same deformable offsets,
+  int32 matmul, ReLU/shift/clip). It shares only the seeded data
+  (`tlm.workload.data`) with the compiler, never its tiling or segments. This
+  is what `TileProgram.expected` holds.
+- `run_program_functionally` executes a compiled program's *segment lists*
+  on a flat byte memory, tile by tile in dependency order, the way the DMA
+  and MAC array do. Agreement of the two proves the segments (gather
+  addresses, padding, K-chunk partial sums, store layout) are right.
+
+Accumulators are int32 and wrap modulo 2**32 like the hardware's; partial
+sums stored between K-chunks wrap the same way, so both paths agree bit for
+bit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tlm.arch import Arch
+from tlm.workload import data
+from tlm.workload.program import EntryKind, StoreMode, TileProgram
+from tlm.workload.spec import LayerSpec, WorkloadSpec
+
+
+def relu_shift_int8(acc: np.ndarray, shift: int) -> np.ndarray:
+    """clip(max(acc, 0) >> shift, 0, 127) as int8."""
+    return np.clip(np.maximum(acc, 0) >> shift, 0, 127).astype(np.int8)
+
+
+def _matmul_int32(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """int8 x int8 -> int32 product with wrap-around accumulation."""
+    return (a.astype(np.int64) @ b.astype(np.int64)).astype(np.int32)
+
+
+def im2col(x: np.ndarray, layer: LayerSpec, offsets: np.ndarray | None, rows: int) -> np.ndarray:
+    """The A matrix [out_h*out_w x K] of a conv layer; K ordered (ky, kx, c).
+
+    Args:
+        x: the input, pixels x channels (NHWC flattened), int8.
+        layer: the conv layer.
+        offsets: (dy, dx) per output m-group of `rows` pixels, or None.
+        rows: the array's row count (m-group size).
+    """
+    img = x.reshape(layer.height, layer.width, layer.in_channels)
+    oy, ox = np.divmod(np.arange(layer.M), layer.out_w)
+    dy = dx = np.zeros(layer.M, dtype=np.int64)
+    if offsets is not None:
+        dy, dx = offsets[np.arange(layer.M) // rows].T
+    cin = layer.in_channels
+    a = np.zeros((layer.M, layer.K), dtype=np.int8)
+    for ky in range(layer.kernel):
+        for kx in range(layer.kernel):
+            iy = oy * layer.stride - layer.padding + ky * layer.dilation + dy
+            ix = ox * layer.stride - layer.padding + kx * layer.dilation + dx
+            ok = (iy >= 0) & (iy < layer.height) & (ix >= 0) & (ix < layer.width)
+            tap = ky * layer.kernel + kx
+            a[ok, tap * cin:(tap + 1) * cin] = img[iy[ok], ix[ok]]
+    return a
+
+
+def reference_outputs(spec: WorkloadSpec, arch: Arch) -> dict[str, np.ndarray]:
+    """Every layer's output (or every tile's C) computed directly with numpy."""
+    rows = arch.array.rows
+    out: dict[str, np.ndarray] = {}
+    if spec.tiles is not None:
+        for i, t in enumerate(spec.tiles):
+            a = data.tile_a(spec.seed, i, t.m, t.k)
+            b_t = data.tile_b_t(spec.seed, i, t.n, t.k)
+            out[f"tile{t.id}"] = _matmul_int32(a, b_t.T)
+        return out
+    assert spec.layers is not None
+    first = spec.layers[0]
+    shape = (first.height * first.width, first.in_channels) if first.is_conv else (first.M, first.K)
+    x = data.layer_input(spec.seed, *shape)
+    for li, layer in enumerate(spec.layers):
+        if layer.is_conv:
+            offsets = None
+            if layer.max_offset is not None:
+                groups = -(-layer.M // rows)
+                offsets = data.deformable_offsets(spec.seed, li, groups, layer.max_offset)
+            a = im2col(x, layer, offsets, rows)
+        else:
+            a = x.reshape(layer.M, layer.K)
+        w_t = data.layer_weights_t(spec.seed, li, layer.N, layer.K)
+        acc = _matmul_int32(a, w_t.T)
+        x = acc if li == len(spec.layers) - 1 else relu_shift_int8(acc, layer.shift)
+        out[layer.name] = x
+    return out
+
+
+def _layout(program: TileProgram, arch: Arch | None) -> dict[str, int]:
+    if arch is not None:
+        return {"rows": arch.array.rows, "cols": arch.array.cols, "kmax": arch.kmax,
+                "spad_bytes": arch.scratchpad.bytes, "spad_b_base": arch.spad_b_base,
+                "spad_c_base": arch.spad_c_base}
+    info: Any = program.info["arch"]
+    return dict(info)
+
+
+def run_program_functionally(program: TileProgram, arch: Arch | None = None) -> dict[str, np.ndarray]:
+    """Execute the segment lists on a flat memory; returns every output region.
+
+    The scratchpad and output buffer are filled with a marker before each
+    tile, so a byte no segment writes shows up as a wrong result.
+
+    Args:
+        program: a functional program (segments and memory image present).
+        arch: the arch it was compiled for (default: the layout in `program.info`).
+    """
+    from tlm.workload.dag import topological_order
+
+    if not program.functional:
+        raise ValueError("program has no segment lists or memory image (compiled with functional=False)")
+    lay = _layout(program, arch)
+    rows, cols, kmax = lay["rows"], lay["cols"], lay["kmax"]
+    b_base, c_base = lay["spad_b_base"], lay["spad_c_base"]
+    mem = np.zeros(program.memory_size, dtype=np.uint8)
+    for addr, blob in program.memory_image:
+        mem[addr:addr + len(blob)] = np.frombuffer(blob, dtype=np.uint8)
+    spad = np.empty(lay["spad_bytes"], dtype=np.uint8)
+    outbuf = np.empty(rows * cols * 4, dtype=np.uint8)
+    segs = program.segments
+    assert segs is not None
+    for e in topological_order(program):
+        if program.kind[e] != EntryKind.TILE:
+            continue
+        spad.fill(0xA5)
+        for op in ("load_a", "load_b", "load_c"):
+            s = segs[op]
+            for j in range(int(s.ptr[e]), int(s.ptr[e + 1])):
+                lo, ln = int(s.local_addr[j]), int(s.length[j])
+                if s.zero[j]:
+                    spad[lo:lo + ln] = 0
+                else:
+                    ma = int(s.mem_addr[j])
+                    spad[lo:lo + ln] = mem[ma:ma + ln]
+        m, n, k = int(program.m[e]), int(program.n[e]), int(program.k[e])
+        a = spad[:rows * kmax].reshape(rows, kmax)[:m, :k].view(np.int8)
+        b = spad[b_base:b_base + cols * kmax].reshape(cols, kmax)[:n, :k].view(np.int8)
+        acc = a.astype(np.int64) @ b.T.astype(np.int64)
+        if program.load_c[e]:
+            acc += spad[c_base:c_base + rows * cols * 4].view("<i4").reshape(rows, cols)[:m, :n]
+        acc32 = acc.astype(np.int32)
+        outbuf.fill(0x5A)
+        if program.store_mode[e] == StoreMode.RELU_SHIFT_INT8:
+            view = outbuf[:rows * cols].reshape(rows, cols)
+            view[:m, :n] = relu_shift_int8(acc32, int(program.shift[e])).view(np.uint8)
+        else:
+            outbuf.view("<i4").reshape(rows, cols)[:m, :n] = acc32
+        s = segs["store_c"]
+        for j in range(int(s.ptr[e]), int(s.ptr[e + 1])):
+            lo, ln, ma = int(s.local_addr[j]), int(s.length[j]), int(s.mem_addr[j])
+            mem[ma:ma + ln] = outbuf[lo:lo + ln]
+    result: dict[str, np.ndarray] = {}
+    for region in program.outputs:
+        size = region.shape[0] * region.shape[1] * (4 if region.dtype == "int32" else 1)
+        raw = mem[region.addr:region.addr + size].copy()
+        result[region.name] = raw.view("<i4" if region.dtype == "int32" else np.int8).reshape(region.shape)
+    return result
