@@ -17,6 +17,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)  ## virtualenv, pip install -e .[dev,rtl], Icarus Verilog
 
 sim: $(STAMP)    ## run the accelerator model on the default workload and print a summary
+	@mkdir -p traces
 	$(BIN)/tlmsim sim --workload $(WORKLOAD) --trace traces/tlm.jsonl
 
 rtl: $(STAMP)    ## the whole cocotb regression on Icarus (JUnit XML in results.xml)

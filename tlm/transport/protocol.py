@@ -1,0 +1,190 @@
+"""Phases, sync values and the base-protocol checker of non-blocking transport.
+
+Each bound initiator/target socket pair is one *hop*. The `Hop` object sits
+on it and checks every `nb_transport_fw`/`nb_transport_bw` call and return
+against the TLM-2.0 base protocol:
+
+- forward calls carry BEGIN_REQ or END_RESP, backward calls END_REQ or
+  BEGIN_RESP; a return value of UPDATED carries the next phase;
+- a transaction moves BEGIN_REQ -> END_REQ -> BEGIN_RESP -> END_RESP, where
+  BEGIN_RESP also ends the request, and COMPLETED ends it at any point;
+- request exclusion: a second BEGIN_REQ on the hop waits for the first
+  request's END_REQ;
+- response exclusion: a second BEGIN_RESP on the hop waits for the first
+  response's END_RESP.
+
+A broken rule raises `ProtocolError` naming the hop and the rule. The state
+changes *before* the peer is called, so a peer may answer re-entrantly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import IntEnum
+from typing import TYPE_CHECKING, Any
+
+from tlm.transport.errors import ProtocolError
+
+if TYPE_CHECKING:
+    from tlm.transport.payload import GenericPayload
+
+__all__ = ["Hop", "NbResult", "Phase", "Sync"]
+
+
+class Phase(IntEnum):
+    """The four phases of the base protocol (tlm_phase)."""
+
+    BEGIN_REQ = 1
+    END_REQ = 2
+    BEGIN_RESP = 3
+    END_RESP = 4
+
+
+class Sync(IntEnum):
+    """What a non-blocking call returns first (tlm_sync_enum)."""
+
+    ACCEPTED = 0
+    UPDATED = 1
+    COMPLETED = 2
+
+
+NbResult = tuple[Sync, Phase, int]
+NbFunction = Callable[["GenericPayload", Phase, int], NbResult]
+
+BEGIN_REQ, END_REQ, BEGIN_RESP, END_RESP = Phase.BEGIN_REQ, Phase.END_REQ, Phase.BEGIN_RESP, Phase.END_RESP
+ACCEPTED, UPDATED, COMPLETED = Sync.ACCEPTED, Sync.UPDATED, Sync.COMPLETED
+
+
+class Hop:
+    """Protocol state of one bound socket pair; wraps its nb calls.
+
+    Args:
+        name: "initiator -> target", used in every error message.
+        fw: the target's registered `nb_transport_fw`, or None.
+        bw: the initiator's registered `nb_transport_bw`, or None.
+    """
+
+    __slots__ = ("name", "fw_fn", "bw_fn", "phase_of", "req_open", "resp_open")
+
+    def __init__(self, name: str, fw: NbFunction | None, bw: NbFunction | None) -> None:
+        self.name = name
+        self.fw_fn = fw
+        self.bw_fn = bw
+        self.phase_of: dict[Any, Phase] = {}   # open transactions -> last phase on this hop
+        self.req_open: Any = None              # transaction whose request awaits END_REQ
+        self.resp_open: Any = None             # transaction whose response awaits END_RESP
+
+    def _error(self, trans: Any, rule: str) -> ProtocolError:
+        return ProtocolError(f"{self.name}: {trans!r}: {rule}")
+
+    # -- state transitions ---------------------------------------------------------
+    def _to(self, trans: Any, phase: Phase) -> None:
+        """Apply `phase` to the state of `trans`, or raise the rule it breaks."""
+        cur = self.phase_of.get(trans)
+        if phase is BEGIN_REQ:
+            if cur is not None:
+                raise self._error(trans, f"BEGIN_REQ for a transaction already open here (in {cur.name})")
+            if self.req_open is not None:
+                raise self._error(trans, f"BEGIN_REQ before END_REQ of the previous request "
+                                         f"{self.req_open!r} (request exclusion rule)")
+            self.phase_of[trans] = BEGIN_REQ
+            self.req_open = trans
+        elif phase is END_REQ:
+            if cur is not BEGIN_REQ:
+                raise self._error(trans, f"END_REQ in phase {_name(cur)}; only after BEGIN_REQ")
+            self.phase_of[trans] = END_REQ
+            self.req_open = None
+        elif phase is BEGIN_RESP:
+            if cur is not BEGIN_REQ and cur is not END_REQ:
+                raise self._error(trans, f"BEGIN_RESP in phase {_name(cur)}; only after BEGIN_REQ/END_REQ")
+            if self.resp_open is not None:
+                raise self._error(trans, f"BEGIN_RESP while the response of {self.resp_open!r} "
+                                         "awaits END_RESP (response exclusion rule)")
+            if self.req_open is trans:   # BEGIN_RESP implies END_REQ
+                self.req_open = None
+            self.phase_of[trans] = BEGIN_RESP
+            self.resp_open = trans
+        else:  # END_RESP
+            if cur is not BEGIN_RESP:
+                raise self._error(trans, f"END_RESP in phase {_name(cur)}; only after BEGIN_RESP")
+            self._close(trans)
+
+    def _close(self, trans: Any) -> None:
+        self.phase_of.pop(trans, None)
+        if self.req_open is trans:
+            self.req_open = None
+        if self.resp_open is trans:
+            self.resp_open = None
+
+    def _returned(self, trans: Any, sent: Phase, result: NbResult, allowed: tuple[Phase, ...],
+                  direction: str) -> None:
+        sync, phase, delay = result
+        if delay.__class__ is not int or delay < 0:
+            raise self._error(trans, f"{direction} call returned a bad delay {delay!r} (int ps >= 0)")
+        if sync is ACCEPTED:
+            return
+        if sync is COMPLETED:
+            self._close(trans)
+            return
+        if sync is not UPDATED:
+            raise self._error(trans, f"{direction} call returned {sync!r}, not a Sync value")
+        if phase not in allowed:
+            raise self._error(trans, f"{direction} call for {sent.name} returned UPDATED with "
+                                     f"{_name(phase)}; allowed: {', '.join(p.name for p in allowed) or 'none'}")
+        self._to(trans, phase)
+
+    # -- the two paths ------------------------------------------------------------------
+    # The common transitions are inlined (this is the AT hot path); anything
+    # unusual goes through `_to`, which also words the errors.
+    def fw(self, trans: GenericPayload, phase: Phase, delay: int) -> NbResult:
+        """Check and forward one `nb_transport_fw` call and its return."""
+        phase_of = self.phase_of
+        if phase is BEGIN_REQ and self.req_open is None and trans not in phase_of:
+            phase_of[trans] = BEGIN_REQ
+            self.req_open = trans
+        elif phase is END_RESP and phase_of.get(trans) is BEGIN_RESP:
+            del phase_of[trans]
+            self.resp_open = None   # BEGIN_RESP made it `trans`; END_RESP ends it
+        elif phase is not BEGIN_REQ and phase is not END_RESP:
+            raise self._error(trans, f"{_name(phase)} on the forward path (only BEGIN_REQ, END_RESP)")
+        else:
+            self._to(trans, phase)   # raises the rule that is broken
+        fn = self.fw_fn
+        if fn is None:
+            self._close(trans)
+            raise self._error(trans, "the target socket registers no nb_transport_fw")
+        result = fn(trans, phase, delay)
+        if result[0] is not ACCEPTED and trans in phase_of:
+            cur = phase_of[trans]
+            allowed = (END_REQ, BEGIN_RESP) if cur is BEGIN_REQ else (BEGIN_RESP,) if cur is END_REQ else ()
+            self._returned(trans, phase, result, allowed, "forward")
+        return result
+
+    def bw(self, trans: GenericPayload, phase: Phase, delay: int) -> NbResult:
+        """Check and forward one `nb_transport_bw` call and its return."""
+        phase_of = self.phase_of
+        cur = phase_of.get(trans)
+        if phase is BEGIN_RESP and (cur is END_REQ or cur is BEGIN_REQ) and self.resp_open is None:
+            if self.req_open is trans:   # BEGIN_RESP implies END_REQ
+                self.req_open = None
+            phase_of[trans] = BEGIN_RESP
+            self.resp_open = trans
+        elif phase is END_REQ and cur is BEGIN_REQ:
+            phase_of[trans] = END_REQ
+            self.req_open = None
+        elif phase is not END_REQ and phase is not BEGIN_RESP:
+            raise self._error(trans, f"{_name(phase)} on the backward path (only END_REQ, BEGIN_RESP)")
+        else:
+            self._to(trans, phase)   # raises the rule that is broken
+        fn = self.bw_fn
+        if fn is None:
+            raise self._error(trans, "the initiator socket registers no nb_transport_bw")
+        result = fn(trans, phase, delay)
+        if result[0] is not ACCEPTED and trans in phase_of:
+            allowed = (END_RESP,) if phase_of[trans] is BEGIN_RESP else ()
+            self._returned(trans, phase, result, allowed, "backward")
+        return result
+
+
+def _name(phase: object) -> str:
+    return phase.name if isinstance(phase, Phase) else repr(phase)
