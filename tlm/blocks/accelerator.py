@@ -20,6 +20,7 @@ from tlm.blocks.memory import check_outputs, initial_image
 from tlm.blocks.scheduler import TileScheduler
 from tlm.blocks.timing import OpTimes, op_times
 from tlm.kernel import Module, Simulator
+from tlm.transport import Command, GenericPayload, InitiatorSocket, Memory, ResponseStatus
 from tlm.workload.program import EntryKind, TileProgram
 
 
@@ -33,17 +34,34 @@ class NullTrace:
         return None
 
 
-class ArrayMemoryPort(MemoryPort):
-    """Direct access to the external-memory byte array."""
+class SocketMemoryPort(MemoryPort):
+    """The DMA's memory accesses as TLM-2.0 blocking transactions.
 
-    def __init__(self, mem: np.ndarray) -> None:
-        self.mem = mem
+    The payload carries numpy views of the scratchpad, so nothing is copied
+    but by the target. The annotated delay is not used: the memory is
+    pipelined (one beat per cycle, latency overlapped across requests), which
+    the DMA's own op-level model (`timing.read_service`) expresses exactly and
+    per-access loosely-timed annotations cannot.
+    """
+
+    def __init__(self, socket: InitiatorSocket) -> None:
+        self.socket = socket
+        self.trans = GenericPayload()
+
+    def _go(self, command: Command, addr: int, view: np.ndarray) -> None:
+        t = self.trans
+        t.command, t.address, t.data, t.length = command, addr, view, view.shape[0]
+        t.response_status = ResponseStatus.INCOMPLETE
+        self.socket.b_transport(t, 0)
+        if t.response_status != ResponseStatus.OK:
+            raise RuntimeError(f"memory access {command.name} 0x{addr:x}+{view.shape[0]} failed: "
+                               f"{t.response_status.name}")
 
     def read(self, addr: int, into: np.ndarray) -> None:
-        into[:] = self.mem[addr:addr + into.shape[0]]
+        self._go(Command.READ, addr, into)
 
     def write(self, addr: int, data: np.ndarray) -> None:
-        self.mem[addr:addr + data.shape[0]] = data
+        self._go(Command.WRITE, addr, data)
 
 
 class Accelerator(Module):
@@ -61,7 +79,14 @@ class Accelerator(Module):
         self.memory = initial_image(program) if functional else None
         self.dma = Dma(self, "dma", arch, program, self.times, self.memory)
         if functional:
-            self.dma.port = port or ArrayMemoryPort(self.memory)  # type: ignore[arg-type]
+            assert self.memory is not None
+            self.external = Memory(self, "memory", int(self.memory.shape[0]), storage=self.memory,
+                                   read_latency=0, write_latency=0,
+                                   bytes_per_cycle=arch.dma.bus_bytes,
+                                   clock_period=arch.clock.period_ps, dmi=False)
+            self.dma.socket = InitiatorSocket(self.dma, "mem")
+            self.dma.socket.bind(self.external.socket)
+            self.dma.port = port or SocketMemoryPort(self.dma.socket)
         self.engines = [Engine(self, f"engine{i}", i, arch, program, self.times, self.dma,
                                self.trace, functional)
                         for i in range(arch.array.engines)]
