@@ -18,5 +18,10 @@ fi
 if [ ! -x "$VENV/bin/python" ]; then
     "$PY" -m venv "$VENV"
 fi
-"$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
-"$VENV/bin/python" -m pip install -q -e ".[dev,rtl]"
+echo "setup: installing tlmsim and its dependencies into $VENV (log: $VENV/install.log)" >&2
+if ! { "$VENV/bin/python" -m pip install --upgrade pip &&
+       "$VENV/bin/python" -m pip install -e ".[dev,rtl]"; } >"$VENV/install.log" 2>&1; then
+    tail -n 30 "$VENV/install.log" >&2
+    echo "setup: pip install failed (full log: $VENV/install.log)" >&2
+    exit 1
+fi

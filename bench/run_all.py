@@ -1,0 +1,78 @@
+"""Run every benchmark in bench/ and write bench/RESULTS.md.
+
+Each `bench_*.py` prints a Markdown fragment; this script adds the machine,
+the date and the command that reproduces each section. Run: `make bench`
+(or `.venv/bin/python bench/run_all.py [--only kernel,accel] [--quick]`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SECTIONS = [
+    ("kernel", "Kernel vs SimPy", ["bench_kernel.py"]),
+    ("transport", "TLM-2.0 transport", ["bench_transport.py"]),
+    ("accel", "Accelerator model speed and scale", ["bench_accel.py"]),
+    ("rtl", "RTL simulation speed", ["bench_rtl.py"]),
+    ("accuracy", "Accuracy against RTL and speed-up", ["bench_accuracy.py"]),
+]
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+            f"{platform.system()} {platform.release()}")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--only", default="", help="comma-separated section keys")
+    ap.add_argument("--quick", action="store_true", help="pass --quick where supported")
+    ns = ap.parse_args()
+    only = {s for s in ns.only.split(",") if s}
+    out = ["# Benchmark results", "",
+           f"Machine: {machine()}  ",
+           f"Date: {dt.date.today().isoformat()}  ",
+           "Rerun everything: `make bench` (or `.venv/bin/python bench/run_all.py`).", ""]
+    failed = False
+    for key, title, cmd in SECTIONS:
+        if only and key not in only:
+            continue
+        script = HERE / cmd[0]
+        if not script.exists():
+            continue
+        args = [sys.executable, str(script), *cmd[1:]]
+        if ns.quick and key == "accel":
+            args.append("--quick")
+        print(f"running {script.name} ...", file=sys.stderr, flush=True)
+        proc = subprocess.run(args, capture_output=True, text=True, cwd=HERE.parent)
+        out += [f"## {title}", "", f"Command: `.venv/bin/python bench/{cmd[0]}`", ""]
+        if proc.returncode != 0:
+            failed = True
+            out += ["Failed:", "", "```", proc.stderr.strip()[-2000:], "```", ""]
+        else:
+            out += [proc.stdout.strip(), ""]
+    target = HERE / "RESULTS.md"
+    tmp = target.with_suffix(".md.tmp")
+    tmp.write_text("\n".join(out) + "\n")
+    tmp.replace(target)
+    print(f"wrote {target}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
