@@ -127,6 +127,7 @@ class SimResult:
             "mac_utilisation": round(self.macs / peak, 4),
             "critical_path": self.critical_path,
             "max_table_occupancy": self.max_occupancy,
+            "dag": {k: self.info[k] for k in ("entries", "edges", "depth") if k in self.info},
         }
 
 

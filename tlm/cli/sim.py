@@ -123,6 +123,8 @@ def _print_human(s: dict[str, Any], result: Any, arch: Any, outputs: list[str]) 
         f"accelerator   {e.engines} engines x {e.rows}x{e.cols} MACs, table {arch.scheduler.table_depth}, "
         f"bus {arch.dma.bus_bytes} B, memory latency {arch.memory.latency_cycles} cycles",
         f"cycles        {s['cycles']:,}  ({s['cycles'] * period_ns / 1e3:,.3f} us at {1e3 / period_ns:g} MHz)",
+        f"DAG           {result.entries:,} entries, {result.info.get('edges', '?'):,} edges, "
+        f"depth {result.info.get('depth', '?')}",
         f"critical path {s['critical_path']:,} cycles  (achieved / critical = "
         f"{s['cycles'] / max(1, s['critical_path']):.2f})",
         "engines       " + "  ".join(f"e{i} {u:.1%} ({t} tiles)" for i, (u, t) in
