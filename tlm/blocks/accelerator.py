@@ -21,6 +21,7 @@ from tlm.blocks.scheduler import TileScheduler
 from tlm.blocks.timing import OpTimes, op_times
 from tlm.kernel import Module, Simulator
 from tlm.transport import Command, GenericPayload, InitiatorSocket, Memory, ResponseStatus
+from tlm.workload.dag import critical_path
 from tlm.workload.program import EntryKind, TileProgram
 
 
@@ -131,35 +132,6 @@ class SimResult:
         }
 
 
-def critical_path_cycles(program: TileProgram, weight: np.ndarray) -> int:
-    """Longest weighted path through the entries (joins weigh 0), in program order.
-
-    Admission order is a topological order for the layers form; for any other
-    order the DAG's own topological order is used.
-    """
-    n = program.entries
-    ptr = program.preds.ptr
-    idx = program.preds.idx
-    order: list[int] | range = range(n)
-    if n and np.any(idx >= np.repeat(np.arange(n), np.diff(ptr))):
-        import networkx as nx
-
-        g = nx.DiGraph()
-        g.add_nodes_from(range(n))
-        src = np.repeat(np.arange(n), np.diff(ptr))
-        g.add_edges_from(zip(idx.tolist(), src.tolist()))
-        order = list(nx.topological_sort(g))
-    finish = np.zeros(n, dtype=np.int64)
-    w = weight.tolist()
-    ptr_l = ptr.tolist()
-    fin = finish  # numpy for vectorised max over preds
-    for x in order:
-        lo, hi = ptr_l[x], ptr_l[x + 1]
-        start = int(fin[idx[lo:hi]].max()) if hi > lo else 0
-        fin[x] = start + w[x]
-    return int(finish.max()) if n else 0
-
-
 def simulate(program: TileProgram, arch: Arch, *, functional: bool = True,
              trace: object | None = None,
              progress: Callable[[int, int], None] | None = None) -> SimResult:
@@ -193,5 +165,5 @@ def simulate(program: TileProgram, arch: Arch, *, functional: bool = True,
         engine_busy=[e.busy_cycles for e in top.engines],
         engine_tiles=[e.tiles_done for e in top.engines],
         dma_busy=top.dma.busy_cycles, dma_bytes=top.dma.bytes_moved, dma_ops=top.dma.ops,
-        macs=macs, critical_path=critical_path_cycles(program, weight),
+        macs=macs, critical_path=critical_path(program, weight),
         max_occupancy=sched.max_occupancy, info=dict(program.info))
