@@ -1,0 +1,165 @@
+// accel_top: the accelerator system — tile scheduler, ENGINES engines (each a
+// controller, scratchpad and R x C MAC array), the round-robin arbiter, the
+// shared DMA and the external memory model.
+//
+// Parameters: the arch-derived ones (names of `Arch.rtl_parameters()`), and
+// the image sizes of one program (tlm/rtl/image.py): N_DEPTH entries,
+// LIST_DEPTH pred/succ indices, SEG_DEPTH segment descriptors, MEM_BYTES of
+// memory. Contents come from plusargs: +entries= +preds= +succs= +segs= +mem=.
+//
+// `start` (one cycle, or held) begins the run: that cycle is cycle 0 of the
+// free-running `cycle` counter. `done` rises in the cycle the last completion
+// ends (its `cycle` value is the run's length); `deadlock` is high when
+// nothing can happen any more with entries unfinished. The ev_* outputs are
+// the trace strobes of the blocks (see each block's header for their cycles);
+// the testbench turns them into a log.
+`default_nettype none
+
+module accel_top #(
+    parameter integer ROWS            = 4,
+    parameter integer COLS            = 4,
+    parameter integer ENGINES         = 2,
+    parameter integer TABLE_DEPTH     = 16,
+    parameter integer BUS_BYTES       = 8,
+    parameter integer MAX_BURST_BEATS = 16,
+    parameter integer MEM_LATENCY     = 20,
+    parameter integer KMAX            = 8184,
+    parameter integer N_DEPTH         = 64,
+    parameter integer LIST_DEPTH      = 64,
+    parameter integer SEG_DEPTH       = 256,
+    parameter integer MEM_BYTES       = 65536,
+    // derived, not meant to be overridden: engine-index width
+    parameter integer EW              = (ENGINES > 1) ? $clog2(ENGINES) : 1
+) (
+    input  wire                 clk,
+    input  wire                 rst,
+    input  wire                 start,
+    input  wire [31:0]          n_entries,
+    output wire                 done,
+    output wire                 deadlock,
+    output reg  [31:0]          cycle,
+    output wire                 mem_err,
+    // trace strobes
+    output wire                 ev_ready,
+    output wire [31:0]          ev_ready_entry,
+    output wire                 ev_complete,
+    output wire [31:0]          ev_complete_entry,
+    output wire [31:0]          ev_complete_succs,
+    output wire                 ev_disp,
+    output wire [31:0]          ev_disp_entry,
+    output wire [EW-1:0]        ev_disp_engine,
+    output wire                 ev_grant,
+    output wire [EW-1:0]        ev_grant_engine,
+    output wire                 ev_dma_done,
+    output wire [EW-1:0]        ev_dma_engine,
+    output wire [ENGINES-1:0]   ev_req,
+    output wire [2*ENGINES-1:0] ev_req_op,
+    output wire [ENGINES-1:0]   ev_compute,
+    output wire [ENGINES-1:0]   ev_compute_end,
+    output wire [ENGINES-1:0]   ev_drain,
+    output wire [ENGINES-1:0]   ev_eng_done
+);
+    localparam integer ENTRY_W = 512;
+
+    reg running;
+    always @(posedge clk) begin
+        if (rst) begin
+            running <= 1'b0;
+            cycle <= 32'd0;
+        end else if (start || running) begin
+            running <= 1'b1;
+            cycle <= cycle + 32'd1;
+        end
+    end
+
+    // ---- scheduler ----
+    wire [ENGINES-1:0] eng_done;
+    wire               disp_valid;
+    wire [EW-1:0]      disp_engine;
+    wire [31:0]        disp_entry;
+    wire [ENTRY_W-1:0] disp_word;
+
+    tile_scheduler #(.ENGINES(ENGINES), .TABLE_DEPTH(TABLE_DEPTH), .N_DEPTH(N_DEPTH),
+                     .LIST_DEPTH(LIST_DEPTH), .ENTRY_W(ENTRY_W)) u_sched (
+        .clk(clk), .rst(rst), .start(start), .n_entries(n_entries), .eng_done(eng_done),
+        .disp_valid(disp_valid), .disp_engine(disp_engine), .disp_entry(disp_entry),
+        .disp_word(disp_word), .all_done(done), .deadlock(deadlock),
+        .ev_ready(ev_ready), .ev_ready_entry(ev_ready_entry), .ev_complete(ev_complete),
+        .ev_complete_entry(ev_complete_entry), .ev_complete_succs(ev_complete_succs));
+
+    // ---- arbiter + DMA ----
+    wire [ENGINES-1:0]    eng_req;
+    wire [2*ENGINES-1:0]  eng_req_op;
+    wire [32*ENGINES-1:0] eng_seg_start, eng_seg_count;
+    wire [8*BUS_BYTES*ENGINES-1:0] eng_obuf_rdata;
+    wire          grant_valid;
+    wire [EW-1:0] grant_engine;
+    wire          dma_done;
+    wire [EW-1:0] dma_engine;
+
+    arbiter #(.ENGINES(ENGINES)) u_arb (
+        .clk(clk), .rst(rst), .req(eng_req), .dma_done(dma_done),
+        .grant_valid(grant_valid), .grant_engine(grant_engine));
+
+    wire        rq_valid, rq_zero, rd_valid, wr_valid, spad_we, obuf_re;
+    wire [31:0] rq_beat, rq_beats, wr_beat, spad_addr, obuf_addr;
+    wire [BUS_BYTES-1:0]   wr_strb, spad_be;
+    wire [8*BUS_BYTES-1:0] rd_data, wr_data, spad_wdata;
+    wire [8*BUS_BYTES-1:0] obuf_rdata = eng_obuf_rdata[8*BUS_BYTES*dma_engine +: 8*BUS_BYTES];
+
+    dma #(.BUS_BYTES(BUS_BYTES), .MAX_BURST_BEATS(MAX_BURST_BEATS), .MEM_LATENCY(MEM_LATENCY),
+          .ENGINES(ENGINES), .SEG_DEPTH(SEG_DEPTH)) u_dma (
+        .clk(clk), .rst(rst),
+        .op_valid(grant_valid), .op_engine(grant_engine),
+        .op_store(eng_req_op[2*grant_engine +: 2] == 2'd3),
+        .op_seg_start(eng_seg_start[32*grant_engine +: 32]),
+        .op_seg_count(eng_seg_count[32*grant_engine +: 32]),
+        .op_done(dma_done), .cur_engine(dma_engine),
+        .mem_rd_req_valid(rq_valid), .mem_rd_req_beat(rq_beat), .mem_rd_req_beats(rq_beats),
+        .mem_rd_req_zero(rq_zero), .mem_rd_valid(rd_valid), .mem_rd_data(rd_data),
+        .mem_wr_valid(wr_valid), .mem_wr_beat(wr_beat), .mem_wr_strb(wr_strb), .mem_wr_data(wr_data),
+        .spad_we(spad_we), .spad_addr(spad_addr), .spad_be(spad_be), .spad_wdata(spad_wdata),
+        .obuf_re(obuf_re), .obuf_addr(obuf_addr), .obuf_rdata(obuf_rdata));
+
+    memory #(.BUS_BYTES(BUS_BYTES), .MAX_BURST_BEATS(MAX_BURST_BEATS), .MEM_LATENCY(MEM_LATENCY),
+             .MEM_BYTES(MEM_BYTES)) u_mem (
+        .clk(clk), .rst(rst),
+        .rd_req_valid(rq_valid), .rd_req_beat(rq_beat), .rd_req_beats(rq_beats),
+        .rd_req_zero(rq_zero), .rd_valid(rd_valid), .rd_data(rd_data),
+        .wr_valid(wr_valid), .wr_beat(wr_beat), .wr_strb(wr_strb), .wr_data(wr_data),
+        .err(mem_err));
+
+    // ---- engines ----
+    genvar ge;
+    generate
+        for (ge = 0; ge < ENGINES; ge = ge + 1) begin : eng
+            wire [1:0] op;
+            engine #(.ROWS(ROWS), .COLS(COLS), .KMAX(KMAX), .BUS_BYTES(BUS_BYTES),
+                     .ENTRY_W(ENTRY_W)) u_engine (
+                .clk(clk), .rst(rst),
+                .start(disp_valid && disp_engine == ge), .word(disp_word), .done(eng_done[ge]),
+                .req(eng_req[ge]), .req_op(op),
+                .req_seg_start(eng_seg_start[32*ge +: 32]), .req_seg_count(eng_seg_count[32*ge +: 32]),
+                .grant(grant_valid && grant_engine == ge), .op_done(dma_done && dma_engine == ge),
+                .spad_we(spad_we && dma_engine == ge), .spad_addr(spad_addr), .spad_be(spad_be),
+                .spad_wdata(spad_wdata),
+                .obuf_re(obuf_re && dma_engine == ge), .obuf_addr(obuf_addr),
+                .obuf_rdata(eng_obuf_rdata[8*BUS_BYTES*ge +: 8*BUS_BYTES]),
+                .ev_req(ev_req[ge]), .ev_compute(ev_compute[ge]), .ev_compute_end(ev_compute_end[ge]),
+                .ev_drain(ev_drain[ge]));
+            assign eng_req_op[2*ge +: 2] = op;
+        end
+    endgenerate
+
+    assign ev_req_op       = eng_req_op;
+    assign ev_eng_done     = eng_done;
+    assign ev_disp         = disp_valid;
+    assign ev_disp_entry   = disp_entry;
+    assign ev_disp_engine  = disp_engine;
+    assign ev_grant        = grant_valid;
+    assign ev_grant_engine = grant_engine;
+    assign ev_dma_done     = dma_done;
+    assign ev_dma_engine   = dma_engine;
+endmodule
+
+`default_nettype wire

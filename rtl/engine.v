@@ -1,0 +1,232 @@
+// One engine: controller, scratchpad lanes, operand feeder, R x C MAC array,
+// and the store path (ReLU / shift / int8 saturation) into the output buffer.
+//
+// Scratchpad (bytes, written by the DMA, any byte address, up to BUS_BYTES a
+// cycle): A row i at i*KMAX, B column j at (ROWS + j)*KMAX, C partial sums at
+// (ROWS + COLS)*KMAX, row i at + i*COLS*4, int32 little-endian. Output buffer:
+// row i at i*COLS*elem (elem = 1 for RELU_SHIFT_INT8, 4 for INT32), read by
+// the DMA BUS_BYTES at a time with one cycle of latency.
+//
+// Cycle behaviour for a tile dispatched in cycle t0 (the `start` pulse),
+// docs/microarch.md with engine_start = engine_phase = engine_done = 1 and
+// drain_extra = 0:
+//   t0 + 1            load_a requested (`req`, held until the grant)
+//   D_a + 1           load_b requested (D_x: the cycle `op_done` of op x)
+//   D_b + 1           load_c requested when the entry's load_c flag is set
+//   cs = D_last + 1   compute starts (`mac_array` start; A column t and B row
+//                     t are fed in cycle cs + t, C rows in cs .. cs + R - 1)
+//   cs + N            the array's done (N = ROWS + COLS + k - 2): compute end
+//   ss = cs + N + 1   drain starts; row d leaves the array in cycle ss + d
+//                     and is written to the output buffer at its end
+//   ss + ROWS         store_c requested
+//   D_s + 1           `done` pulse (the engine is idle again from this cycle)
+// Rows >= m and columns >= n are fed zeros.
+//
+// Trace strobes: `ev_req` (with `req_op`) in the first cycle of a request,
+// `ev_compute`, `ev_compute_end`, `ev_drain` in cycles cs, cs + N, ss.
+`default_nettype none
+
+module engine #(
+    parameter integer ROWS      = 4,
+    parameter integer COLS      = 4,
+    parameter integer KMAX      = 64,
+    parameter integer BUS_BYTES = 8,
+    parameter integer ENTRY_W   = 512
+) (
+    input  wire                   clk,
+    input  wire                   rst,
+    // dispatch
+    input  wire                   start,
+    input  wire [ENTRY_W-1:0]     word,
+    output reg                    done,
+    // DMA op request
+    output reg                    req,
+    output reg  [1:0]             req_op,       // 0 load_a, 1 load_b, 2 load_c, 3 store_c
+    output reg  [31:0]            req_seg_start,
+    output reg  [31:0]            req_seg_count,
+    input  wire                   grant,
+    input  wire                   op_done,
+    // scratchpad write port (from the DMA)
+    input  wire                   spad_we,
+    input  wire [31:0]            spad_addr,
+    input  wire [BUS_BYTES-1:0]   spad_be,
+    input  wire [8*BUS_BYTES-1:0] spad_wdata,
+    // output-buffer read port (to the DMA): bytes obuf_addr .. +BUS_BYTES-1
+    // in obuf_rdata the cycle after obuf_re
+    input  wire                   obuf_re,
+    input  wire [31:0]            obuf_addr,
+    output reg  [8*BUS_BYTES-1:0] obuf_rdata,
+    // trace strobes
+    output reg                    ev_req,
+    output reg                    ev_compute,
+    output wire                   ev_compute_end,
+    output reg                    ev_drain
+);
+    localparam integer C_BASE     = (ROWS + COLS) * KMAX;
+    localparam integer SPAD_BYTES = C_BASE + 4 * ROWS * COLS;
+    localparam integer OBUF_BYTES = 4 * ROWS * COLS;
+    localparam [1:0] S_IDLE = 2'd0, S_WAIT = 2'd1, S_COMPUTE = 2'd2, S_DRAIN = 2'd3;
+    localparam [1:0] OP_LOAD_A = 2'd0, OP_LOAD_B = 2'd1, OP_LOAD_C = 2'd2, OP_STORE = 2'd3;
+
+    reg [7:0] spad [0:SPAD_BYTES-1];
+    reg [7:0] obuf [0:OBUF_BYTES-1];
+
+    reg [ENTRY_W-1:0] w;        // the running tile's entry word
+    wire        load_c     = w[1];
+    wire        relu_int8  = w[2];
+    wire [7:0]  shift      = w[15:8];
+    wire [15:0] m          = w[47:32];
+    wire [15:0] n          = w[63:48];
+    wire [15:0] k          = w[79:64];
+
+    reg  [1:0]  state;
+    reg  [31:0] feed_t;         // cycles since compute start
+    reg  [31:0] drain_d;        // row leaving the array
+    reg         mac_start, drain_start;
+    wire        mac_done, drain_valid, drain_last;
+    wire        mac_busy_unused;
+    wire [ROWS*8-1:0]  a_in;
+    wire [COLS*8-1:0]  b_in;
+    wire [COLS*32-1:0] c_in;
+    wire [COLS*32-1:0] drain_row;
+
+    // ---- feeder: the operands of the next cycle, read one cycle ahead ----
+    // Registered rather than continuous, so the lanes are only read while a
+    // tile computes (a continuous read re-evaluates on every DMA write).
+    wire        starts_compute = req_op == OP_LOAD_C || (req_op == OP_LOAD_B && !load_c);
+    wire        feed_first = state == S_WAIT && op_done && starts_compute;
+    wire        feed_now   = feed_first || state == S_COMPUTE;
+    wire [31:0] t_next     = feed_first ? 32'd0 : feed_t + 32'd1;
+    reg  [ROWS*8-1:0]  a_q;
+    reg  [COLS*8-1:0]  b_q;
+    reg  [COLS*32-1:0] c_q;
+    integer f;
+    always @(posedge clk) begin
+        if (feed_now) begin
+            for (f = 0; f < ROWS; f = f + 1)
+                a_q[8*f +: 8] <= (f < m && t_next < k) ? spad[f * KMAX + t_next] : 8'd0;
+            for (f = 0; f < COLS; f = f + 1) begin
+                b_q[8*f +: 8] <= (f < n && t_next < k) ? spad[(ROWS + f) * KMAX + t_next] : 8'd0;
+                c_q[32*f +: 32] <= (t_next < ROWS)
+                    ? {spad[C_BASE + (t_next * COLS + f) * 4 + 3], spad[C_BASE + (t_next * COLS + f) * 4 + 2],
+                       spad[C_BASE + (t_next * COLS + f) * 4 + 1], spad[C_BASE + (t_next * COLS + f) * 4]}
+                    : 32'd0;
+            end
+        end
+    end
+    assign a_in = a_q;
+    assign b_in = b_q;
+    assign c_in = c_q;
+
+    mac_array #(.ROWS(ROWS), .COLS(COLS), .KW(16)) u_mac (
+        .clk(clk), .rst(rst), .start(mac_start), .k(k), .preload(load_c),
+        .a_in(a_in), .b_in(b_in), .c_in(c_in),
+        .busy(mac_busy_unused), .done(mac_done),
+        .drain_start(drain_start), .drain_valid(drain_valid), .drain_last(drain_last),
+        .drain_row(drain_row));
+
+    assign ev_compute_end = mac_done;
+
+    // ---- store path: ReLU, arithmetic shift, int8 saturation (or raw int32) ----
+    function [7:0] relu_shift_int8(input [31:0] acc, input [7:0] sh);
+        reg signed [31:0] v;
+        begin
+            v = $signed(acc) >>> sh;
+            if ($signed(acc) <= 0) relu_shift_int8 = 8'd0;
+            else if (v > 127) relu_shift_int8 = 8'd127;
+            else relu_shift_int8 = v[7:0];
+        end
+    endfunction
+
+    integer j;
+    always @(posedge clk) begin
+        if (drain_valid) begin
+            for (j = 0; j < COLS; j = j + 1) begin
+                if (relu_int8)
+                    obuf[drain_d * COLS + j] <= relu_shift_int8(drain_row[32*j +: 32], shift);
+                else begin
+                    obuf[(drain_d * COLS + j) * 4]     <= drain_row[32*j      +: 8];
+                    obuf[(drain_d * COLS + j) * 4 + 1] <= drain_row[32*j + 8  +: 8];
+                    obuf[(drain_d * COLS + j) * 4 + 2] <= drain_row[32*j + 16 +: 8];
+                    obuf[(drain_d * COLS + j) * 4 + 3] <= drain_row[32*j + 24 +: 8];
+                end
+            end
+        end
+        if (obuf_re)
+            for (j = 0; j < BUS_BYTES; j = j + 1)
+                obuf_rdata[8*j +: 8] <= (obuf_addr + j < OBUF_BYTES) ? obuf[obuf_addr + j] : 8'd0;
+        if (spad_we)
+            for (j = 0; j < BUS_BYTES; j = j + 1)
+                if (spad_be[j]) spad[spad_addr + j] <= spad_wdata[8*j +: 8];
+    end
+
+    // ---- controller ----
+    task request(input [1:0] op);
+        begin
+            req <= 1'b1;
+            req_op <= op;
+            ev_req <= 1'b1;
+            req_seg_start <= w[224 + 64*op +: 32];
+            req_seg_count <= w[256 + 64*op +: 32];
+        end
+    endtask
+
+    always @(posedge clk) begin
+        if (rst) begin
+            state <= S_IDLE; done <= 1'b0; req <= 1'b0; req_op <= OP_LOAD_A;
+            req_seg_start <= 0; req_seg_count <= 0; w <= {ENTRY_W{1'b0}};
+            mac_start <= 1'b0; drain_start <= 1'b0; feed_t <= 0; drain_d <= 0;
+            ev_req <= 1'b0; ev_compute <= 1'b0; ev_drain <= 1'b0;
+        end else begin
+            done <= 1'b0;
+            ev_req <= 1'b0;
+            mac_start <= 1'b0;
+            drain_start <= 1'b0;
+            ev_compute <= 1'b0;
+            ev_drain <= 1'b0;
+            if (grant) req <= 1'b0;
+            // counts only while computing: the feeder's reads stay quiet otherwise
+            if (state == S_COMPUTE) feed_t <= feed_t + 1;
+            if (drain_valid) drain_d <= drain_d + 1;
+            case (state)
+            S_IDLE: if (start) begin
+                w <= word;
+                // not request(): it reads `w`, which this same edge updates
+                req <= 1'b1; req_op <= OP_LOAD_A; ev_req <= 1'b1;
+                req_seg_start <= word[224 +: 32];
+                req_seg_count <= word[256 +: 32];
+                state <= S_WAIT;
+            end
+            S_WAIT: if (op_done) begin
+                case (req_op)
+                OP_LOAD_A: request(OP_LOAD_B);
+                OP_LOAD_B, OP_LOAD_C: begin
+                    if (req_op == OP_LOAD_B && load_c) request(OP_LOAD_C);
+                    else begin
+                        mac_start <= 1'b1; ev_compute <= 1'b1;
+                        feed_t <= 0;
+                        state <= S_COMPUTE;
+                    end
+                end
+                default: begin  // store_c done
+                    done <= 1'b1;
+                    state <= S_IDLE;
+                end
+                endcase
+            end
+            S_COMPUTE: if (mac_done) begin
+                drain_start <= 1'b1; ev_drain <= 1'b1;
+                drain_d <= 0;
+                state <= S_DRAIN;
+            end
+            S_DRAIN: if (drain_last) begin
+                request(OP_STORE);
+                state <= S_WAIT;
+            end
+            default: state <= S_IDLE;
+            endcase
+        end
+    end
+endmodule
+
+`default_nettype wire

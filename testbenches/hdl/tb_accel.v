@@ -1,0 +1,101 @@
+// Testbench top of the whole accelerator: generates the clock, passes the
+// program images to accel_top (plusargs, see rtl/accel_top.v), and writes one
+// log line per trace strobe to `+trace_log=PATH`, the cycle first:
+//   R c x       entry x in the ready queue        D c x e   tile x starts on e
+//   Q c e op    engine e requests DMA op (0..3)   G c e     DMA grant to e
+//   F c e       DMA op of e done                  S c e     compute starts
+//   E c e       compute ends                      W c e     drain starts
+//   X c e       engine e reports done             C c x n   completion of x chosen
+//                                                           (n successors)
+//   END c / DEADLOCK c
+// At the end the memory is written to `+dump_mem=PATH` and `finished` rises;
+// cocotb only drives `rst`/`start` and waits for `finished`.
+`timescale 1ns/1ps
+`default_nettype none
+
+module tb_accel #(
+    parameter integer ROWS            = 4,
+    parameter integer COLS            = 4,
+    parameter integer ENGINES         = 2,
+    parameter integer TABLE_DEPTH     = 16,
+    parameter integer BUS_BYTES       = 8,
+    parameter integer MAX_BURST_BEATS = 16,
+    parameter integer MEM_LATENCY     = 20,
+    parameter integer KMAX            = 8184,
+    parameter integer N_DEPTH         = 64,
+    parameter integer LIST_DEPTH      = 64,
+    parameter integer SEG_DEPTH       = 256,
+    parameter integer MEM_BYTES       = 65536
+) (
+    input  wire rst,
+    input  wire start,
+    output reg  clk,
+    output reg  finished,
+    output reg  deadlocked,
+    output wire [31:0] cycle
+);
+    localparam integer EW = (ENGINES > 1) ? $clog2(ENGINES) : 1;
+    initial clk = 1'b0;
+    always #5 clk = ~clk;
+
+    reg [31:0] n_entries;
+    reg [8*256-1:0] path;
+    integer fd, e;
+    initial begin
+        if (!$value$plusargs("n_entries=%d", n_entries)) n_entries = 0;
+        fd = 0;
+        if ($value$plusargs("trace_log=%s", path)) fd = $fopen(path, "w");
+    end
+
+    wire done, deadlock, mem_err, ev_ready, ev_disp, ev_grant, ev_dma_done;
+    wire [31:0] ev_ready_entry, ev_disp_entry, ev_complete_entry, ev_complete_succs;
+    wire ev_complete;
+    wire [EW-1:0] ev_disp_engine, ev_grant_engine, ev_dma_engine;
+    wire [ENGINES-1:0] ev_req, ev_compute, ev_compute_end, ev_drain, ev_eng_done;
+    wire [2*ENGINES-1:0] ev_req_op;
+
+    accel_top #(.ROWS(ROWS), .COLS(COLS), .ENGINES(ENGINES), .TABLE_DEPTH(TABLE_DEPTH),
+                .BUS_BYTES(BUS_BYTES), .MAX_BURST_BEATS(MAX_BURST_BEATS),
+                .MEM_LATENCY(MEM_LATENCY), .KMAX(KMAX), .N_DEPTH(N_DEPTH),
+                .LIST_DEPTH(LIST_DEPTH), .SEG_DEPTH(SEG_DEPTH), .MEM_BYTES(MEM_BYTES)) dut (
+        .clk(clk), .rst(rst), .start(start), .n_entries(n_entries),
+        .done(done), .deadlock(deadlock), .cycle(cycle), .mem_err(mem_err),
+        .ev_ready(ev_ready), .ev_ready_entry(ev_ready_entry), .ev_complete(ev_complete),
+        .ev_complete_entry(ev_complete_entry), .ev_complete_succs(ev_complete_succs),
+        .ev_disp(ev_disp), .ev_disp_entry(ev_disp_entry), .ev_disp_engine(ev_disp_engine),
+        .ev_grant(ev_grant), .ev_grant_engine(ev_grant_engine),
+        .ev_dma_done(ev_dma_done), .ev_dma_engine(ev_dma_engine),
+        .ev_req(ev_req), .ev_req_op(ev_req_op), .ev_compute(ev_compute),
+        .ev_compute_end(ev_compute_end), .ev_drain(ev_drain), .ev_eng_done(ev_eng_done));
+
+    always @(posedge clk) begin
+        if (rst) begin
+            finished <= 1'b0;
+            deadlocked <= 1'b0;
+        end else if (!finished) begin
+            if (ev_ready) $fwrite(fd, "R %0d %0d\n", cycle, ev_ready_entry);
+            if (ev_complete) $fwrite(fd, "C %0d %0d %0d\n", cycle, ev_complete_entry, ev_complete_succs);
+            if (ev_disp) $fwrite(fd, "D %0d %0d %0d\n", cycle, ev_disp_entry, ev_disp_engine);
+            if (ev_grant) $fwrite(fd, "G %0d %0d\n", cycle, ev_grant_engine);
+            if (ev_dma_done) $fwrite(fd, "F %0d %0d\n", cycle, ev_dma_engine);
+            for (e = 0; e < ENGINES; e = e + 1) begin
+                if (ev_req[e]) $fwrite(fd, "Q %0d %0d %0d\n", cycle, e, ev_req_op[2*e +: 2]);
+                if (ev_compute[e]) $fwrite(fd, "S %0d %0d\n", cycle, e);
+                if (ev_compute_end[e]) $fwrite(fd, "E %0d %0d\n", cycle, e);
+                if (ev_drain[e]) $fwrite(fd, "W %0d %0d\n", cycle, e);
+                if (ev_eng_done[e]) $fwrite(fd, "X %0d %0d\n", cycle, e);
+            end
+            if (mem_err) $fwrite(fd, "MEMERR %0d\n", cycle);
+            if (done || deadlock) begin
+                if (done) $fwrite(fd, "END %0d\n", cycle);
+                else $fwrite(fd, "DEADLOCK %0d\n", cycle);
+                if ($value$plusargs("dump_mem=%s", path)) dut.u_mem.dump(path);
+                $fflush(fd);
+                finished <= 1'b1;
+                deadlocked <= deadlock && !done;
+            end
+        end
+    end
+endmodule
+
+`default_nettype wire

@@ -1,0 +1,266 @@
+"""Run a tile program on the RTL (`accel_top` under Icarus + cocotb).
+
+`run_rtl(program, arch, trace_path)`:
+
+1. checks the arch against `rtl/accel_top.v` with pyverilog (before any
+   build, so a mismatch costs no compile);
+2. encodes the program into ROM and memory images (`tlm.rtl.image`);
+3. builds `testbenches/hdl/tb_accel.v` + `rtl/*.v` (cached by content);
+4. runs it: the testbench logs one line per trace strobe and dumps memory
+   at the end (`tb_accel.v` header); cocotb only starts it and waits;
+5. turns the log into a `tlm-trace/1` trace (`source: "rtl"`) and compares
+   the program's output regions in the dumped memory with `program.expected`.
+
+A deadlock (the RTL's own detector, or no end within a generous cycle bound)
+raises `tlm.errors.DeadlockError` after writing the trace prefix.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from tlm.arch import Arch
+from tlm.errors import CheckFailed, DeadlockError
+from tlm.rtl import image as img
+from tlm.rtl import runner
+from tlm.trace.writer import TraceWriter
+from tlm.workload.program import OPS, TileProgram
+
+TOP = "tb_accel"
+RTL_SOURCES = ("accel_top.v", "tile_scheduler.v", "engine.v", "mac_array.v", "pe.v",
+               "dma.v", "arbiter.v", "memory.v")
+BENCH_MODULE = "accel_bench"
+_OP_NAMES = {0: "load_a", 1: "load_b", 2: "load_c", 3: "store_c"}
+
+
+@dataclass
+class RtlResult:
+    """What an RTL run produced.
+
+    Attributes:
+        cycles: end-to-end cycles (end of the last completion).
+        tiles: tile jobs run.
+        functional: "pass" or "fail" (outputs vs numpy), "skipped" when the
+            program names no outputs.
+        sim_s: wall time of the simulation proper (no build, no start-up).
+        wall_s: wall time of the whole call.
+        build_s: wall time spent building (0 when the build was cached).
+        trace_path: the trace written.
+        waves_path: the FST waveform (beside the trace, suffix .fst), when asked for.
+        mismatches: one line per output region that differs.
+    """
+
+    cycles: int
+    tiles: int
+    functional: str
+    sim_s: float
+    wall_s: float
+    build_s: float
+    trace_path: Path
+    waves_path: Path | None = None
+    mismatches: list[str] = field(default_factory=list)
+
+    @property
+    def cycles_per_s(self) -> float:
+        return self.cycles / self.sim_s if self.sim_s > 0 else 0.0
+
+
+def build_parameters(program: TileProgram, arch: Arch) -> dict[str, int]:
+    """All parameters `tb_accel`/`accel_top` are built with for this program."""
+    return {**arch.rtl_parameters(), **img.image_parameters(program, arch)}
+
+
+def cycle_bound(program: TileProgram, arch: Arch) -> int:
+    """A generous upper bound of the run's cycles (everything serialised, x2)."""
+    r, c, lat = arch.array.rows, arch.array.cols, arch.memory.latency_cycles
+    beats = sum(int(program.beats[op].sum()) for op in OPS)
+    tiles = program.tiles
+    per_tile = 4 * lat + r + c + 2 * r + 40
+    edges = int(program.preds.idx.shape[0])
+    return 2 * (1000 + beats + tiles * per_tile + int(program.k.sum()) + 4 * program.entries + 4 * edges)
+
+
+def _log_lines(path: Path) -> Iterator[list[str]]:
+    with open(path) as fh:
+        for line in fh:
+            parts = line.split()
+            if parts:
+                yield parts
+
+
+def convert_log(log_path: Path, program: TileProgram, writer: TraceWriter) -> tuple[str, int]:
+    """Write the trace records of an RTL event log; returns (end tag, cycle)."""
+    tile_id = program.tile_id
+    nbytes = {op: program.bytes[op] for op in OPS}
+    nbeats = {op: program.beats[op] for op in OPS}
+    ready: dict[int, int] = {}
+    current: dict[int, int] = {}        # engine -> entry
+    tile_start: dict[int, int] = {}
+    req: dict[int, tuple[int, int]] = {}  # engine -> (op, request cycle)
+    grant: dict[int, int] = {}
+    compute_start: dict[int, int] = {}
+    drain_start: dict[int, int] = {}
+    action_end = -1  # end of the completion action being walked
+    for f in _log_lines(log_path):
+        tag, c = f[0], int(f[1])
+        if tag == "R":
+            # The walk pushes a successor as it visits it, but only the
+            # controller reads the ready queue, and it does so at the end of
+            # the action: that is when the tile is ready (docs/microarch.md).
+            ready[int(f[2])] = action_end if c <= action_end else c
+        elif tag == "C":
+            action_end = c + 1 + int(f[3])
+        elif tag == "D":
+            x, e = int(f[2]), int(f[3])
+            current[e] = x
+            tile_start[e] = c
+            writer.record("dispatch", int(tile_id[x]), ready.pop(x, c), c, engine=e)
+        elif tag == "Q":
+            req[int(f[2])] = (int(f[3]), c)
+        elif tag == "G":
+            grant[int(f[2])] = c
+        elif tag == "F":
+            e = int(f[2])
+            x = current[e]
+            op_code, requested = req[e]
+            op = _OP_NAMES[op_code]
+            start = drain_start[e] if op == "store_c" else requested
+            writer.record(op, int(tile_id[x]), start, c, engine=e, grant=grant[e],
+                          bytes=int(nbytes[op][x]), beats=int(nbeats[op][x]))
+        elif tag == "S":
+            compute_start[int(f[2])] = c
+        elif tag == "E":
+            e = int(f[2])
+            writer.record("compute", int(tile_id[current[e]]), compute_start[e], c, engine=e)
+        elif tag == "W":
+            drain_start[int(f[2])] = c
+        elif tag == "X":
+            e = int(f[2])
+            writer.record("tile", int(tile_id[current[e]]), tile_start[e], c, engine=e)
+        elif tag in ("END", "DEADLOCK"):
+            return tag, c
+        elif tag == "MEMERR":
+            raise CheckFailed(f"{log_path}: memory model flagged an out-of-range access at cycle {c}")
+    return "CUT", -1
+
+
+def check_outputs(program: TileProgram, memory: np.ndarray) -> tuple[str, list[str]]:
+    """Compare the output regions in `memory` with the numpy reference."""
+    if not program.outputs:
+        return "skipped", []
+    bad: list[str] = []
+    for region in program.outputs:
+        dtype = np.dtype(region.dtype).newbyteorder("<")
+        rows, cols = region.shape
+        size = rows * cols * dtype.itemsize
+        got = memory[region.addr: region.addr + size].view(dtype).reshape(rows, cols)
+        want = program.expected.get(region.name)
+        if want is None:
+            bad.append(f"{region.name}: no reference")
+        elif not np.array_equal(got, np.asarray(want).reshape(rows, cols)):
+            diff = int(np.count_nonzero(got != np.asarray(want).reshape(rows, cols)))
+            bad.append(f"{region.name}: {diff} of {rows * cols} values differ")
+    return ("fail" if bad else "pass"), bad
+
+
+def _keep_log(log: Path, trace_path: str | Path) -> None:
+    """Copy the simulator's log beside the trace after a failed run."""
+    if log.is_file():
+        kept = Path(trace_path).with_suffix(".sim.log")
+        shutil.copyfile(log, kept)
+        sys.stderr.write(f"rtl: simulator log kept in {kept}\n")
+
+
+def _say(progress: bool, text: str) -> None:
+    if progress:
+        sys.stderr.write(f"rtl: {text}\n")
+        sys.stderr.flush()
+
+
+def run_rtl(program: TileProgram, arch: Arch, trace_path: str | Path, *, waves: bool = False,
+            progress: bool = True, workload: str | None = None) -> RtlResult:
+    """Run `program` on the RTL and write its trace.
+
+    Args:
+        program: a functional compile (segments and memory image present).
+        arch: the arch config; checked against the RTL before building.
+        trace_path: the `tlm-trace/1` file to write.
+        waves: also record an FST waveform (path in the result).
+        progress: one-line progress messages on stderr.
+        workload: name in the trace header (default: the program's).
+
+    Raises:
+        tlm.errors.InputError: the arch does not match the RTL's parameters.
+        ValueError: the program is timing-only.
+        DeadlockError: the run never finished (the trace prefix is kept).
+        tlm.rtl.runner.RtlError: Icarus missing, build or simulator failure.
+    """
+    from tlm.rtl.introspect import check_arch  # pyverilog, imported when needed
+
+    t_wall = time.perf_counter()
+    params = build_parameters(program, arch)
+    check_arch(arch, params)
+    runner.require_icarus()
+    with tempfile.TemporaryDirectory(prefix="tlmsim-rtl-") as tmp_name:
+        tmp = Path(tmp_name)
+        image = img.encode_program(program, arch, tmp / "image")
+        t_build = time.perf_counter()
+        _say(progress, f"building {TOP} ({', '.join(f'{k}={v}' for k, v in params.items())})")
+        handle = runner.build(TOP, [runner.TESTBENCH_DIR / "hdl" / "tb_accel.v",
+                                    *(runner.RTL_DIR / s for s in RTL_SOURCES)],
+                              params, waves=waves)
+        build_s = time.perf_counter() - t_build
+        log_path, dump_path, status_path = tmp / "events.log", tmp / "mem_out.hex", tmp / "status.json"
+        bound = cycle_bound(program, arch)
+        _say(progress, f"simulating {program.entries} entries ({program.tiles} tiles), at most {bound} cycles")
+        plus = image.plusargs() + [f"+n_entries={image.entries}", f"+trace_log={log_path}",
+                                   f"+dump_mem={dump_path}"]
+        try:
+            runner.run_test(handle, BENCH_MODULE, Path(__file__).parent, plusargs=plus,
+                            extra_env={"ACCEL_MAX_CYCLES": str(bound), "ACCEL_STATUS": str(status_path)},
+                            results_xml=tmp / "results.xml", log_file=tmp / "sim.log")
+            status = json.loads(status_path.read_text())
+        except (runner.RtlError, OSError):
+            _keep_log(tmp / "sim.log", trace_path)
+            raise
+        waves_path = None
+        if waves:
+            # The runner records into the shared build folder; keep this run's
+            # waveform beside its trace instead.
+            recorded = handle.build_dir / f"run-{BENCH_MODULE}" / f"{TOP}.fst"
+            waves_path = Path(trace_path).with_suffix(".fst")
+            shutil.move(str(recorded), waves_path)
+
+        writer = TraceWriter(trace_path, source="rtl", workload=workload or program.name, arch=arch,
+                             clock_period_ps=arch.clock.period_ps)
+        with writer:
+            end_tag, end_cycle = convert_log(log_path, program, writer)
+            if status["status"] != "done" or end_tag != "END":
+                what = ("the RTL reports a deadlock" if end_tag == "DEADLOCK"
+                        else f"no end after {status['max_cycles']} cycles")
+                _keep_log(tmp / "sim.log", trace_path)
+                raise DeadlockError(f"{program.name}: {what} at cycle {status['cycles']} "
+                                    f"(table_depth {arch.scheduler.table_depth}); what was recorded "
+                                    f"is in {trace_path}")
+            memory = img.read_memory_hex(dump_path, arch.dma.bus_bytes)
+            functional, mismatches = check_outputs(program, memory)
+            sim_s = float(status["sim_s"])
+            wall_s = time.perf_counter() - t_wall
+            writer.close(end_cycle, program.tiles, functional, sim_s=round(sim_s, 6),
+                         wall_s=round(wall_s, 6))
+    _say(progress, f"{end_cycle} cycles, functional {functional}, {sim_s:.2f} s simulated")
+    return RtlResult(cycles=end_cycle, tiles=program.tiles, functional=functional, sim_s=sim_s,
+                     wall_s=time.perf_counter() - t_wall, build_s=build_s, trace_path=Path(trace_path),
+                     waves_path=waves_path, mismatches=mismatches)
+
+
+__all__ = ["RtlResult", "build_parameters", "check_outputs", "convert_log", "run_rtl"]
