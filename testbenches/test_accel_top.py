@@ -1,5 +1,5 @@
 """accel_top end to end: outputs equal numpy, traces keep the timing contract,
-and the TLM model (default `[timing]`) predicts the same trace record for record.
+and the TLM model (calibrated `[timing]`) predicts the same trace record for record.
 
 The cocotb side is `tlm.rtl.accel_bench.run_program` (the testbench top does
 the logging); these pytest functions drive it through `tlm.rtl.run.run_rtl`
@@ -10,6 +10,8 @@ and a scratchpad small enough to force K-chunking with load_c).
 
 from __future__ import annotations
 
+import dataclasses
+
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tlm.arch import Arch, arch_from_dict
+from tlm.cli.common import calibrated_base
 from tlm.rtl.contract import contract_violations, read_records
 from tlm.rtl.run import run_rtl
 from tlm.workload import compile_workload
@@ -45,6 +48,9 @@ def _tlm_records(program, arch: Arch, tmp: Path) -> tuple[dict, int]:
 
 
 def _check_run(program, arch: Arch, tmp: Path) -> None:
+    # The TLM and the contract use the calibrated [timing] (the RTL's fitted
+    # control costs) on the same hardware.
+    arch = dataclasses.replace(arch, timing=calibrated_base().timing)
     result = run_rtl(program, arch, tmp / "rtl.jsonl", progress=False)
     assert result.functional == "pass", result.mismatches
     records, footer = read_records(tmp / "rtl.jsonl")

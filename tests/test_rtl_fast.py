@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from tlm.arch import Arch, arch_from_dict
 from tlm.cli import main
 from tlm.errors import DeadlockError
+from tlm.cli.common import calibrated_base
 from tlm.rtl.contract import contract_violations, read_records
 from tlm.rtl.image import (
     ENTRY_BITS,
@@ -95,7 +96,8 @@ def test_encoded_entry_words_hold_the_program(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory: pytest.TempPathFactory):
-    arch = Arch()
+    # The RTL's fixed control costs are what calibration fitted (shipped overlay).
+    arch = calibrated_base()
     program = compile_workload(TINY, arch)
     trace = tmp_path_factory.mktemp("rtl") / "tiny.jsonl"
     result = run_rtl(program, arch, trace, progress=False)

@@ -61,24 +61,28 @@ class Scheduler:
 class Timing:
     """TLM-only timing parameters, in clock cycles (see docs/microarch.md).
 
-    Defaults are the micro-architecture description's first guess;
-    `tlmsim calibrate` fits them against the RTL and writes an overlay.
+    The defaults are the idealisation the micro-architecture description
+    alone supports: the datapath costs (memory latency, beats, the systolic
+    count, the drain) are modelled exactly and every control step of the
+    scheduler, engines and DMA is assumed to take no cycle. `tlmsim calibrate`
+    fits the real costs against the RTL; the fitted overlay ships in
+    `tlm/data/calibrated_timing.toml` and `tlmsim sim` uses it by default.
     """
 
-    dma_grant_cycles: int = 1       # request seen -> grant, DMA idle
-    dma_setup_cycles: int = 1       # grant -> first memory request
-    dma_read_done_cycles: int = 1   # last read beat -> op done
-    dma_write_done_cycles: int = 1  # last write beat -> op done
-    engine_start_cycles: int = 1    # dispatch -> first DMA request
-    engine_phase_cycles: int = 1    # one phase done -> next phase starts
-    engine_done_cycles: int = 1     # store done -> engine reports done
+    dma_grant_cycles: int = 0       # request seen -> grant, DMA idle
+    dma_setup_cycles: int = 0       # grant -> first memory request
+    dma_read_done_cycles: int = 0   # last read beat -> op done
+    dma_write_done_cycles: int = 0  # last write beat -> op done
+    engine_start_cycles: int = 0    # dispatch -> first DMA request
+    engine_phase_cycles: int = 0    # one phase done -> next phase starts
+    engine_done_cycles: int = 0     # store done -> engine reports done
     drain_extra_cycles: int = 0     # drain takes rows + this
-    sched_complete_cycles: int = 1  # completion action, fixed part
-    sched_succ_cycles: int = 1      # per successor walked
-    sched_dispatch_cycles: int = 1  # dispatch action
-    sched_admit_cycles: int = 1     # admission action, fixed part
-    sched_pred_cycles: int = 1      # per predecessor checked
-    sched_notice_cycles: int = 1    # engine done -> seen by the scheduler
+    sched_complete_cycles: int = 0  # completion action, fixed part
+    sched_succ_cycles: int = 0      # per successor walked
+    sched_dispatch_cycles: int = 0  # dispatch action
+    sched_admit_cycles: int = 0     # admission action, fixed part
+    sched_pred_cycles: int = 0      # per predecessor checked
+    sched_notice_cycles: int = 0    # engine done -> seen by the scheduler
 
 
 POLICIES = ("fifo",)
