@@ -1,0 +1,127 @@
+"""`tlmsim calibrate`: fit the TLM `[timing]` to the RTL and validate on held-out workloads."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from tlm.cli.common import parent_dir_ok, resolve_arch
+from tlm.errors import InputError
+
+DEFAULT_OUT = "calibrated_timing.toml"
+DEFAULT_CACHE = Path("sim_build") / "calib-cache"
+
+
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    p: argparse.ArgumentParser = sub.add_parser(
+        "calibrate", help="fit the TLM timing parameters to the RTL",
+        description="Run the calibration workloads through the RTL (cocotb + Icarus), fit the TLM "
+        "model's [timing] parameters to the RTL traces, validate on held-out workloads that were "
+        "not fitted, write the parameters as an arch overlay TOML and print a before/after table. "
+        "RTL results are cached per (workload, arch, RTL sources). Exit 1 when the held-out "
+        "accuracy is below --min-accuracy, 2 on bad input.")
+    p.add_argument("--arch", "-a", metavar="A", default=None,
+                   help="arch config TOML to calibrate (default: the built-in defaults)")
+    p.add_argument("--out", "-o", metavar="FILE", default=DEFAULT_OUT,
+                   help=f"the [timing] overlay to write (default: {DEFAULT_OUT})")
+    p.add_argument("--min-accuracy", type=float, default=0.99, metavar="X",
+                   help="exit 1 when a held-out workload's end-to-end accuracy is below X "
+                   "(default 0.99)")
+    p.add_argument("--json", action="store_true", help="print one JSON summary on stdout")
+    p.add_argument("--cache", metavar="DIR", default=str(DEFAULT_CACHE),
+                   help=f"RTL result cache folder (default: {DEFAULT_CACHE})")
+    p.add_argument("--max-evaluations", type=int, default=3000, metavar="N",
+                   help="search budget: stop restarting the descent after N evaluations "
+                   "(one TLM run of every calibration case each; default 3000)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--stand-in", metavar="TOML", default=None,
+                   help="testing aid: fit to the TLM model run with this file's [timing] "
+                   "instead of the RTL (results are labelled stand-in)")
+    return p
+
+
+def _stand_in(path: str) -> Any:
+    from tlm.arch import load_arch
+    from tlm.compare.calib_runs import StandInReference
+
+    hidden = load_arch(path)
+    return StandInReference(dataclasses.asdict(hidden.timing))
+
+
+def run(args: argparse.Namespace) -> int:
+    from tlm.cli import print_json
+    from tlm.compare.calib_runs import RtlReference
+    from tlm.compare.calibrate import calibrate, write_overlay
+    from tlm.workload.calibration import calibration_set, validation_set
+
+    if not 0.0 <= args.min_accuracy <= 1.0:
+        raise InputError("--min-accuracy", "value", f"must be in 0..1, got {args.min_accuracy}")
+    if args.max_evaluations < 1:
+        raise InputError("--max-evaluations", "value", f"must be >= 1, got {args.max_evaluations}")
+    arch = resolve_arch(args.arch, calibrated=False)
+    parent_dir_ok(args.out, "--out")
+    folder = Path(args.out).resolve().parent
+    if not os.access(folder, os.W_OK):
+        raise InputError(args.out, "--out", f"folder {folder} is not writable")
+    if Path(args.out).is_dir():
+        raise InputError(args.out, "--out", "is a folder, not a file")
+    calibration = calibration_set(arch.array.rows, arch.array.cols)
+    validation = validation_set(arch.array.rows, arch.array.cols)
+    bar = None
+    if not args.no_progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(calibration) + len(validation), unit="run", file=sys.stderr,
+                   desc="reference runs", disable=None)
+    if args.stand_in:
+        reference = _stand_in(args.stand_in)
+    else:
+        reference = RtlReference(Path(args.cache), progress=False)
+
+    def on_case(name: str) -> None:
+        if bar is not None:
+            bar.set_postfix_str(name)
+            bar.update(1)
+
+    from tlm.rtl.runner import RtlError
+
+    try:
+        result = calibrate(arch, reference, calibration=calibration, validation=validation,
+                           on_case=on_case, max_evaluations=args.max_evaluations)
+    except RtlError as e:
+        # Same convention as `tlmsim rtl`: the simulator could not run (exit 1, one line).
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        sys.stderr.write(f"error: rtl: {first}\n")
+        return 1
+    finally:
+        if bar is not None:
+            bar.close()
+    write_overlay(args.out, result)
+    passed = result.held_out_min_accuracy >= args.min_accuracy
+    if args.json:
+        summary = result.to_json()
+        summary.update({"out": args.out, "min_accuracy": args.min_accuracy, "passed": passed})
+        print_json(summary)
+    else:
+        print(render_text(result, args.out))
+    if not passed:
+        sys.stderr.write(f"check failed: held-out accuracy {result.held_out_min_accuracy:.4%} is "
+                         f"below --min-accuracy {args.min_accuracy:.4%}\n")
+        return 1
+    return 0
+
+
+def render_text(result: Any, out: str) -> str:
+    """The human summary: parameters, before/after table, per-op residuals."""
+    from tlm.compare.calib_report import markdown_cases, markdown_params, markdown_residuals
+
+    src = result.source
+    parts = [f"calibrated against: {src}" + ("  (STAND-IN: not RTL figures)" if src == "stand-in" else ""),
+             "", markdown_params(result), "", *[f"  {n}" for n in result.fit.notes], "",
+             markdown_cases(result), "", markdown_residuals(result), "",
+             f"held-out accuracy: min {result.held_out_min_accuracy:.4%}", f"wrote {out}"]
+    return "\n".join(parts)
