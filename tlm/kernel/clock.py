@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tlm.kernel.event import Event
+from heapq import heappush
+
+from tlm.kernel.event import _DELTA, _as_delay
 from tlm.kernel.signal import Signal
 from tlm.kernel.simulator import Simulator
 
@@ -14,9 +16,13 @@ class Clock(Signal[bool]):
     (rounded down, `duty` of the period) after each rising edge. The value is
     written like any Signal write, so edge events fire one delta after the
     edge instant's first delta, exactly like sc_clock.
+
+    The clock sits in the timed queue itself: when an edge is due,
+    `_fire_timed` queues the driver method that writes the next level, in the
+    place an sc_clock's edge event would queue it, without an event per edge.
     """
 
-    __slots__ = ("period", "high", "cycles", "_tick")
+    __slots__ = ("period", "high", "low", "cycles", "_driver", "_runnable")
 
     def __init__(self, sim: Simulator, period: int, name: str = "clock",
                  duty: float = 0.5, start: int = 0) -> None:
@@ -24,23 +30,62 @@ class Clock(Signal[bool]):
             raise ValueError(f"clock period must be an int >= 2 ps, got {period!r}")
         if not 0.0 < duty < 1.0:
             raise ValueError(f"duty must be in (0, 1), got {duty}")
+        start = _as_delay(start)
         super().__init__(sim, False, name)
         self.period = period
         self.high = max(1, min(period - 1, int(period * duty)))
+        self.low = period - self.high
         self.cycles = 0
-        self._tick = Event(sim, f"{name}.tick")
-        sim.method(self._toggle, (self._tick,), dont_initialize=True, name=f"{name}.driver")
+        self._runnable = sim._runnable
+        self._driver = sim.method(self._toggle, (), dont_initialize=True, name=f"{name}.driver")
         if start == 0:
             self.write(True)
-            self._tick.notify(self.high)
+            sim._schedule_other(sim.now + self.high, self)
         else:
-            self._tick.notify(start)
+            sim._schedule_other(sim.now + start, self)
+
+    def _fire_timed(self) -> None:
+        """An edge is due: queue the driver (as an sc_clock's edge event would)."""
+        driver = self._driver
+        if not driver._scheduled:
+            driver._scheduled = True
+            self._runnable.append(driver)
 
     def _toggle(self) -> None:
+        """The driver: write the next level and queue the edge after it."""
+        sim = self.sim
         if self._new:
-            self.write(False)
-            self._tick.notify(self.period - self.high)
+            self._new = False
+            t = sim.now + self.low
         else:
             self.cycles += 1
-            self.write(True)
-            self._tick.notify(self.high)
+            self._new = True
+            t = sim.now + self.high
+        if not self._pending:
+            self._pending = True
+            sim._updates.append(self)
+        # Simulator._schedule_other, inlined (this runs twice per period).
+        bucket = sim._timed_other.get(t)
+        if bucket is None:
+            sim._timed_other[t] = [self]
+            if t not in sim._timed:
+                heappush(sim._times, t)
+        else:
+            bucket.append(self)
+
+    def _update(self) -> None:
+        self._pending = False
+        new = self._new
+        if new == self._cur:
+            return
+        self._cur = new
+        # Signal._update for a bool, with Event.notify(0) inlined for the
+        # common case of no pending notification; an edge event nobody is
+        # sensitive to is skipped.
+        for ev in (self.value_changed, self.posedge if new else self.negedge):
+            if ev._waiters or ev._has_static:
+                if ev._at is None:
+                    ev._at = _DELTA
+                    ev._delta.append(ev)
+                else:
+                    ev.notify(0)

@@ -26,110 +26,132 @@ if TYPE_CHECKING:
     from tlm.kernel.simulator import Simulator
 
 
+# `Event._at` when a delta notification is pending. Being below every time,
+# it also makes a later `notify(t)` lose to it without an extra test.
+_DELTA = -1
+
+
 class Event:
     """A notification point processes can wait on (sc_event)."""
 
-    __slots__ = ("sim", "name", "_waiters", "_static", "_solo", "_solo_fns", "_solo_queued",
-                 "_timed_at", "_delta_pending", "_runnable", "_one")
+    __slots__ = ("sim", "name", "__await__", "_waiters", "_static", "_solo", "_solo_fns",
+                 "_solo_queued", "_has_static", "_mixed", "_at", "_runnable", "_delta")
 
     def __init__(self, sim: Simulator, name: str = "event") -> None:
         self.sim = sim
         self.name = name
-        self._runnable = sim._runnable     # the simulator's queue, cached for _trigger
-        self._one = (self,)
+        # `await ev` yields the event itself to the scheduler, which adds the
+        # process to `_waiters`. `__await__` is an instance slot holding the
+        # bound `__iter__` of a 1-tuple, so awaiting runs no Python frame at all.
+        self.__await__ = (self,).__iter__
+        self._runnable = sim._runnable     # the simulator's queues, cached for notify
+        self._delta = sim._delta
         self._waiters: list[Any] = []      # Process or _Waiter tokens
+        # True while `_waiters` may hold _Waiter tokens; without them a
+        # trigger moves the whole list to the runnable queue in one call.
+        self._mixed = False
         self._static: list[Method] = []    # methods sensitive to this and other events
         # Methods sensitive to this event alone run as one batch per trigger:
         # the event itself goes into the runnable queue (see Simulator._loop).
         self._solo: list[Method] = []
         self._solo_fns: list[Any] = []
         self._solo_queued = False
-        self._timed_at: int | None = None  # time of a pending timed notification
-        self._delta_pending = False
+        self._has_static = False           # any method sensitive to this event
+        # Pending notification: None, _DELTA, or the time of a timed one.
+        self._at: int | None = None
 
     def __repr__(self) -> str:
         return f"<Event {self.name}>"
-
-    # `await ev` yields the event itself to the scheduler, which adds the
-    # process to `_waiters`. An iterator over a cached 1-tuple is the cheapest
-    # awaitable in CPython (cheaper than a generator).
-    def __await__(self) -> Any:
-        return iter(self._one)
 
     def _register(self, proc: Process) -> None:
         proc._wait = self
         self._waiters.append(proc)
 
+    def _add_method(self, method: Method, solo: bool) -> None:
+        """Make `method` statically sensitive to this event (see `Method`)."""
+        if solo:
+            self._solo.append(method)
+            self._solo_fns.append(method.fn)
+        else:
+            self._static.append(method)
+        self._has_static = True
+
     # -- notification --------------------------------------------------------
     def notify(self, delay: int | None = None) -> None:
         """Immediate (no argument), delta (`0`) or timed (`t` ps) notification."""
         if delay is None:
-            # Immediate: inlined `_trigger` for the waiters (the hot case).
-            if self._delta_pending or self._timed_at is not None:
+            # Immediate: `_trigger` inlined (the hot case).
+            if self._at is not None:
                 self.cancel()
             ws = self._waiters
             if ws:
-                self._waiters = []
-                run = self._runnable
-                for w in ws:
-                    if w.__class__ is Process:
-                        run.append(w)
-                    else:
-                        w.hit(self)
-            if self._solo_fns or self._static:
+                if self._mixed:
+                    self._wake_mixed()
+                else:
+                    self._runnable.extend(ws)
+                    ws.clear()
+            if self._has_static:
                 self._trigger_static()
             return
-        if self._delta_pending:
-            return
-        if delay.__class__ is not int:
+        if type(delay) is not int:
             delay = _as_delay(delay)
+        at = self._at
         if delay == 0:
-            self._timed_at = None
-            self._delta_pending = True
-            self.sim._delta.append(self)
+            # A pending timed notification is overridden: its queue entry
+            # goes stale (`_fire_timed` checks `_at`).
+            if at is None or at > _DELTA:
+                self._at = _DELTA
+                self._delta.append(self)
             return
         if delay < 0:
             raise ValueError(f"negative delay {delay}")
         sim = self.sim
         t = sim.now + delay
-        if self._timed_at is not None and self._timed_at <= t:
+        if at is not None and at <= t:  # an earlier one (or a delta one) wins
             return
-        self._timed_at = t
+        self._at = t
         sim._schedule_other(t, self)
 
     def cancel(self) -> None:
         """Drop a pending delta or timed notification (sc_event::cancel)."""
-        if self._delta_pending:
-            self._delta_pending = False
-            self.sim._delta.remove(self)
-        self._timed_at = None
+        if self._at == _DELTA:
+            self._delta.remove(self)
+        self._at = None
 
     @property
     def pending(self) -> bool:
-        return self._delta_pending or self._timed_at is not None
+        return self._at is not None
 
     def _fire_timed(self) -> None:
-        # Stale heap entries (overridden by an earlier notification) are skipped.
-        if self._timed_at == self.sim.now:
-            self._timed_at = None
+        # Stale queue entries (overridden by an earlier notification) are skipped.
+        if self._at == self.sim.now:
+            self._at = None
             self._trigger()
-
-    def _fire_delta(self) -> None:
-        self._delta_pending = False
-        self._trigger()
 
     def _trigger(self) -> None:
         ws = self._waiters
         if ws:
-            self._waiters = []
-            run = self._runnable
-            for w in ws:
-                if w.__class__ is Process:
-                    run.append(w)
-                else:
-                    w.hit(self)
-        if self._solo_fns or self._static:
+            if self._mixed:
+                self._wake_mixed()
+            else:
+                self._runnable.extend(ws)
+                ws.clear()
+        if self._has_static:
             self._trigger_static()
+
+    def _wake_mixed(self) -> None:
+        """Wake the waiters, some of them any_of/all_of/timeout tokens, in wait order."""
+        ws = self._waiters
+        # A token's hit may remove tokens from other events' lists; this one
+        # is detached first so that it is walked exactly as it was.
+        self._waiters = []
+        self._mixed = False
+        run = self._runnable
+        for w in ws:
+            if type(w) is Process:
+                run.append(w)
+            else:
+                w.hit(self)
 
     def _trigger_static(self) -> None:
         runnable = self._runnable
@@ -163,7 +185,7 @@ class Event:
 
     def has_sensitivity(self) -> bool:
         """True when notifying this event could wake anything."""
-        return bool(self._waiters or self._solo_fns or self._static)
+        return bool(self._waiters or self._has_static)
 
 
 def _as_delay(delay: object) -> int:
@@ -242,6 +264,7 @@ class _Combined:
         proc._wait = w
         for ev in self.events:
             ev._waiters.append(w)
+            ev._mixed = True
         if self.timeout is not None:
             w.timeout_at = proc.sim.now + self.timeout
             proc.sim._schedule_other(w.timeout_at, w)
@@ -271,7 +294,7 @@ def wait(t: int, event: Event | None = None) -> Generator[Any, None, Any]:
         # The scheduler receives the int itself: no object per timed wait.
         yield t
         return None
-    if t.__class__ is not int:
+    if type(t) is not int:
         t = _as_delay(t)
     if t < 0:
         raise ValueError(f"negative delay {t}")

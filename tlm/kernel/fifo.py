@@ -7,10 +7,24 @@ from collections import deque
 from collections.abc import Generator
 from typing import Any, Generic, TypeVar
 
-from tlm.kernel.event import Event
+from tlm.kernel.event import _DELTA, Event
 from tlm.kernel.simulator import Simulator
 
 T = TypeVar("T")
+
+
+@types.coroutine
+def _finished() -> Generator[Any, None, None]:
+    return
+    yield  # makes this a generator
+
+
+# An exhausted generator-based coroutine: awaiting it returns None at once
+# (sending into a finished generator just stops it again), so one object
+# serves every put that did not have to wait.
+_DONE = _finished()
+for _ in _DONE:
+    pass
 
 
 class Fifo(Generic[T]):
@@ -78,11 +92,26 @@ class Fifo(Generic[T]):
         self._request()
         return True, self._items.popleft()
 
-    # put/get are generator-based awaitables that yield the kernel's Event
-    # directly: cheaper than an `async def` plus `await event`.
-    @types.coroutine
     def put(self, item: T) -> Generator[Any, None, None]:
-        """Write, waiting for a free slot (``await fifo.put(x)``)."""
+        """Write, waiting for a free slot (``await fifo.put(x)``).
+
+        With a free slot the write happens in this call (awaiting is then a
+        no-op) and the result is one shared, already finished awaitable, so
+        the common case creates no object.
+        """
+        if self.depth - self._readable - self._num_written > 0:
+            self._items.append(item)
+            self._num_written += 1
+            if not self._pending:
+                self._pending = True
+                self.sim._updates.append(self)
+            return _DONE
+        return self._put_waiting(item)
+
+    # The waiting put/get are generator-based awaitables that yield the
+    # kernel's Event directly: cheaper than an `async def` plus `await event`.
+    @types.coroutine
+    def _put_waiting(self, item: T) -> Generator[Any, None, None]:
         while self.depth - self._readable - self._num_written <= 0:
             yield self.data_read
         self._items.append(item)
@@ -110,14 +139,22 @@ class Fifo(Generic[T]):
             ev = self.data_read
             # Nobody can start waiting between now and the delta phase, so an
             # event without waiters can skip the notification.
-            if ev._waiters or ev._solo_fns or ev._static:
-                ev.notify(0)
+            if ev._waiters or ev._has_static:
+                if ev._at is None:  # Event.notify(0), inlined
+                    ev._at = _DELTA
+                    ev._delta.append(ev)
+                else:
+                    ev.notify(0)
         if self._num_written:
             self._readable += self._num_written
             self._num_written = 0
             ev = self.data_written
-            if ev._waiters or ev._solo_fns or ev._static:
-                ev.notify(0)
+            if ev._waiters or ev._has_static:
+                if ev._at is None:  # Event.notify(0), inlined
+                    ev._at = _DELTA
+                    ev._delta.append(ev)
+                else:
+                    ev.notify(0)
 
     def __len__(self) -> int:
         return len(self._items)

@@ -64,13 +64,9 @@ class Method:
         self._scheduled = False
         self.alive = True
         self.sensitive = tuple(dict.fromkeys(sensitive))
-        if len(self.sensitive) == 1:
-            ev = self.sensitive[0]
-            ev._solo.append(self)
-            ev._solo_fns.append(fn)
-        else:
-            for ev in self.sensitive:
-                ev._static.append(self)
+        solo = len(self.sensitive) == 1
+        for ev in self.sensitive:
+            ev._add_method(self, solo)
 
     def __repr__(self) -> str:
         return f"<Method {self.name}>"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Generic, TypeVar
 
-from tlm.kernel.event import Event
+from tlm.kernel.event import _DELTA, Event
 from tlm.kernel.simulator import Simulator
 
 T = TypeVar("T")
@@ -56,10 +56,14 @@ class Signal(Generic[T]):
             # An event nobody waits on cannot wake anything before the delta
             # phase, so its notification is skipped (a hot path for clocks).
             ev = self.value_changed
-            if ev._waiters or ev._solo_fns or ev._static:
-                ev.notify(0)
+            if ev._waiters or ev._has_static:
+                if ev._at is None:  # Event.notify(0), inlined
+                    ev._at = _DELTA
+                    ev._delta.append(ev)
+                else:
+                    ev.notify(0)
             ev = self.posedge if new and not old else self.negedge if old and not new else None
-            if ev is not None and (ev._waiters or ev._solo_fns or ev._static):
+            if ev is not None and (ev._waiters or ev._has_static):
                 ev.notify(0)
 
     def _fire_delta(self) -> None:  # pragma: no cover - signals are never queued as delta items

@@ -13,10 +13,21 @@ One simulation cycle, as IEEE 1666 defines it:
 
 Time is an int of picoseconds. Timed work is kept in buckets: a dict from
 time to the processes resuming then (so 1000 processes waiting until the
-same instant cost one heap entry), a second dict for timed events and
-timeouts, and a heap of the distinct times. The evaluate loop special-cases
-`yield <int>` (a plain timed wait) so that the common path allocates nothing
-but the awaiting generator.
+same instant cost one heap entry), a second dict for timed events, timeouts
+and clocks, and a heap of the distinct times.
+
+Hot-path tricks (each measured with `bench/bench_kernel.py`):
+- the evaluate loop special-cases what a process yields: an `Event` (from
+  `await ev`, which runs no Python frame: see `Event.__init__`) and a plain
+  `int` (from `wait(t)`), so the common paths allocate nothing but the
+  awaiting generator;
+- an event whose waiters are all plain processes moves them to the runnable
+  queue with one `extend` (see `Event._mixed`); the delta phase inlines
+  `Event._trigger`, and `Signal`/`Fifo`/`Clock` updates inline `notify(0)`;
+- methods sensitive to a single event run as one batch (the event itself is
+  queued), and a `Clock` is driven by the scheduler instead of a process;
+- type checks use `type(x)` and locals, which CPython 3.11 specializes;
+  `x.__class__` is a generic attribute lookup.
 """
 
 from __future__ import annotations
@@ -162,31 +173,42 @@ class Simulator:
         runnable = self._runnable
         popleft = runnable.popleft
         append = runnable.append
+        extend = runnable.extend
         timed = self._timed
         timed_other = self._timed_other
         times = self._times
         heappush = heapq.heappush
         heappop = heapq.heappop
-        updates = self._updates
         proc_cls = Process
         event_cls = Event
+        method_cls = Method
         int_cls = int
         delta = self._delta
         now = self.now
         while True:
             # ---- evaluate
-            while runnable:
+            # `while True` + break, not `while runnable`: CPython 3.11 counts
+            # only unconditional backward jumps towards specializing the
+            # bytecode, and this loop may run a whole simulation in one call.
+            while True:
+                if not runnable:
+                    break
                 p = popleft()
-                if p.__class__ is proc_cls:
+                cls = type(p)
+                if cls is proc_cls:
                     try:
-                        cmd = p._send(None)
+                        send = p._send  # a slot load: LOAD_METHOD cannot specialize it
+                        cmd = send(None)
                     except StopIteration:
                         self._finish(p)
                         continue
                     except BaseException as e:
                         self._fail(p, e)
-                    cls = cmd.__class__
-                    if cls is int_cls and cmd > 0:
+                    cls = type(cmd)
+                    if cls is event_cls:
+                        cmd._waiters.append(p)
+                        p._wait = cmd
+                    elif cls is int_cls and cmd > 0:
                         t = now + cmd
                         bucket = timed.get(t)
                         if bucket is None:
@@ -195,35 +217,52 @@ class Simulator:
                                 heappush(times, t)
                         else:
                             bucket.append(p)
-                    elif cls is event_cls:
-                        cmd._waiters.append(p)
-                        p._wait = cmd
                     else:
                         self._dispatch_slow(p, cmd)
-                elif p.__class__ is event_cls:
-                    p._run_solo()
-                else:
+                elif cls is method_cls:
                     p._scheduled = False
                     try:
                         p.fn()
                     except BaseException as e:
                         self._fail(p, e)
+                else:
+                    # An event: the batch of methods sensitive to it alone.
+                    p._solo_queued = False
+                    try:
+                        for fn in p._solo_fns:
+                            fn()
+                    except BaseException as e:
+                        self._fail(p._failed_method(e), e)
             # ---- update
+            updates = self._updates
             if updates:
-                chans = updates[:]
-                updates.clear()
-                for ch in chans:
+                # A fresh list: an update requested now belongs to the next cycle.
+                self._updates = []
+                for ch in updates:
                     ch._update()
             # ---- delta notification
             if delta:
                 # Firing makes processes runnable but never adds delta items,
-                # so the list can be walked and then cleared in place.
+                # so the list can be walked and then cleared in place. The
+                # event's `_trigger` is inlined here.
                 for item in delta:
-                    if item.__class__ is proc_cls:
+                    if type(item) is proc_cls:  # a wait(0)
                         append(item)
                     else:
-                        item._delta_pending = False
-                        item._trigger()
+                        item._at = None
+                        ws = item._waiters
+                        if ws:
+                            if item._mixed:
+                                item._wake_mixed()
+                            else:
+                                extend(ws)
+                                ws.clear()
+                        if item._has_static:
+                            if item._static:
+                                item._trigger_static()
+                            elif not item._solo_queued:  # only a method batch
+                                item._solo_queued = True
+                                append(item)
                 delta.clear()
             if self._stop:
                 return
@@ -250,7 +289,7 @@ class Simulator:
     def _dispatch_slow(self, p: Process, cmd: Any) -> None:
         """Everything but a positive int delay: events, wait(0), errors."""
         while True:
-            if cmd.__class__ is int:
+            if type(cmd) is int:
                 if cmd == 0:
                     self._delta.append(p)
                     return
@@ -283,7 +322,7 @@ class Simulator:
                 return
             except BaseException as e:
                 self._fail(p, e)
-            if cmd.__class__ is int and cmd > 0:
+            if type(cmd) is int and cmd > 0:
                 self._schedule_proc(self.now + cmd, p)
                 return
 
