@@ -192,3 +192,20 @@ def test_joins_are_not_traced_and_layers_complete():
     assert r.functional == "pass"
     assert len(rec.by_op("tile")) == p.tiles
     assert all(r["tile"] >= 0 for r in rec.records)
+
+
+@pytest.mark.parametrize("workload", ["builtin:deformable_small", "builtin:random_dag"])
+def test_dmi_and_per_segment_transactions_agree(workload):
+    """The DMI fast path and one b_transport per segment give the same data and cycles."""
+    arch = Arch()
+    fast = simulate(compile_workload(workload, arch), arch)
+    slow = simulate(compile_workload(workload, arch), arch, dmi=False)
+    assert fast.functional == slow.functional == "pass"
+    assert fast.cycles == slow.cycles
+
+
+def test_byte_ranges_concatenates_ranges():
+    from tlm.blocks.dma import byte_ranges
+
+    got = byte_ranges(np.array([10, 3, 40]), np.array([2, 3, 1]))
+    assert got.tolist() == [10, 11, 3, 4, 5, 40]

@@ -36,18 +36,25 @@ class NullTrace:
 
 
 class SocketMemoryPort(MemoryPort):
-    """The DMA's memory accesses as TLM-2.0 blocking transactions.
+    """The DMA's memory accesses through its TLM-2.0 socket.
 
-    The payload carries numpy views of the scratchpad, so nothing is copied
-    but by the target. The annotated delay is not used: the memory is
-    pipelined (one beat per cycle, latency overlapped across requests), which
-    the DMA's own op-level model (`timing.read_service`) expresses exactly and
-    per-access loosely-timed annotations cannot.
+    With a DMI grant (the external memory offers its whole array) the DMA
+    gathers or scatters an op's segments in one vectorised copy; without one,
+    or after an invalidation, each segment is a blocking READ/WRITE whose
+    payload carries a numpy view (no copies but the target's). Annotated
+    delays are not used: the memory is pipelined (one beat per cycle,
+    latency overlapped across requests), which the DMA's op-level model
+    (`timing.read_service`) expresses exactly and per-access loosely-timed
+    annotations cannot.
     """
 
     def __init__(self, socket: InitiatorSocket) -> None:
         self.socket = socket
         self.trans = GenericPayload()
+        self.dmi: np.ndarray | None = None
+        region = socket.get_direct_mem_ptr(GenericPayload(Command.READ, 0))
+        if region is not None and region.start == 0 and region.write_allowed:
+            self.dmi = np.frombuffer(region.data, dtype=np.uint8)
 
     def _go(self, command: Command, addr: int, view: np.ndarray) -> None:
         t = self.trans
@@ -70,7 +77,7 @@ class Accelerator(Module):
 
     def __init__(self, parent: Simulator | Module, name: str, arch: Arch, program: TileProgram,
                  *, functional: bool, trace: object | None = None,
-                 port: MemoryPort | None = None) -> None:
+                 port: MemoryPort | None = None, dmi: bool = True) -> None:
         super().__init__(parent, name)
         self.arch = arch
         self.program = program
@@ -84,8 +91,9 @@ class Accelerator(Module):
             self.external = Memory(self, "memory", int(self.memory.shape[0]), storage=self.memory,
                                    read_latency=0, write_latency=0,
                                    bytes_per_cycle=arch.dma.bus_bytes,
-                                   clock_period=arch.clock.period_ps, dmi=False)
-            self.dma.socket = InitiatorSocket(self.dma, "mem")
+                                   clock_period=arch.clock.period_ps, dmi=dmi)
+            self.dma.socket = InitiatorSocket(
+                self.dma, "mem", invalidate_direct_mem_ptr=lambda a, b: self.dma.port.invalidate(a, b))
             self.dma.socket.bind(self.external.socket)
             self.dma.port = port or SocketMemoryPort(self.dma.socket)
         self.engines = [Engine(self, f"engine{i}", i, arch, program, self.times, self.dma,
@@ -134,11 +142,15 @@ class SimResult:
 
 def simulate(program: TileProgram, arch: Arch, *, functional: bool = True,
              trace: object | None = None,
-             progress: Callable[[int, int], None] | None = None) -> SimResult:
-    """Run `program` on the TLM accelerator; raises DeadlockError if it cannot finish."""
+             progress: Callable[[int, int], None] | None = None, dmi: bool = True) -> SimResult:
+    """Run `program` on the TLM accelerator; raises DeadlockError if it cannot finish.
+
+    `dmi=False` makes the DMA move data with one blocking transaction per
+    segment instead of through a DMI grant (same results, slower).
+    """
     functional = functional and program.functional
     sim = Simulator(f"tlm:{program.name}")
-    top = Accelerator(sim, "npu", arch, program, functional=functional, trace=trace)
+    top = Accelerator(sim, "npu", arch, program, functional=functional, trace=trace, dmi=dmi)
     if progress is not None:
         top.scheduler.on_progress = lambda done: progress(done, program.entries)
     occ = getattr(trace, "occupancy", None)

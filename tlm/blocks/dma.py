@@ -18,7 +18,7 @@ import numpy as np
 from tlm.arch import Arch
 from tlm.blocks.timing import OpTimes
 from tlm.kernel import Event, Module
-from tlm.workload.program import TileProgram
+from tlm.workload.program import Segments, TileProgram
 
 if TYPE_CHECKING:
     from tlm.blocks.engine import Engine
@@ -27,13 +27,48 @@ LOADS = ("load_a", "load_b", "load_c")
 
 
 class MemoryPort:
-    """What the DMA needs from external memory: read into a view, write a view."""
+    """How the DMA reaches external memory.
+
+    `dmi` is the memory as a byte array when the target granted direct
+    memory access (None otherwise); `read`/`write` are single transactions.
+    """
+
+    dmi: np.ndarray | None = None
 
     def read(self, addr: int, into: np.ndarray) -> None:  # pragma: no cover - interface
         raise NotImplementedError
 
     def write(self, addr: int, data: np.ndarray) -> None:  # pragma: no cover - interface
         raise NotImplementedError
+
+    def invalidate(self, start: int, end: int) -> None:
+        """The target revoked DMI over [start, end): fall back to transactions."""
+        self.dmi = None
+
+
+class _Plan:
+    """An op kind's segment lists as byte indices, for vectorised DMI copies."""
+
+    def __init__(self, segs: Segments) -> None:
+        real = ~segs.zero
+        entry_of = np.repeat(np.arange(segs.ptr.shape[0] - 1), np.diff(segs.ptr))
+        self.ptr = _byte_ptr(entry_of[real], segs.length[real], segs.ptr.shape[0] - 1)
+        self.mem = byte_ranges(segs.mem_addr[real], segs.length[real])
+        self.local = byte_ranges(segs.local_addr[real], segs.length[real])
+        self.zptr = _byte_ptr(entry_of[~real], segs.length[~real], segs.ptr.shape[0] - 1)
+        self.zlocal = byte_ranges(segs.local_addr[~real], segs.length[~real])
+
+
+def _byte_ptr(entry_of: np.ndarray, length: np.ndarray, n: int) -> list[int]:
+    per_entry = np.bincount(entry_of, weights=length, minlength=n).astype(np.int64)
+    return np.concatenate(([0], np.cumsum(per_entry))).tolist()
+
+
+def byte_ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Indices of the concatenated byte ranges [starts[i], starts[i] + lengths[i])."""
+    lengths = lengths.astype(np.int64, copy=False)
+    before = np.cumsum(lengths) - lengths
+    return np.repeat(starts.astype(np.int64) - before, lengths) + np.arange(int(lengths.sum()))
 
 
 class Dma(Module):
@@ -65,6 +100,7 @@ class Dma(Module):
         self.ops = 0
         self.on_busy: Callable[[int, int], None] | None = None
         self.port: MemoryPort | None = None  # set by the accelerator in functional mode
+        self._plans: dict[str, _Plan] = {}
         # Python lists: indexing them is several times cheaper than numpy scalars.
         self._service = {op: v.tolist() for op, v in times.service.items()}
         self._bytes = {op: v.tolist() for op, v in program.bytes.items()}
@@ -132,21 +168,36 @@ class Dma(Module):
             self.decide_ev.notify(0)
 
     def _move(self, engine: Engine, op: str, entry: int) -> None:
-        """Execute the op's segment list on the byte arrays."""
+        """Execute the op's segment list on the memory and the engine's buffers.
+
+        With a DMI grant, one vectorised copy per op; otherwise one blocking
+        transaction per segment.
+        """
+        assert self.port is not None
+        mem = self.port.dmi
         segs = self.program.segments[op]  # type: ignore[index]
+        if mem is not None:
+            plan = self._plans.get(op)
+            if plan is None:
+                plan = self._plans[op] = _Plan(segs)
+            lo, hi = plan.ptr[entry], plan.ptr[entry + 1]
+            if op in LOADS:
+                engine.spad[plan.local[lo:hi]] = mem[plan.mem[lo:hi]]
+                zlo, zhi = plan.zptr[entry], plan.zptr[entry + 1]
+                if zhi > zlo:
+                    engine.spad[plan.zlocal[zlo:zhi]] = 0
+            else:
+                mem[plan.mem[lo:hi]] = engine.out_buffer[plan.local[lo:hi]]
+            return
         sl = segs.range(entry)
-        mem = self.memory
-        assert mem is not None
         rows = zip(segs.mem_addr[sl].tolist(), segs.length[sl].tolist(),
                    segs.local_addr[sl].tolist(), segs.zero[sl].tolist())
         if op in LOADS:
-            spad = engine.spad
             for addr, length, local, zero in rows:
                 if zero:
-                    spad[local:local + length] = 0
+                    engine.spad[local:local + length] = 0
                 else:
-                    self.port.read(addr, spad[local:local + length])
+                    self.port.read(addr, engine.spad[local:local + length])
         else:
-            out = engine.out_buffer
             for addr, length, local, _zero in rows:
-                self.port.write(addr, out[local:local + length])
+                self.port.write(addr, engine.out_buffer[local:local + length])
