@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 
-from tlm.arch import Arch
+from tlm.cli.common import resolve_arch
 from tlm.blocks import simulate
 from tlm.workload import compile_workload
 
@@ -42,7 +42,7 @@ def conv_net(size: int) -> dict:
 
 
 def run(source: object, functional: bool) -> tuple[int, int, float, float]:
-    arch = Arch()
+    arch = resolve_arch(None)  # what `tlmsim sim` uses: defaults + shipped calibration
     t0 = time.perf_counter()
     program = compile_workload(source, arch, functional=functional)  # type: ignore[arg-type]
     compile_s = time.perf_counter() - t0

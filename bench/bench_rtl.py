@@ -23,7 +23,26 @@ CASES = [
 ]
 
 
+def regression() -> None:
+    """Wall time of the whole cocotb regression (what `make rtl` runs)."""
+    import subprocess
+    import sys
+
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "pytest", "testbenches", "-q"],
+                          capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    summary = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else "no output"
+    print(f"\nRegression (`make rtl`, `pytest testbenches`): {summary.strip('= ')}; "
+          f"wall {wall:.0f} s.")
+
+
 def main() -> None:
+    import sys
+
+    if "--regression-only" in sys.argv:
+        regression()
+        return
     print("| workload | arch | tiles | cycles | RTL sim s | RTL wall s | cycles/s |")
     print("|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
@@ -38,6 +57,8 @@ def main() -> None:
             a = arch.array
             print(f"| {source} | {a.engines}x {a.rows}x{a.cols} | {r.tiles} | {r.cycles:,} | "
                   f"{r.sim_s:.2f} | {wall:.2f} | {r.cycles / r.sim_s:,.0f} |", flush=True)
+    if "--no-regression" not in sys.argv:
+        regression()
 
 
 if __name__ == "__main__":

@@ -60,12 +60,18 @@ def main() -> int:
             args.append("--quick")
         print(f"running {script.name} ...", file=sys.stderr, flush=True)
         proc = subprocess.run(args, capture_output=True, text=True, cwd=HERE.parent)
-        out += [f"## {title}", "", f"Command: `.venv/bin/python bench/{cmd[0]}`", ""]
+        text = proc.stdout.strip()
+        command = f"Command: `.venv/bin/python bench/{cmd[0]}`"
+        if text.startswith("## "):  # a section that brings its own heading keeps it
+            head, _, rest = text.partition("\n")
+            text = f"{head}\n\n{command}\n{rest}"
+        else:
+            out += [f"## {title}", "", command, ""]
         if proc.returncode != 0:
             failed = True
             out += ["Failed:", "", "```", proc.stderr.strip()[-2000:], "```", ""]
         else:
-            out += [proc.stdout.strip(), ""]
+            out += [text, ""]
     target = HERE / "RESULTS.md"
     tmp = target.with_suffix(".md.tmp")
     tmp.write_text("\n".join(out) + "\n")
