@@ -28,7 +28,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="tlmsim", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = _Parser(prog="tlmsim", description=(
+        "Transaction-level simulation of a DNN accelerator, checked against its RTL: "
+        "sim (TLM model), rtl (Icarus + cocotb), compare and report (TLM vs RTL traces), "
+        "calibrate (fit the TLM timing to the RTL). Exit 0 success, 1 failed check, 2 bad input."))
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name in COMMANDS:
         try:
