@@ -66,13 +66,15 @@ def run(args: argparse.Namespace) -> int:
 
     wall0 = time.perf_counter()
     arch = resolve_arch(args.arch, calibrated=not args.uncalibrated)
-    outputs = [x for x in (args.trace, args.perfetto, args.vcd) if x]
+    chosen = [(p, k) for p, k in ((args.trace, ".jsonl"), (args.perfetto, ".json"), (args.vcd, ".vcd")) if p]
+    outputs = [p for p, _ in chosen]
     for flag, path in (("--trace", args.trace), ("--perfetto", args.perfetto), ("--vcd", args.vcd)):
         if path:
             parent_dir_ok(path, flag)
     program = compile_workload(args.workload, arch, functional=not args.timing_only)
     bar = _progress_bar(program.entries, args.no_progress)
-    sink = open_sinks(outputs, source="tlm", workload=program.name, arch=arch)
+    sink = open_sinks(outputs, source="tlm", workload=program.name, arch=arch,
+                      kinds=[k for _, k in chosen])
     with sink:
         result = simulate(program, arch, functional=not args.timing_only, trace=sink,
                           progress=bar.update if bar else None)

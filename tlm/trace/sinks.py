@@ -35,22 +35,27 @@ def open_sinks(
     workload: str,
     arch: Arch,
     clock_period_ps: int | None = None,
+    kinds: Sequence[str] | None = None,
     **header_extra: Any,
 ) -> TraceSink:
     """One sink writing every file of `paths` (a `NullWriter` when there is none).
+
+    `kinds` (one of ".jsonl", ".json", ".vcd" per path) names the writers when
+    the caller knows them (e.g. from the flag given); otherwise the suffix does.
 
     Raises:
         InputError: A suffix names no known writer, or a file cannot be created.
     """
     period = arch.clock.period_ps if clock_period_ps is None else clock_period_ps
-    for p in paths:
-        if Path(p).suffix not in WRITERS:
+    kinds = [Path(p).suffix for p in paths] if kinds is None else list(kinds)
+    for p, kind in zip(paths, kinds):
+        if kind not in WRITERS:
             raise InputError(str(p), "file name",
                              "unknown trace kind: use .jsonl (trace), .json (Perfetto) or .vcd")
     sinks: list[Any] = []
     try:
-        for p in paths:
-            cls = WRITERS[Path(p).suffix]
+        for p, kind in zip(paths, kinds):
+            cls = WRITERS[kind]
             sinks.append(cls(p, source=source, workload=workload, arch=arch,
                              clock_period_ps=period, **header_extra))
     except BaseException:
