@@ -209,3 +209,19 @@ def test_byte_ranges_concatenates_ranges():
 
     got = byte_ranges(np.array([10, 3, 40]), np.array([2, 3, 1]))
     assert got.tolist() == [10, 11, 3, 4, 5, 40]
+
+
+@pytest.mark.parametrize("uncalibrated", [False, True])
+def test_tracing_does_not_change_the_run(uncalibrated):
+    """With or without a trace sink the results are identical (no-trace fast paths)."""
+    from tlm.cli.common import resolve_arch
+
+    arch = resolve_arch(None, calibrated=not uncalibrated)
+    p = compile_workload("builtin:deformable_small", arch)
+    rec = Recorder()
+    traced = simulate(p, arch, trace=rec)
+    plain = simulate(compile_workload("builtin:deformable_small", arch), arch)
+    fields = ("cycles", "functional", "engine_busy", "engine_tiles", "dma_busy", "dma_bytes",
+              "dma_ops", "critical_path", "max_occupancy")
+    assert [getattr(traced, f) for f in fields] == [getattr(plain, f) for f in fields]
+    assert len(rec.by_op("tile")) == p.tiles

@@ -18,21 +18,12 @@ from tlm.blocks.dma import Dma, MemoryPort
 from tlm.blocks.engine import Engine
 from tlm.blocks.memory import check_outputs, initial_image
 from tlm.blocks.scheduler import TileScheduler
+from tlm.blocks.sink import NullTrace
 from tlm.blocks.timing import OpTimes, op_times
 from tlm.kernel import Module, Simulator
 from tlm.transport import Command, GenericPayload, InitiatorSocket, Memory, ResponseStatus
 from tlm.workload.dag import critical_path
 from tlm.workload.program import EntryKind, TileProgram
-
-
-class NullTrace:
-    """A trace sink that keeps nothing (the model never branches on tracing)."""
-
-    def record(self, op: str, tile: int, start: int, end: int, **extra: object) -> None:
-        return None
-
-    def occupancy(self, cycle: int, value: int) -> None:
-        return None
 
 
 class SocketMemoryPort(MemoryPort):

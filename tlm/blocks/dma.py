@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tlm.arch import Arch
+from tlm.blocks.sink import is_null
 from tlm.blocks.timing import OpTimes
 from tlm.kernel import Event, Module
 from tlm.workload.program import Segments, TileProgram
@@ -83,18 +84,20 @@ class Dma(Module):
         self.memory = memory
         self.period = arch.clock.period_ps
         self.engines: list[Engine] = []
-        self.pending: list[tuple[str, int, int] | None] = []   # per engine: (op, entry, request cycle)
+        # Per engine: its request (op, entry, trace start cycle) or None.
+        self.pending: list[tuple[str, int, int] | None] = []
         self.n_pending = 0
         self.last_granted = -1
         self.busy = False
         self.current: tuple[int, str, int, int, int] | None = None  # engine, op, entry, start, grant
-        # The arbiter is two method processes: `decide` runs one delta after a
+        # The arbiter is a method process, `decide`, run one delta after a
         # request reaches an idle DMA (so requests raised in the same cycle are
-        # all visible) and `finish` at the op's done cycle.
+        # all visible). An op's end is no process of its own: the engine, woken
+        # by its `dma_done` at the done cycle, calls `retire` first thing, at
+        # the point where a separate process woken then would have run (one
+        # kernel resumption less per op, same order of effects).
         self.decide_ev = Event(self.sim, f"{self.name}.decide")
-        self.done_ev = Event(self.sim, f"{self.name}.done")
         self.method(self.decide, [self.decide_ev], dont_initialize=True)
-        self.method(self.finish, [self.done_ev], dont_initialize=True)
         self.busy_cycles = 0
         self.bytes_moved = 0
         self.ops = 0
@@ -105,52 +108,60 @@ class Dma(Module):
         self._service = {op: v.tolist() for op, v in times.service.items()}
         self._bytes = {op: v.tolist() for op, v in program.bytes.items()}
         self._beats = {op: v.tolist() for op, v in program.beats.items()}
+        self._grant_cycles = arch.timing.dma_grant_cycles
+        self._tracing = False   # any attached engine has a real trace sink
 
     def attach(self, engine: Engine) -> None:
         self.engines.append(engine)
         self.pending.append(None)
+        self._tracing = self._tracing or not is_null(engine.trace)
 
     def post(self, engine: int, op: str, entry: int, start: int | None = None) -> None:
-        """An engine requests `op` of `entry`; it is told through its `dma_done` event.
+        """An engine requests `op` of `entry`.
 
-        `start` is the cycle the trace record begins at (default: now, the request).
+        The engine's `dma_done` event fires at the op's done cycle; the engine
+        then calls `retire()` before anything else. `start` is the cycle the
+        trace record begins at (default: now, the request).
         """
-        now = self.sim.now // self.period
-        self.pending[engine] = (op, entry, now if start is None else start)
+        if start is None:
+            start = self.sim.now // self.period
+        self.pending[engine] = (op, entry, start)
         self.n_pending += 1
         if not self.busy:
             self.decide_ev.notify(0)
-
-    def _pick(self) -> int:
-        n = len(self.pending)
-        for i in range(1, n + 1):
-            e = (self.last_granted + i) % n
-            if self.pending[e] is not None:
-                return e
-        raise AssertionError("no pending request")
 
     def decide(self) -> None:
         """Grant the next op round robin and schedule its completion."""
         if self.busy or not self.n_pending:
             return
-        e = self._pick()
-        op, entry, start = self.pending[e]  # type: ignore[misc]
-        self.pending[e] = None
+        # Round robin: the first engine with a request after the one granted last.
+        pending = self.pending
+        n = len(pending)
+        e = self.last_granted
+        while True:
+            e += 1
+            if e == n:
+                e = 0
+            if pending[e] is not None:
+                break
+        op, entry, start = pending[e]  # type: ignore[misc]
+        pending[e] = None
         self.n_pending -= 1
         self.last_granted = e
         self.busy = True
-        grant_cycles = self.arch.timing.dma_grant_cycles
-        grant = self.sim.now // self.period + grant_cycles
-        cost = self._service[op][entry]
+        grant = self.sim.now // self.period + self._grant_cycles
         if self.memory is not None:
             self._move(self.engines[e], op, entry)
         self.current = (e, op, entry, start, grant)
-        self.done_ev.notify((grant_cycles + cost) * self.period)
+        cost = self._grant_cycles + self._service[op][entry]
+        self.engines[e].dma_done.notify(cost * self.period)
 
-    def finish(self) -> None:
-        """The current op is done: tell its engine, trace it, arbitrate again."""
-        assert self.current is not None
-        e, op, entry, start, grant = self.current
+    def retire(self) -> None:
+        """End the current op: trace it, free the DMA, arbitrate again.
+
+        Called by the op's engine when its `dma_done` fires (the done cycle).
+        """
+        e, op, entry, start, grant = self.current  # type: ignore[misc]
         done = self.sim.now // self.period
         self.busy = False
         self.current = None
@@ -159,11 +170,11 @@ class Dma(Module):
         self.bytes_moved += moved
         self.ops += 1
         eng = self.engines[e]
-        eng.trace.record(op, eng.tile_id, start, done, engine=e, grant=grant, bytes=moved,
-                         beats=self._beats[op][entry])
+        if self._tracing:
+            eng.trace.record(op, eng.tile_id, start, done, engine=e, grant=grant, bytes=moved,
+                             beats=self._beats[op][entry])
         if self.on_busy is not None:
             self.on_busy(grant, done)
-        eng.dma_done.notify()
         if self.n_pending:
             self.decide_ev.notify(0)
 

@@ -14,6 +14,7 @@ import numpy as np
 from tlm.arch import Arch
 from tlm.blocks.dma import Dma
 from tlm.blocks.mac_array import MacArrayModel, relu_shift_int8
+from tlm.blocks.sink import is_null
 from tlm.blocks.timing import OpTimes
 from tlm.kernel import Event, Module, wait
 from tlm.workload.program import StoreMode, TileProgram
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
 
 class Engine(Module):
-    """Engine `index`: started by the scheduler through `start(entry)`."""
+    """Engine `index`: started by the scheduler through `start(entry, tile_id)`."""
 
     def __init__(self, parent: Module, name: str, index: int, arch: Arch, program: TileProgram,
                  times: OpTimes, dma: Dma, trace: object, functional: bool) -> None:
@@ -49,72 +50,90 @@ class Engine(Module):
             self.spad = np.zeros(arch.scratchpad.bytes, dtype=np.uint8)
             self.out_buffer = np.zeros(4 * arch.array.rows * arch.array.cols, dtype=np.uint8)
             self.array = MacArrayModel(arch, self.spad)
+            # Per entry (m, n, k, load_c, relu, shift) as Python values: numpy
+            # scalar indexing and enum comparisons cost more than the arithmetic.
+            relu = (program.store_mode == StoreMode.RELU_SHIFT_INT8).tolist()
+            self._dims = list(zip(program.m.tolist(), program.n.tolist(), program.k.tolist(),
+                                  program.load_c.astype(bool).tolist(), relu,
+                                  program.shift.tolist()))
         dma.attach(self)
         self.thread(self.run)
 
-    def start(self, entry: int) -> None:
-        """Begin `entry` now (called by the scheduler at the end of a dispatch)."""
+    def start(self, entry: int, tile_id: int) -> None:
+        """Begin `entry` (`tile_id` in traces) now; called by the scheduler at the
+        end of a dispatch."""
         self.busy = True
         self.entry = entry
-        self.tile_id = int(self.program.tile_id[entry])
+        self.tile_id = tile_id
         self.start_ev.notify()
-
-    async def _dma(self, op: str, start: int | None = None) -> None:
-        self.dma.post(self.index, op, self.entry, start)
-        await self.dma_done
 
     async def run(self) -> None:
         t = self.arch.timing
+        sim = self.sim
         period = self.period
-        program = self.program
-        times = self.times
+        index = self.index
         trace = self.trace
+        tracing = not is_null(trace)
+        post, retire = self.dma.post, self.dma.retire
+        start_ev, dma_done = self.start_ev, self.dma_done
+        start_ps = t.engine_start_cycles * period
         phase = t.engine_phase_cycles
-        drain = times.drain
-        load_c = program.load_c.tolist()
-        compute = times.compute.tolist()
+        phase_ps = phase * period
+        done_cycles = t.engine_done_cycles
+        drain = self.times.drain
+        load_c = self.program.load_c.tolist()
+        compute = self.times.compute_list
+        functional = self.functional
         while True:
             if not self.busy:
-                await self.start_ev
+                await start_ev
             x = self.entry
             tid = self.tile_id
-            t0 = self.sim.now // period
-            await wait(t.engine_start_cycles * period)
-            await self._dma("load_a")
-            await wait(phase * period)
-            await self._dma("load_b")
+            t0 = sim.now // period
+            await wait(start_ps)
+            # Each op: request it, sleep until the DMA's done cycle, then retire
+            # it on the DMA (which frees the DMA and re-arbitrates).
+            post(index, "load_a", x, None)
+            await dma_done
+            retire()
+            await wait(phase_ps)
+            post(index, "load_b", x, None)
+            await dma_done
+            retire()
             if load_c[x]:
-                await wait(phase * period)
-                await self._dma("load_c")
+                await wait(phase_ps)
+                post(index, "load_c", x, None)
+                await dma_done
+                retire()
             # phase, compute, phase, drain: local timing only, one wait.
-            c0 = self.sim.now // period + phase
+            c0 = sim.now // period + phase
             cycles = compute[x]
             s0 = c0 + cycles + phase
-            if self.functional:
-                self.array.compute(int(program.m[x]), int(program.n[x]), int(program.k[x]),
-                                   bool(load_c[x]))
-                self._drain(x)
-            trace.record("compute", tid, c0, c0 + cycles, engine=self.index)
-            await wait((s0 + drain) * period - self.sim.now)
-            await self._dma("store_c", start=s0)  # store_c spans drain + store op
-            done = self.sim.now // period + t.engine_done_cycles
-            trace.record("tile", tid, t0, done, engine=self.index)
+            if functional:
+                self._compute_and_drain(x)
+            if tracing:
+                trace.record("compute", tid, c0, c0 + cycles, engine=index)
+            await wait((s0 + drain) * period - sim.now)
+            post(index, "store_c", x, s0)  # store_c spans drain + store op
+            await dma_done
+            retire()
+            done = sim.now // period + done_cycles
+            if tracing:
+                trace.record("tile", tid, t0, done, engine=index)
             self.busy_cycles += done - t0
             self.tiles_done += 1
             self.busy = False
             self.free_at = done
-            assert self.scheduler is not None
-            self.scheduler.engine_done(self.index, x, done)
+            self.scheduler.engine_done(index, x, done)  # type: ignore[union-attr]
 
-    def _drain(self, x: int) -> None:
-        """Post-process the accumulators into the output buffer (store path)."""
-        p = self.program
-        m, n, c = int(p.m[x]), int(p.n[x]), self.arch.array.cols
-        acc = self.array.acc[:m, :n]
-        if p.store_mode[x] == StoreMode.RELU_SHIFT_INT8:
-            vals = relu_shift_int8(acc, int(p.shift[x]))
+    def _compute_and_drain(self, x: int) -> None:
+        """The tile's arithmetic: the MAC array, then the drain into the output buffer."""
+        m, n, k, load_c, relu, shift = self._dims[x]
+        acc = self.array.compute(m, n, k, load_c)
+        c = self.arch.array.cols
+        if relu:
             view = self.out_buffer[:m * c].reshape(m, c)
-            view[:, :n] = vals
+            view[:, :n] = relu_shift_int8(acc, shift)
         else:
             view = self.out_buffer[:4 * m * c].view("<i4").reshape(m, c)
             view[:, :n] = acc

@@ -23,17 +23,28 @@ class MacArrayModel:
         cbytes = spad[arch.spad_c_base:arch.spad_c_base + 4 * r * c]
         self.c_buffer = cbytes.view("<i4").reshape(r, c)
         self.acc = np.zeros((r, c), dtype=np.int32)
+        self.a_int8 = self.a_lanes.view(np.int8)
+        self.b_int8 = self.b_lanes.view(np.int8)
 
-    def compute(self, m: int, n: int, k: int, load_c: bool) -> None:
-        """acc[:m, :n] = A[m x k] . B[k x n] (+ loaded partial sums), int8 in, int32 out."""
-        a = self.a_lanes[:m, :k].view(np.int8).astype(np.int32)
-        b = self.b_lanes[:n, :k].view(np.int8).astype(np.int32)
-        self.acc[:] = 0
-        self.acc[:m, :n] = a @ b.T
+    def compute(self, m: int, n: int, k: int, load_c: bool) -> np.ndarray:
+        """acc[:m, :n] = A[m x k] . B[k x n] (+ loaded partial sums), int8 in, int32 out.
+
+        Returns the view acc[:m, :n] (the rest of the array is zero).
+        """
+        a = self.a_int8[:m, :k].astype(np.int32)
+        b = self.b_int8[:n, :k].astype(np.int32)
+        acc = self.acc
+        acc.fill(0)
+        out = acc[:m, :n]
+        np.matmul(a, b.T, out=out)
         if load_c:
-            self.acc[:m, :n] += self.c_buffer[:m, :n]
+            out += self.c_buffer[:m, :n]
+        return out
 
 
 def relu_shift_int8(acc: np.ndarray, shift: int) -> np.ndarray:
-    """The store path's post-processing: clip(max(acc, 0) >> shift, 0, 127)."""
-    return np.clip(np.maximum(acc, 0) >> shift, 0, 127).astype(np.uint8)
+    """The store path's post-processing: clip(max(acc, 0) >> shift, 0, 127).
+
+    max(acc, 0) >> shift is never negative, so only the upper bound needs a clip.
+    """
+    return np.minimum(np.maximum(acc, 0) >> shift, 127).astype(np.uint8)

@@ -11,18 +11,34 @@ completes a join. Ready tiles go to the lowest-numbered idle engine.
 
 from __future__ import annotations
 
+import array
 import heapq
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from tlm.arch import Arch
+from tlm.blocks.sink import is_null
 from tlm.errors import DeadlockError
 from tlm.kernel import Event, Module, wait
 from tlm.workload.program import EntryKind, TileProgram
 
 if TYPE_CHECKING:
     from tlm.blocks.engine import Engine
+
+
+def _only_item(ptr: np.ndarray, idx: np.ndarray) -> array.array[int]:
+    """Per entry: its one item when it has exactly one, else -1.
+
+    An `array` rather than a list: 8 bytes an entry instead of an int object.
+    """
+    count = np.diff(ptr)
+    if not idx.shape[0]:
+        return array.array("q", [-1]) * count.shape[0]
+    first = idx[np.minimum(ptr[:-1], idx.shape[0] - 1)]
+    return array.array("q", np.where(count == 1, first, -1).astype(np.int64).tobytes())
 
 
 class TileScheduler(Module):
@@ -46,6 +62,11 @@ class TileScheduler(Module):
         self.succ_ptr = program.succs.ptr.tolist()
         self.pred_idx = program.preds.idx
         self.succ_idx = program.succs.idx
+        # The single predecessor/successor of entries that have exactly one, else -1:
+        # the common case then needs no numpy slice (Python lists of all edges
+        # would cost too much memory on full-size networks).
+        self.only_pred = _only_item(program.preds.ptr, program.preds.idx)
+        self.only_succ = _only_item(program.succs.ptr, program.succs.idx)
         self.done = bytearray(n)
         self.pending = [0] * n
         self.ready_at: dict[int, int] = {}
@@ -58,6 +79,12 @@ class TileScheduler(Module):
         self.arrivals: list[tuple[int, int, int]] = []  # (cycle visible, seq, entry)
         self._seq = 0
         self.wake = Event(self.sim, f"{self.name}.wake")
+        t = arch.timing
+        self._notice = t.sched_notice_cycles
+        # Engines announce completions and free cycles at least one cycle ahead
+        # unless both engine_done and notice cycles are 0; only then must each
+        # decision wait a delta for same-cycle announcements.
+        self._settle = t.engine_done_cycles == 0 or t.sched_notice_cycles == 0
         self.idle_waiting = False
         self.end_cycle = 0
         self.on_progress: Callable[[int], None] | None = None
@@ -70,106 +97,139 @@ class TileScheduler(Module):
         sees the completion `sched_notice_cycles` after that, and the engine is free
         for a new tile from `cycle` on."""
         self._seq += 1
-        heapq.heappush(self.arrivals,
-                       (cycle + self.arch.timing.sched_notice_cycles, self._seq, entry))
+        visible = cycle + self._notice
+        heapq.heappush(self.arrivals, (visible, self._seq, entry))
         if self.idle_waiting:
-            self.wake.notify()
+            if self._settle:
+                self.wake.notify()
+            elif self.wake.has_sensitivity():
+                # Announcements are at least a cycle ahead here, and while the
+                # controller sleeps nothing else changes what it waits for: move
+                # its wake-up earlier (a timed notification keeps the earliest)
+                # rather than waking it now only to compute the same time.
+                due = cycle if self.ready else visible
+                self.wake.notify(due * self.period - self.sim.now)
 
     # -- the controller ------------------------------------------------------------------
     async def run(self) -> None:
         t = self.arch.timing
+        sim = self.sim
         period = self.period
         depth = self.arch.scheduler.table_depth
         engines = self.engines
         ready = self.ready
         completions = self.completions
         arrivals = self.arrivals
+        heappop = heapq.heappop
         pred_ptr, succ_ptr = self.pred_ptr, self.succ_ptr
         pred_idx, succ_idx = self.pred_idx, self.succ_idx
+        only_pred, only_succ = self.only_pred, self.only_succ
         done, pending, is_join = self.done, self.pending, self.is_join
+        ready_at, tile_ids = self.ready_at, self.tile_ids
         trace = self.trace
+        tracing = not is_null(trace)
+        wake = self.wake
         n = self.n
         progress_every = max(1, n // 100)
-        # Engines announce completions and free cycles at least one cycle ahead
-        # unless both engine_done and notice cycles are 0; only then must each
-        # decision wait a delta for same-cycle announcements.
-        settle = t.engine_done_cycles == 0 or t.sched_notice_cycles == 0
+        # Action costs in ps.
+        complete_ps, succ_ps = t.sched_complete_cycles * period, t.sched_succ_cycles * period
+        admit_ps, pred_ps = t.sched_admit_cycles * period, t.sched_pred_cycles * period
+        dispatch_ps = t.sched_dispatch_cycles * period
+        settle = self._settle
         while self.completed < n:
             if settle:
                 await wait(0)
-            now = self.sim.now // period
+            now = sim.now // period
             while arrivals and arrivals[0][0] <= now:
-                completions.append(heapq.heappop(arrivals)[2])
+                completions.append(heappop(arrivals)[2])
             if completions:
                 x = completions.popleft()
                 lo, hi = succ_ptr[x], succ_ptr[x + 1]
-                await wait((t.sched_complete_cycles + t.sched_succ_cycles * (hi - lo)) * period)
+                await wait(complete_ps + succ_ps * (hi - lo))
                 done[x] = 1
                 self.occupancy -= 1
                 self.completed += 1
-                admitted = self.admitted
                 if hi > lo:
-                    end = self.sim.now // period
-                    for s in succ_idx[lo:hi].tolist():
+                    admitted = self.admitted
+                    end = sim.now // period
+                    # Most entries have one successor: skip the numpy slice for them.
+                    one = only_succ[x]
+                    for s in ((one,) if one >= 0 else succ_idx[lo:hi].tolist()):
                         if s < admitted:
                             c = pending[s] - 1
                             pending[s] = c
                             if c == 0:
-                                self._make_ready(s, end)
+                                if is_join[s]:
+                                    completions.append(s)
+                                else:
+                                    ready_at[s] = end
+                                    ready.append(s)
                 if self.on_progress is not None and self.completed % progress_every == 0:
                     self.on_progress(self.completed)
                 if self.on_occupancy is not None:
-                    self.on_occupancy(self.sim.now // period, self.occupancy)
+                    self.on_occupancy(sim.now // period, self.occupancy)
                 continue
             if ready:
-                idle = next((e for e in engines if not e.busy and e.free_at <= now), None)
+                for idle in engines:
+                    if not idle.busy and idle.free_at <= now:
+                        break
+                else:
+                    idle = None
                 if idle is not None:
                     x = ready.popleft()
                     idle.busy = True  # reserved for the duration of the action
-                    await wait(t.sched_dispatch_cycles * period)
-                    end = self.sim.now // period
-                    trace.record("dispatch", self.tile_ids[x], self.ready_at.pop(x), end,
-                                 engine=idle.index)
-                    idle.start(x)
+                    await wait(dispatch_ps)
+                    if tracing:
+                        trace.record("dispatch", tile_ids[x], ready_at.pop(x), sim.now // period,
+                                     engine=idle.index)
+                    else:
+                        del ready_at[x]
+                    idle.start(x, tile_ids[x])
                     continue
-            if self.admitted < n and self.occupancy < depth:
-                x = self.admitted
+            x = self.admitted
+            if x < n and self.occupancy < depth:
                 lo, hi = pred_ptr[x], pred_ptr[x + 1]
-                await wait((t.sched_admit_cycles + t.sched_pred_cycles * (hi - lo)) * period)
+                await wait(admit_ps + pred_ps * (hi - lo))
                 count = 0
                 if hi > lo:
-                    for p in pred_idx[lo:hi].tolist():
-                        if not done[p]:
-                            count += 1
+                    p = only_pred[x]
+                    if p >= 0:
+                        count = 0 if done[p] else 1
+                    else:
+                        for p in pred_idx[lo:hi].tolist():
+                            if not done[p]:
+                                count += 1
                 pending[x] = count
                 self.admitted = x + 1
-                self.occupancy += 1
-                if self.occupancy > self.max_occupancy:
-                    self.max_occupancy = self.occupancy
+                occupancy = self.occupancy = self.occupancy + 1
+                if occupancy > self.max_occupancy:
+                    self.max_occupancy = occupancy
                 if self.on_occupancy is not None:
-                    self.on_occupancy(self.sim.now // period, self.occupancy)
+                    self.on_occupancy(sim.now // period, occupancy)
                 if count == 0:
-                    self._make_ready(x, self.sim.now // period)
+                    if is_join[x]:
+                        completions.append(x)
+                    else:
+                        ready_at[x] = sim.now // period
+                        ready.append(x)
                 continue
             # Nothing to do: sleep until an arrival is due, an engine frees up
-            # (when tiles are ready), or an engine announces something.
+            # (when tiles are ready), or an engine announces something. The
+            # timeout is a timed notification of `wake` itself (cheaper than a
+            # timed wait on an event): an engine's notification, immediate or
+            # an earlier timed one, overrides it, so no stale wake-up remains.
             self.idle_waiting = True
-            due = [arrivals[0][0]] if arrivals else []
+            due = arrivals[0][0] if arrivals else -1
             if ready:
-                due += [e.free_at for e in engines if not e.busy and e.free_at > now]
-            if due:
-                await wait(min(due) * period - self.sim.now, self.wake)
-            else:
-                await self.wake
+                for e in engines:
+                    f = e.free_at
+                    if not e.busy and f > now and (due < 0 or f < due):
+                        due = f
+            if due >= 0:
+                wake.notify(due * period - sim.now)
+            await wake
             self.idle_waiting = False
-        self.end_cycle = self.sim.now // period
-
-    def _make_ready(self, x: int, cycle: int) -> None:
-        if self.is_join[x]:
-            self.completions.append(x)
-        else:
-            self.ready_at[x] = cycle
-            self.ready.append(x)
+        self.end_cycle = sim.now // period
 
     def engine_idle(self) -> None:
         """An engine became idle: a sleeping controller may now dispatch."""

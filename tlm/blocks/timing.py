@@ -26,6 +26,11 @@ class OpTimes:
     compute: np.ndarray              # int64 [N] R + C + k - 2
     drain: int                       # R + drain_extra_cycles
 
+    def __post_init__(self) -> None:
+        # `compute` as a list, shared by all engines: per-tile look-ups in a
+        # list are several times cheaper than numpy scalar indexing.
+        self.compute_list: list[int] = self.compute.tolist()
+
     def standalone_tile(self, arch: Arch, program: TileProgram) -> np.ndarray:
         """Cycles a tile takes from dispatch to done with the DMA all to itself."""
         t = arch.timing
