@@ -66,9 +66,6 @@ class Signal(Generic[T]):
             if ev is not None and (ev._waiters or ev._has_static):
                 ev.notify(0)
 
-    def _fire_delta(self) -> None:  # pragma: no cover - signals are never queued as delta items
-        raise AssertionError
-
     def __bool__(self) -> bool:
         return bool(self._cur)
 
