@@ -46,6 +46,13 @@ class SinkBase:
 
     closed: bool = False
 
+    def _open(self, path: str | Path, clock_period_ps: int) -> int:
+        """Common constructor checks: remember the path, return the period as an int."""
+        if clock_period_ps <= 0:
+            raise ValueError(f"clock_period_ps must be > 0, got {clock_period_ps}")
+        self.path = str(path)
+        return int(clock_period_ps)
+
     def occupancy(self, time: int, value: int) -> None:
         """Dependency-table entries in use from cycle `time`; ignored unless overridden."""
 

@@ -55,10 +55,7 @@ class PerfettoWriter(SinkBase):
         clock_period_ps: int,
         **header_extra: Any,
     ) -> None:
-        if clock_period_ps <= 0:
-            raise ValueError(f"clock_period_ps must be > 0, got {clock_period_ps}")
-        self.path = str(path)
-        self._period_ps = int(clock_period_ps)
+        self._period_ps = self._open(path, clock_period_ps)
         self.engines = arch.array.engines
         self.dma_tid = self.engines + 1
         self.other_tid = self.engines + 2

@@ -57,10 +57,7 @@ class VcdWriter(SinkBase):
         clock_period_ps: int,
         **header_extra: Any,
     ) -> None:
-        if clock_period_ps <= 0:
-            raise ValueError(f"clock_period_ps must be > 0, got {clock_period_ps}")
-        self.path = str(path)
-        self.period = int(clock_period_ps)
+        self.period = self._open(path, clock_period_ps)
         self.engines = arch.array.engines
         self.comment = f"tlm trace of {workload} ({source}), clock {clock_period_ps} ps"
         # Signal ids: per engine busy (2e) and phase (2e+1), then the shared ones.

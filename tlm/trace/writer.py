@@ -74,9 +74,7 @@ class TraceWriter(SinkBase):
         clock_period_ps: int,
         **header_extra: Any,
     ) -> None:
-        if clock_period_ps <= 0:
-            raise ValueError(f"clock_period_ps must be > 0, got {clock_period_ps}")
-        self.path = str(path)
+        self._open(path, clock_period_ps)
         self.records_written = 0
         header: dict[str, Any] = {
             "format": FORMAT,
