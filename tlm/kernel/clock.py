@@ -17,12 +17,14 @@ class Clock(Signal[bool]):
     written like any Signal write, so edge events fire one delta after the
     edge instant's first delta, exactly like sc_clock.
 
-    The clock sits in the timed queue itself: when an edge is due,
-    `_fire_timed` queues the driver method that writes the next level, in the
-    place an sc_clock's edge event would queue it, without an event per edge.
+    The clock sits in the timed queue itself. An edge writes the next level
+    when it is due, before the evaluation phase of that instant: an
+    sc_clock's edge method would write it during that phase, and as the
+    write is seen only after the update phase, the two are alike to every
+    process. No process or event per edge is needed.
     """
 
-    __slots__ = ("period", "high", "low", "cycles", "_driver", "_runnable")
+    __slots__ = ("period", "high", "low", "cycles")
 
     def __init__(self, sim: Simulator, period: int, name: str = "clock",
                  duty: float = 0.5, start: int = 0) -> None:
@@ -36,8 +38,6 @@ class Clock(Signal[bool]):
         self.high = max(1, min(period - 1, int(period * duty)))
         self.low = period - self.high
         self.cycles = 0
-        self._runnable = sim._runnable
-        self._driver = sim.method(self._toggle, (), dont_initialize=True, name=f"{name}.driver")
         if start == 0:
             self.write(True)
             sim._schedule_other(sim.now + self.high, self)
@@ -45,14 +45,7 @@ class Clock(Signal[bool]):
             sim._schedule_other(sim.now + start, self)
 
     def _fire_timed(self) -> None:
-        """An edge is due: queue the driver (as an sc_clock's edge event would)."""
-        driver = self._driver
-        if not driver._scheduled:
-            driver._scheduled = True
-            self._runnable.append(driver)
-
-    def _toggle(self) -> None:
-        """The driver: write the next level and queue the edge after it."""
+        """An edge is due: write the next level and queue the edge after it."""
         sim = self.sim
         if self._new:
             self._new = False
@@ -82,10 +75,17 @@ class Clock(Signal[bool]):
         # Signal._update for a bool, with Event.notify(0) inlined for the
         # common case of no pending notification; an edge event nobody is
         # sensitive to is skipped.
-        for ev in (self.value_changed, self.posedge if new else self.negedge):
-            if ev._waiters or ev._has_static:
-                if ev._at is None:
-                    ev._at = _DELTA
-                    ev._delta.append(ev)
-                else:
-                    ev.notify(0)
+        ev = self.value_changed
+        if ev._waiters or ev._has_static:
+            if ev._at is None:
+                ev._at = _DELTA
+                ev._delta.append(ev)
+            else:
+                ev.notify(0)
+        ev = self.posedge if new else self.negedge
+        if ev._waiters or ev._has_static:
+            if ev._at is None:
+                ev._at = _DELTA
+                ev._delta.append(ev)
+            else:
+                ev.notify(0)

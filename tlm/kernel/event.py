@@ -16,7 +16,7 @@ earlier time beats a later one, and the later request is ignored.
 from __future__ import annotations
 
 import types
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
 from tlm.kernel.process import Method, Process
@@ -35,7 +35,7 @@ class Event:
     """A notification point processes can wait on (sc_event)."""
 
     __slots__ = ("sim", "name", "__await__", "_waiters", "_static", "_solo", "_solo_fns",
-                 "_solo_queued", "_has_static", "_mixed", "_at", "_runnable", "_delta")
+                 "_solo_run", "_solo_queued", "_has_static", "_mixed", "_plain", "_at", "_runnable", "_delta")
 
     def __init__(self, sim: Simulator, name: str = "event") -> None:
         self.sim = sim
@@ -50,11 +50,15 @@ class Event:
         # True while `_waiters` may hold _Waiter tokens; without them a
         # trigger moves the whole list to the runnable queue in one call.
         self._mixed = False
+        # True while neither `_mixed` nor `_has_static`: a trigger then only
+        # moves `_waiters` to the runnable queue (the hot case, one test).
+        self._plain = True
         self._static: list[Method] = []    # methods sensitive to this and other events
         # Methods sensitive to this event alone run as one batch per trigger:
         # the event itself goes into the runnable queue (see Simulator._loop).
         self._solo: list[Method] = []
         self._solo_fns: list[Any] = []
+        self._solo_run: Callable[[], None] | None = None  # calls every _solo_fns entry
         self._solo_queued = False
         self._has_static = False           # any method sensitive to this event
         # Pending notification: None, _DELTA, or the time of a timed one.
@@ -64,7 +68,6 @@ class Event:
         return f"<Event {self.name}>"
 
     def _register(self, proc: Process) -> None:
-        proc._wait = self
         self._waiters.append(proc)
 
     def _add_method(self, method: Method, solo: bool) -> None:
@@ -72,26 +75,25 @@ class Event:
         if solo:
             self._solo.append(method)
             self._solo_fns.append(method.fn)
+            self._solo_run = self._build_solo_run  # rebuilt on the next trigger
         else:
             self._static.append(method)
         self._has_static = True
+        self._plain = False
 
     # -- notification --------------------------------------------------------
     def notify(self, delay: int | None = None) -> None:
         """Immediate (no argument), delta (`0`) or timed (`t` ps) notification."""
         if delay is None:
-            # Immediate: `_trigger` inlined (the hot case).
+            # Immediate: `_trigger` inlined for the hot case.
             if self._at is not None:
                 self.cancel()
-            ws = self._waiters
-            if ws:
-                if self._mixed:
-                    self._wake_mixed()
-                else:
-                    self._runnable.extend(ws)
-                    ws.clear()
-            if self._has_static:
-                self._trigger_static()
+            if self._plain:
+                ws = self._waiters
+                self._runnable.extend(ws)
+                ws.clear()
+            else:
+                self._trigger()
             return
         if type(delay) is not int:
             delay = _as_delay(delay)
@@ -146,6 +148,7 @@ class Event:
         # is detached first so that it is walked exactly as it was.
         self._waiters = []
         self._mixed = False
+        self._plain = not self._has_static
         run = self._runnable
         for w in ws:
             if type(w) is Process:
@@ -163,14 +166,10 @@ class Event:
                 m._scheduled = True
                 runnable.append(m)
 
-    def _run_solo(self) -> None:
-        """Run the methods sensitive to this event alone (queued by `_trigger`)."""
-        self._solo_queued = False
-        try:
-            for fn in self._solo_fns:
-                fn()
-        except BaseException as e:
-            self.sim._fail(self._failed_method(e), e)
+    def _build_solo_run(self) -> None:
+        """Install the batch of solo methods as one function, then run it once."""
+        self._solo_run = run = batch_caller(tuple(self._solo_fns))
+        run()
 
     def _failed_method(self, e: BaseException) -> Method:
         """The solo method whose code raised `e` (found from the traceback)."""
@@ -186,6 +185,25 @@ class Event:
     def has_sensitivity(self) -> bool:
         """True when notifying this event could wake anything."""
         return bool(self._waiters or self._has_static)
+
+
+# Up to this many calls are unrolled into one generated function: a straight
+# sequence of calls costs ~15% less per call than a `for` loop over a list.
+_UNROLL_MAX = 512
+
+
+def batch_caller(fns: tuple[Callable[[], object], ...]) -> Callable[[], None]:
+    """A function that calls each of `fns` in order (the solo-method batch)."""
+    if len(fns) > _UNROLL_MAX:
+        def run_all() -> None:
+            for fn in fns:
+                fn()
+        return run_all
+    params = ", ".join(f"f{i}=fns[{i}]" for i in range(len(fns)))
+    body = "".join(f"    f{i}()\n" for i in range(len(fns))) or "    pass\n"
+    namespace: dict[str, Any] = {"fns": fns}
+    exec(compile(f"def run_all({params}):\n{body}", "<method batch>", "exec"), namespace)
+    return namespace["run_all"]  # type: ignore[no-any-return]
 
 
 def _as_delay(delay: object) -> int:
@@ -265,6 +283,7 @@ class _Combined:
         for ev in self.events:
             ev._waiters.append(w)
             ev._mixed = True
+            ev._plain = False
         if self.timeout is not None:
             w.timeout_at = proc.sim.now + self.timeout
             proc.sim._schedule_other(w.timeout_at, w)

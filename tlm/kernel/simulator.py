@@ -22,7 +22,7 @@ Hot-path tricks (each measured with `bench/bench_kernel.py`):
   `int` (from `wait(t)`), so the common paths allocate nothing but the
   awaiting generator;
 - an event whose waiters are all plain processes moves them to the runnable
-  queue with one `extend` (see `Event._mixed`); the delta phase inlines
+  queue with one `extend` (see `Event._plain`); the delta phase inlines
   `Event._trigger`, and `Signal`/`Fifo`/`Clock` updates inline `notify(0)`;
 - methods sensitive to a single event run as one batch (the event itself is
   queued), and a `Clock` is driven by the scheduler instead of a process;
@@ -32,8 +32,8 @@ Hot-path tricks (each measured with `bench/bench_kernel.py`):
 
 from __future__ import annotations
 
+import gc
 import heapq
-from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -41,6 +41,10 @@ from tlm.kernel.errors import ProcessError, SimulationError
 from tlm.kernel.event import Event, _as_delay
 from tlm.kernel.process import Method, Process
 from tlm.kernel.time import fmt_time
+
+
+# Later than any time a run reaches: `run()` without `until` compares with it.
+_NO_LIMIT = 1 << 256
 
 
 class Simulator:
@@ -57,7 +61,7 @@ class Simulator:
         self.name = name
         self.now = 0
         self.delta_count = 0
-        self._runnable: deque[Any] = deque()
+        self._runnable: list[Any] = []
         self._delta: list[Any] = []          # events (notify(0)) and processes (wait(0))
         self._updates: list[Any] = []        # channels with a pending update
         self._timed: dict[int, list[Process]] = {}
@@ -171,7 +175,6 @@ class Simulator:
 
     def _loop(self, until: int | None) -> None:
         runnable = self._runnable
-        popleft = runnable.popleft
         append = runnable.append
         extend = runnable.extend
         timed = self._timed
@@ -185,54 +188,57 @@ class Simulator:
         int_cls = int
         delta = self._delta
         now = self.now
+        limit = _NO_LIMIT if until is None else until
         while True:
             # ---- evaluate
-            # `while True` + break, not `while runnable`: CPython 3.11 counts
-            # only unconditional backward jumps towards specializing the
-            # bytecode, and this loop may run a whole simulation in one call.
-            while True:
-                if not runnable:
-                    break
-                p = popleft()
-                cls = type(p)
-                if cls is proc_cls:
-                    try:
-                        send = p._send  # a slot load: LOAD_METHOD cannot specialize it
-                        cmd = send(None)
-                    except StopIteration:
-                        self._finish(p)
-                        continue
-                    except BaseException as e:
-                        self._fail(p, e)
-                    cls = type(cmd)
-                    if cls is event_cls:
-                        cmd._waiters.append(p)
-                        p._wait = cmd
-                    elif cls is int_cls and cmd > 0:
-                        t = now + cmd
-                        bucket = timed.get(t)
-                        if bucket is None:
-                            timed[t] = [p]
-                            if t not in timed_other:
-                                heappush(times, t)
+            # A list walked by a `for` loop that sees what is appended while it
+            # runs: cheaper per resumption than deque.popleft. The walked part
+            # is dropped when the phase ends (or a process fails).
+            if runnable:
+                it = iter(runnable)
+                try:
+                    for p in it:
+                        cls = type(p)
+                        if cls is proc_cls:
+                            try:
+                                send = p._send  # a slot load: LOAD_METHOD cannot specialize it
+                                cmd = send(None)
+                            except StopIteration:
+                                self._finish(p)
+                                continue
+                            except BaseException as e:
+                                self._fail(p, e)
+                            cls = type(cmd)
+                            if cls is event_cls:
+                                cmd._waiters.append(p)
+                            elif cls is int_cls and cmd > 0:
+                                t = now + cmd
+                                bucket = timed.get(t)
+                                if bucket is None:
+                                    timed[t] = [p]
+                                    if t not in timed_other:
+                                        heappush(times, t)
+                                else:
+                                    bucket.append(p)
+                            else:
+                                self._dispatch_slow(p, cmd)
+                        elif cls is method_cls:
+                            p._scheduled = False
+                            try:
+                                p.fn()
+                            except BaseException as e:
+                                self._fail(p, e)
                         else:
-                            bucket.append(p)
-                    else:
-                        self._dispatch_slow(p, cmd)
-                elif cls is method_cls:
-                    p._scheduled = False
-                    try:
-                        p.fn()
-                    except BaseException as e:
-                        self._fail(p, e)
-                else:
-                    # An event: the batch of methods sensitive to it alone.
-                    p._solo_queued = False
-                    try:
-                        for fn in p._solo_fns:
-                            fn()
-                    except BaseException as e:
-                        self._fail(p._failed_method(e), e)
+                            # An event: the batch of methods sensitive to it alone.
+                            p._solo_queued = False
+                            try:
+                                p._solo_run()
+                            except BaseException as e:
+                                self._fail(p._failed_method(e), e)
+                except BaseException:
+                    del runnable[:len(runnable) - it.__length_hint__()]
+                    raise
+                runnable.clear()
             # ---- update
             updates = self._updates
             if updates:
@@ -250,6 +256,11 @@ class Simulator:
                         append(item)
                     else:
                         item._at = None
+                        if item._plain:
+                            ws = item._waiters
+                            extend(ws)
+                            ws.clear()
+                            continue
                         ws = item._waiters
                         if ws:
                             if item._mixed:
@@ -272,18 +283,19 @@ class Simulator:
             # ---- advance time
             if not times:
                 return
-            t = times[0]
-            if until is not None and t > until:
+            t = heappop(times)
+            if t > limit:
+                heappush(times, t)  # only at the end of a bounded run
                 return
-            heappop(times)
             self.now = now = t
             procs = timed.pop(t, None)
             if procs is not None:
-                runnable.extend(procs)
-            others = timed_other.pop(t, None)
-            if others is not None:
-                for item in others:
-                    item._fire_timed()
+                extend(procs)
+            if timed_other:
+                others = timed_other.pop(t, None)
+                if others is not None:
+                    for item in others:
+                        item._fire_timed()
             self.delta_count += 1
 
     def _dispatch_slow(self, p: Process, cmd: Any) -> None:
@@ -366,13 +378,22 @@ class Simulator:
             scheduled.update(id(p) for p in procs)
         scheduled.update(id(p) for p in self._runnable if isinstance(p, Process))
         scheduled.update(id(p) for p in self._delta)
+        # An event wait is not recorded on the process (it would cost a store
+        # per wait), so the events are found among the live objects.
+        on_event: dict[int, Event] = {}
+        for obj in gc.get_objects():
+            if isinstance(obj, Event) and obj.sim is self:
+                for w in obj._waiters:
+                    if type(w) is Process:
+                        on_event.setdefault(id(w), obj)
         out: list[tuple[str, str]] = []
         for p in self._processes:
             if not p.alive or id(p) in scheduled:
                 continue
+            ev = on_event.get(id(p))
             w = p._wait
-            if isinstance(w, Event):
-                what = f"event {w.name}"
+            if ev is not None:
+                what = f"event {ev.name}"
             elif w is not None and hasattr(w, "describe"):
                 if w.epoch != p._epoch:  # its wait already ended; it is runnable
                     continue
