@@ -61,8 +61,7 @@ class Clock(Signal[bool]):
         bucket = sim._timed_other.get(t)
         if bucket is None:
             sim._timed_other[t] = [self]
-            if t not in sim._timed:
-                heappush(sim._times, t)
+            heappush(sim._times, t)
         else:
             bucket.append(self)
 

@@ -19,7 +19,7 @@ import types
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
-from tlm.kernel.process import Method, Process
+from tlm.kernel.process import RAN, Method, Process
 from tlm.kernel.time import fmt_time
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ class Event:
     """A notification point processes can wait on (sc_event)."""
 
     __slots__ = ("sim", "name", "__await__", "_waiters", "_static", "_solo", "_solo_fns",
-                 "_solo_run", "_solo_queued", "_has_static", "_mixed", "_plain", "_at", "_runnable", "_delta")
+                 "_solo_run", "_send", "_solo_queued", "_has_static", "_mixed", "_plain", "_at", "_runnable", "_delta")
 
     def __init__(self, sim: Simulator, name: str = "event") -> None:
         self.sim = sim
@@ -68,7 +68,13 @@ class Event:
         return f"<Event {self.name}>"
 
     def _register(self, proc: Process) -> None:
+        # `await ev` on a plain Event is registered by the scheduler itself;
+        # this is the path of subclasses, which may act before a wait begins.
+        self._register_hook()
         self._waiters.append(proc)
+
+    def _register_hook(self) -> None:
+        """Called before a process starts waiting on an Event subclass."""
 
     def _add_method(self, method: Method, solo: bool) -> None:
         """Make `method` statically sensitive to this event (see `Method`)."""
@@ -76,6 +82,7 @@ class Event:
             self._solo.append(method)
             self._solo_fns.append(method.fn)
             self._solo_run = self._build_solo_run  # rebuilt on the next trigger
+            self._send = self._run_solo  # the scheduler runs a queued event's batch
         else:
             self._static.append(method)
         self._has_static = True
@@ -165,6 +172,11 @@ class Event:
             if not m._scheduled:
                 m._scheduled = True
                 runnable.append(m)
+
+    def _run_solo(self, _: None) -> object:
+        self._solo_queued = False
+        self._solo_run()
+        return RAN
 
     def _build_solo_run(self) -> None:
         """Install the batch of solo methods as one function, then run it once."""
@@ -281,6 +293,8 @@ class _Combined:
         self.waiter = w
         proc._wait = w
         for ev in self.events:
+            if type(ev) is not Event:
+                ev._register_hook()
             ev._waiters.append(w)
             ev._mixed = True
             ev._plain = False

@@ -27,12 +27,34 @@ for _ in _DONE:
     pass
 
 
+class _ReadEvent(Event):
+    """`Fifo.data_read`: a wait on it makes the fifo's pending reads notify it."""
+
+    __slots__ = ("_fifo",)
+
+    def __init__(self, fifo: Fifo[Any], name: str) -> None:
+        super().__init__(fifo.sim, name)
+        self._fifo = fifo
+
+    def _register_hook(self) -> None:
+        fifo = self._fifo
+        fifo._settle()
+        if fifo._num_read:  # read in this delta without an update request
+            fifo._request()
+
+
 class Fifo(Generic[T]):
     """A FIFO of `depth` items between processes.
 
     As sc_fifo: an item written is readable only after the update phase, and
     a slot freed by a read is writable only after the update phase; the
     `data_written` / `data_read` events fire one delta later.
+
+    A read that nothing can observe before the next delta (no process waits
+    on `data_read`, no method is sensitive to it) skips the update phase:
+    the fifo commits it itself on its next use in a later delta (`_settle`),
+    and a wait on `data_read` that begins in the same delta requests the
+    update after all (`_ReadEvent`).
 
     Usage::
 
@@ -41,7 +63,7 @@ class Fifo(Generic[T]):
     """
 
     __slots__ = ("sim", "name", "depth", "_items", "_readable", "_num_read", "_num_written",
-                 "_pending", "data_written", "data_read")
+                 "_read_at", "_pending", "data_written", "data_read")
 
     def __init__(self, sim: Simulator, depth: int = 1, name: str = "fifo") -> None:
         if not isinstance(depth, int) or depth < 1:
@@ -51,11 +73,12 @@ class Fifo(Generic[T]):
         self.depth = depth
         self._items: deque[T] = deque()
         self._readable = 0      # items visible to readers (committed before this phase)
-        self._num_read = 0      # reads in this evaluation phase
+        self._num_read = 0      # reads not yet committed, all in delta cycle `_read_at`
+        self._read_at = -1      # Simulator.delta_count of those reads
         self._num_written = 0   # writes in this evaluation phase (not yet readable)
         self._pending = False
         self.data_written = Event(sim, f"{name}.data_written")
-        self.data_read = Event(sim, f"{name}.data_read")
+        self.data_read: Event = _ReadEvent(self, f"{name}.data_read")
 
     def __repr__(self) -> str:
         return f"<Fifo {self.name} {len(self._items)}/{self.depth}>"
@@ -68,7 +91,23 @@ class Fifo(Generic[T]):
     @property
     def num_free(self) -> int:
         """Slots a writer can fill now (reads free slots only after the update)."""
+        self._settle()
         return self.depth - self._readable - self._num_written
+
+    def _settle(self) -> None:
+        """Commit reads of an earlier delta cycle that skipped the update phase."""
+        if self._num_read and self._read_at != self.sim.delta_count:
+            self._readable -= self._num_read
+            self._num_read = 0
+
+    def _note_read(self) -> None:
+        """Count one read (the caller has settled) and commit it now or lazily."""
+        self._num_read += 1
+        self._read_at = self.sim.delta_count
+        ev = self.data_read
+        if (not ev._plain or ev._waiters) and not self._pending:
+            self._pending = True
+            self.sim._updates.append(self)
 
     def _request(self) -> None:
         if not self._pending:
@@ -77,6 +116,7 @@ class Fifo(Generic[T]):
 
     def nb_put(self, item: T) -> bool:
         """Write if there is room; False otherwise."""
+        self._settle()
         if self.depth - self._readable - self._num_written <= 0:
             return False
         self._items.append(item)
@@ -88,8 +128,8 @@ class Fifo(Generic[T]):
         """(True, item) if an item is available, else (False, None)."""
         if self._readable - self._num_read <= 0:
             return False, None
-        self._num_read += 1
-        self._request()
+        self._settle()
+        self._note_read()
         return True, self._items.popleft()
 
     def put(self, item: T) -> Generator[Any, None, None]:
@@ -99,6 +139,9 @@ class Fifo(Generic[T]):
         no-op) and the result is one shared, already finished awaitable, so
         the common case creates no object.
         """
+        if self._num_read and self._read_at != self.sim.delta_count:  # _settle, inlined
+            self._readable -= self._num_read
+            self._num_read = 0
         if self.depth - self._readable - self._num_written > 0:
             self._items.append(item)
             self._num_written += 1
@@ -114,6 +157,7 @@ class Fifo(Generic[T]):
     def _put_waiting(self, item: T) -> Generator[Any, None, None]:
         while self.depth - self._readable - self._num_written <= 0:
             yield self.data_read
+            self._settle()
         self._items.append(item)
         self._num_written += 1
         if not self._pending:
@@ -125,10 +169,18 @@ class Fifo(Generic[T]):
         """Read, waiting for an item (``x = await fifo.get()``)."""
         while self._readable - self._num_read <= 0:
             yield self.data_written
-        self._num_read += 1
-        if not self._pending:
+        sim = self.sim
+        n = self._num_read
+        if n and self._read_at != sim.delta_count:  # _settle, inlined
+            self._readable -= n
+            self._num_read = n = 0
+        # _note_read, inlined
+        self._num_read = n + 1
+        self._read_at = sim.delta_count
+        ev = self.data_read
+        if (not ev._plain or ev._waiters) and not self._pending:
             self._pending = True
-            self.sim._updates.append(self)
+            sim._updates.append(self)
         return self._items.popleft()
 
     def _update(self) -> None:

@@ -48,13 +48,19 @@ class Process:
         return f"<Process {self.name}{'' if self.alive else ' (done)'}>"
 
 
+# What running a method (or a batch of them) returns to the scheduler, in
+# the place of what a thread process's `_send` yields.
+RAN = object()
+
+
 class Method:
     """A plain function run whenever one of its static events fires (SC_METHOD).
 
-    `_scheduled` keeps it from being queued twice in one evaluation phase.
+    `_scheduled` keeps it from being queued twice in one evaluation phase;
+    `_send` runs it, called by the scheduler like a thread's `coro.send`.
     """
 
-    __slots__ = ("sim", "name", "fn", "_scheduled", "alive", "sensitive")
+    __slots__ = ("sim", "name", "fn", "_scheduled", "_send", "alive", "sensitive")
 
     def __init__(self, sim: Simulator, fn: Callable[[], object], name: str,
                  sensitive: Iterable[Event]) -> None:
@@ -62,6 +68,7 @@ class Method:
         self.name = name
         self.fn = fn
         self._scheduled = False
+        self._send = self._run
         self.alive = True
         self.sensitive = tuple(dict.fromkeys(sensitive))
         solo = len(self.sensitive) == 1
@@ -70,3 +77,8 @@ class Method:
 
     def __repr__(self) -> str:
         return f"<Method {self.name}>"
+
+    def _run(self, _: None) -> object:
+        self._scheduled = False
+        self.fn()
+        return RAN

@@ -14,7 +14,8 @@ One simulation cycle, as IEEE 1666 defines it:
 Time is an int of picoseconds. Timed work is kept in buckets: a dict from
 time to the processes resuming then (so 1000 processes waiting until the
 same instant cost one heap entry), a second dict for timed events, timeouts
-and clocks, and a heap of the distinct times.
+and clocks, and a heap of their times (a time is pushed once per dict
+that gets a bucket for it, so it can be in the heap twice).
 
 Hot-path tricks (each measured with `bench/bench_kernel.py`):
 - the evaluate loop special-cases what a process yields: an `Event` (from
@@ -39,7 +40,7 @@ from typing import Any
 
 from tlm.kernel.errors import ProcessError, SimulationError
 from tlm.kernel.event import Event, _as_delay
-from tlm.kernel.process import Method, Process
+from tlm.kernel.process import RAN, Method, Process
 from tlm.kernel.time import fmt_time
 
 
@@ -128,8 +129,7 @@ class Simulator:
         bucket = self._timed_other.get(t)
         if bucket is None:
             self._timed_other[t] = [item]
-            if t not in self._timed:
-                heapq.heappush(self._times, t)
+            heapq.heappush(self._times, t)
         else:
             bucket.append(item)
 
@@ -184,8 +184,8 @@ class Simulator:
         heappop = heapq.heappop
         proc_cls = Process
         event_cls = Event
-        method_cls = Method
         int_cls = int
+        ran = RAN
         delta = self._delta
         now = self.now
         limit = _NO_LIMIT if until is None else until
@@ -195,48 +195,35 @@ class Simulator:
             # runs: cheaper per resumption than deque.popleft. The walked part
             # is dropped when the phase ends (or a process fails).
             if runnable:
-                it = iter(runnable)
                 try:
-                    for p in it:
-                        cls = type(p)
-                        if cls is proc_cls:
-                            try:
-                                send = p._send  # a slot load: LOAD_METHOD cannot specialize it
-                                cmd = send(None)
-                            except StopIteration:
+                    for p in runnable:
+                        # A process, a method or an event's method batch: each
+                        # has `_send`; a method's returns `ran`.
+                        try:
+                            send = p._send  # a slot load: LOAD_METHOD cannot specialize it
+                            cmd = send(None)
+                        except StopIteration as e:
+                            if type(p) is proc_cls:
                                 self._finish(p)
                                 continue
-                            except BaseException as e:
-                                self._fail(p, e)
-                            cls = type(cmd)
-                            if cls is event_cls:
-                                cmd._waiters.append(p)
-                            elif cls is int_cls and cmd > 0:
-                                t = now + cmd
-                                bucket = timed.get(t)
-                                if bucket is None:
-                                    timed[t] = [p]
-                                    if t not in timed_other:
-                                        heappush(times, t)
-                                else:
-                                    bucket.append(p)
+                            self._fail(p, e)
+                        except BaseException as e:
+                            self._fail(p, e)
+                        cls = type(cmd)
+                        if cls is event_cls:
+                            cmd._waiters.append(p)
+                        elif cls is int_cls and cmd > 0:
+                            t = now + cmd
+                            bucket = timed.get(t)
+                            if bucket is None:
+                                timed[t] = [p]
+                                heappush(times, t)
                             else:
-                                self._dispatch_slow(p, cmd)
-                        elif cls is method_cls:
-                            p._scheduled = False
-                            try:
-                                p.fn()
-                            except BaseException as e:
-                                self._fail(p, e)
-                        else:
-                            # An event: the batch of methods sensitive to it alone.
-                            p._solo_queued = False
-                            try:
-                                p._solo_run()
-                            except BaseException as e:
-                                self._fail(p._failed_method(e), e)
+                                bucket.append(p)
+                        elif cmd is not ran:
+                            self._dispatch_slow(p, cmd)
                 except BaseException:
-                    del runnable[:len(runnable) - it.__length_hint__()]
+                    self._drop_walked(p)
                     raise
                 runnable.clear()
             # ---- update
@@ -275,11 +262,13 @@ class Simulator:
                                 item._solo_queued = True
                                 append(item)
                 delta.clear()
-            if self._stop:
-                return
             if runnable:
                 self.delta_count += 1
+                if self._stop:
+                    return
                 continue
+            if self._stop:
+                return
             # ---- advance time
             if not times:
                 return
@@ -287,6 +276,8 @@ class Simulator:
             if t > limit:
                 heappush(times, t)  # only at the end of a bounded run
                 return
+            if times and times[0] == t:
+                heappop(times)  # t was pushed for both `timed` and `timed_other`
             self.now = now = t
             procs = timed.pop(t, None)
             if procs is not None:
@@ -342,10 +333,21 @@ class Simulator:
         bucket = self._timed.get(t)
         if bucket is None:
             self._timed[t] = [p]
-            if t not in self._timed_other:
-                heapq.heappush(self._times, t)
+            heapq.heappush(self._times, t)
         else:
             bucket.append(p)
+
+    def _drop_walked(self, p: Any) -> None:
+        """After a failure in the evaluate phase: drop `p` and what ran before it.
+
+        A thread process is in the runnable list at most once after the
+        point being walked, so its last entry is the one that failed.
+        """
+        run = self._runnable
+        for i in range(len(run) - 1, -1, -1):
+            if run[i] is p:
+                del run[:i + 1]
+                return
 
     def _finish(self, p: Process) -> None:
         p.alive = False
@@ -353,7 +355,9 @@ class Simulator:
         if p._terminated is not None:
             p._terminated.notify(0)
 
-    def _fail(self, p: Process | Method, e: BaseException) -> None:
+    def _fail(self, p: Process | Method | Event, e: BaseException) -> None:
+        if isinstance(p, Event):  # a method batch: blame the method that raised
+            p = p._failed_method(e)
         p.alive = False
         if isinstance(e, (KeyboardInterrupt, SystemExit)):
             raise e
