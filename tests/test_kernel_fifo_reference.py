@@ -13,7 +13,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tlm import NS, Event, Fifo, Simulator, any_of, wait
+from tlm import NS, Event, Fifo, Signal, Simulator, any_of, wait
 
 
 class EagerFifo:
@@ -79,7 +79,7 @@ class EagerFifo:
 
 
 OPS = ("put", "get", "nb_put", "nb_get", "free", "avail", "wait_read", "wait_any",
-       "wait0", "wait_t")
+       "wait0", "wait_t", "notify0", "wait_ev", "write_sig", "wait_sig")
 programs = st.lists(st.lists(st.tuples(st.sampled_from(OPS), st.integers(0, 3)),
                              min_size=1, max_size=10), min_size=1, max_size=4)
 
@@ -87,6 +87,10 @@ programs = st.lists(st.lists(st.tuples(st.sampled_from(OPS), st.integers(0, 3)),
 def run_program(make_fifo: Any, depth: int, program: list[list[tuple[str, int]]]) -> list[tuple]:
     sim = Simulator()
     f = make_fifo(sim, depth)
+    # Other delta-cycle traffic, so that the order of wake-ups across the
+    # update and delta phases is compared as well.
+    ev = Event(sim, "other")
+    sig = Signal(sim, 0, "sig")
     log: list[tuple] = []
 
     async def proc(k: int, ops: list[tuple[str, int]]) -> None:
@@ -108,6 +112,16 @@ def run_program(make_fifo: Any, depth: int, program: list[list[tuple[str, int]]]
                 out = await wait(arg * NS + NS, f.data_read)
             elif op == "wait_any":
                 out = (await any_of(f.data_read, f.data_written)) is f.data_read
+            elif op == "notify0":
+                ev.notify(0)
+                out = None
+            elif op == "wait_ev":
+                out = await wait(arg * NS + NS, ev)
+            elif op == "write_sig":
+                sig.write(sig.read() + 1)
+                out = None
+            elif op == "wait_sig":
+                out = await wait(arg * NS + NS, sig.value_changed)
             elif op == "wait0":
                 await wait(0)
                 out = None
@@ -122,7 +136,7 @@ def run_program(make_fifo: Any, depth: int, program: list[list[tuple[str, int]]]
     return log
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=400, deadline=None)
 @given(depth=st.integers(1, 3), program=programs)
 def test_fifo_matches_eager_sc_fifo(depth, program):
     assert run_program(Fifo, depth, program) == run_program(EagerFifo, depth, program)

@@ -28,7 +28,7 @@ for _ in _DONE:
 
 
 class _ReadEvent(Event):
-    """`Fifo.data_read`: a wait on it makes the fifo's pending reads notify it."""
+    """`Fifo.data_read`: a wait on it makes the fifo's unnoted reads notify it."""
 
     __slots__ = ("_fifo",)
 
@@ -50,11 +50,12 @@ class Fifo(Generic[T]):
     a slot freed by a read is writable only after the update phase; the
     `data_written` / `data_read` events fire one delta later.
 
-    A read that nothing can observe before the next delta (no process waits
-    on `data_read`, no method is sensitive to it) skips the update phase:
-    the fifo commits it itself on its next use in a later delta (`_settle`),
-    and a wait on `data_read` that begins in the same delta requests the
-    update after all (`_ReadEvent`).
+    A read that nothing observes before the next delta (no process waits on
+    `data_read`, no method is sensitive to it) skips the update phase: the
+    fifo commits it itself when next used in a later delta (`_settle`). If
+    the update is wanted after all in the same delta (a write, or a wait on
+    `data_read`), it is requested at the place in the update order where
+    the read would have requested it, so every wake-up keeps its order.
 
     Usage::
 
@@ -63,7 +64,7 @@ class Fifo(Generic[T]):
     """
 
     __slots__ = ("sim", "name", "depth", "_items", "_readable", "_num_read", "_num_written",
-                 "_read_at", "_pending", "data_written", "data_read")
+                 "_read_at", "_read_pos", "_pending", "data_written", "data_read")
 
     def __init__(self, sim: Simulator, depth: int = 1, name: str = "fifo") -> None:
         if not isinstance(depth, int) or depth < 1:
@@ -74,9 +75,10 @@ class Fifo(Generic[T]):
         self._items: deque[T] = deque()
         self._readable = 0      # items visible to readers (committed before this phase)
         self._num_read = 0      # reads not yet committed, all in delta cycle `_read_at`
-        self._read_at = -1      # Simulator.delta_count of those reads
         self._num_written = 0   # writes in this evaluation phase (not yet readable)
-        self._pending = False
+        self._read_at = -1      # Simulator.delta_count of those reads
+        self._read_pos = 0      # where the first of them would have queued the update
+        self._pending = False   # in the simulator's update list
         self.data_written = Event(sim, f"{name}.data_written")
         self.data_read: Event = _ReadEvent(self, f"{name}.data_read")
 
@@ -100,19 +102,25 @@ class Fifo(Generic[T]):
             self._readable -= self._num_read
             self._num_read = 0
 
-    def _note_read(self) -> None:
-        """Count one read (the caller has settled) and commit it now or lazily."""
-        self._num_read += 1
-        self._read_at = self.sim.delta_count
-        ev = self.data_read
-        if (not ev._plain or ev._waiters) and not self._pending:
-            self._pending = True
-            self.sim._updates.append(self)
-
     def _request(self) -> None:
+        """Queue the update (after `_settle`), where the first read of this delta would have."""
         if not self._pending:
             self._pending = True
-            self.sim._updates.append(self)
+            if self._num_read:
+                self.sim._updates.insert(self._read_pos, self)
+            else:
+                self.sim._updates.append(self)
+
+    def _note_read(self) -> None:
+        """Count one read (after `_settle`): queue the update if anything observes it."""
+        sim = self.sim
+        if not self._num_read:
+            self._read_at = sim.delta_count
+            self._read_pos = len(sim._updates)
+        self._num_read += 1
+        ev = self.data_read
+        if ev._waiters or not ev._plain:
+            self._request()
 
     def nb_put(self, item: T) -> bool:
         """Write if there is room; False otherwise."""
@@ -139,15 +147,19 @@ class Fifo(Generic[T]):
         no-op) and the result is one shared, already finished awaitable, so
         the common case creates no object.
         """
-        if self._num_read and self._read_at != self.sim.delta_count:  # _settle, inlined
-            self._readable -= self._num_read
-            self._num_read = 0
+        n = self._num_read
+        if n and self._read_at != self.sim.delta_count:  # _settle, inlined
+            self._readable -= n
+            self._num_read = n = 0
         if self.depth - self._readable - self._num_written > 0:
             self._items.append(item)
             self._num_written += 1
             if not self._pending:
-                self._pending = True
-                self.sim._updates.append(self)
+                if n:
+                    self._request()
+                else:
+                    self._pending = True
+                    self.sim._updates.append(self)
             return _DONE
         return self._put_waiting(item)
 
@@ -160,9 +172,7 @@ class Fifo(Generic[T]):
             self._settle()
         self._items.append(item)
         self._num_written += 1
-        if not self._pending:
-            self._pending = True
-            self.sim._updates.append(self)
+        self._request()
 
     @types.coroutine
     def get(self) -> Generator[Any, None, T]:
@@ -175,12 +185,13 @@ class Fifo(Generic[T]):
             self._readable -= n
             self._num_read = n = 0
         # _note_read, inlined
+        if not n:
+            self._read_at = sim.delta_count
+            self._read_pos = len(sim._updates)
         self._num_read = n + 1
-        self._read_at = sim.delta_count
         ev = self.data_read
-        if (not ev._plain or ev._waiters) and not self._pending:
-            self._pending = True
-            sim._updates.append(self)
+        if ev._waiters or not ev._plain:
+            self._request()
         return self._items.popleft()
 
     def _update(self) -> None:
@@ -201,10 +212,18 @@ class Fifo(Generic[T]):
             self._readable += self._num_written
             self._num_written = 0
             ev = self.data_written
-            if ev._waiters or ev._has_static:
-                if ev._at is None:  # Event.notify(0), inlined
-                    ev._at = _DELTA
-                    ev._delta.append(ev)
+            ws = ev._waiters
+            if ws or ev._has_static:
+                delta = ev._delta
+                if ev._at is None:
+                    if ev._plain and not delta:
+                        # The delta phase would only move the waiters to the
+                        # runnable list, ahead of anything notified after this.
+                        ev._runnable.extend(ws)
+                        ws.clear()
+                    else:  # Event.notify(0), inlined
+                        ev._at = _DELTA
+                        delta.append(ev)
                 else:
                     ev.notify(0)
 
