@@ -183,6 +183,56 @@ def test_error_in_method_names_it(sim):
         sim.run()
 
 
+@pytest.mark.parametrize("n", [1, 3, 1100])
+def test_method_batches_run_in_order_once_per_trigger(sim, n):
+    """Methods sensitive to one event alone run as one generated batch; a
+    batch larger than a chunk is split, and order and counts still hold."""
+    ev = Event(sim, "ev")
+    order: list[int] = []
+    for i in range(n):
+        sim.method(lambda i=i: order.append(i), [ev], dont_initialize=True, name=f"m{i}")
+
+    async def driver():
+        for _ in range(3):
+            ev.notify(0)
+            await wait(NS)
+
+    sim.spawn(driver())
+    sim.run()
+    assert order == list(range(n)) * 3
+
+
+def test_method_added_later_joins_the_batch(sim):
+    ev = Event(sim, "ev")
+    ran: list[str] = []
+    sim.method(lambda: ran.append("a"), [ev], dont_initialize=True, name="a")
+
+    async def driver():
+        ev.notify(0)
+        await wait(NS)
+        sim.method(lambda: ran.append("b"), [ev], dont_initialize=True, name="b")
+        ev.notify(0)
+        await wait(NS)
+
+    sim.spawn(driver())
+    sim.run()
+    assert ran == ["a", "a", "b"]
+
+
+def test_error_in_a_large_method_batch_names_the_method(sim):
+    ev = Event(sim, "ev")
+    for i in range(700):
+        sim.method(lambda: None, [ev], dont_initialize=True, name=f"ok{i}")
+
+    def broken():
+        raise KeyError("x")
+
+    sim.method(broken, [ev], dont_initialize=True, name="broken")
+    ev.notify(1)
+    with pytest.raises(Exception, match="broken"):
+        sim.run()
+
+
 def test_module_hierarchy_names_and_threads(sim, log):
     """Modules have dotted names; threads are named under them; duplicates are errors."""
     class Leaf(Module):

@@ -65,6 +65,27 @@ class Clock(Signal[bool]):
         else:
             bucket.append(self)
 
+    def _fire_alone(self) -> None:
+        """An edge is due and nothing else is: no process runs at this instant.
+
+        A falling edge nobody is sensitive to then commits at once, with no
+        update phase; nothing can tell it from one committed by the update.
+        """
+        if self._new:
+            neg, changed = self.negedge, self.value_changed
+            if not (neg._waiters or neg._has_static or changed._waiters or changed._has_static):
+                self._cur = self._new = False
+                sim = self.sim
+                t = sim.now + self.low
+                bucket = sim._timed_other.get(t)
+                if bucket is None:
+                    sim._timed_other[t] = [self]
+                    heappush(sim._times, t)
+                else:
+                    bucket.append(self)
+                return
+        self._fire_timed()
+
     def _update(self) -> None:
         self._pending = False
         new = self._new

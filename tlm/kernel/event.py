@@ -19,6 +19,7 @@ import types
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
+from tlm.kernel.batch import batch_send
 from tlm.kernel.process import RAN, Method, Process
 from tlm.kernel.time import fmt_time
 
@@ -35,7 +36,7 @@ class Event:
     """A notification point processes can wait on (sc_event)."""
 
     __slots__ = ("sim", "name", "__await__", "_waiters", "_static", "_solo", "_solo_fns",
-                 "_solo_run", "_send", "_solo_queued", "_has_static", "_mixed", "_plain", "_at", "_runnable", "_delta")
+                 "_send", "_solo_queued", "_has_static", "_mixed", "_plain", "_at", "_runnable", "_delta")
 
     def __init__(self, sim: Simulator, name: str = "event") -> None:
         self.sim = sim
@@ -58,7 +59,6 @@ class Event:
         # the event itself goes into the runnable queue (see Simulator._loop).
         self._solo: list[Method] = []
         self._solo_fns: list[Any] = []
-        self._solo_run: Callable[[], None] | None = None  # calls every _solo_fns entry
         self._solo_queued = False
         self._has_static = False           # any method sensitive to this event
         # Pending notification: None, _DELTA, or the time of a timed one.
@@ -81,8 +81,9 @@ class Event:
         if solo:
             self._solo.append(method)
             self._solo_fns.append(method.fn)
-            self._solo_run = self._build_solo_run  # rebuilt on the next trigger
-            self._send = self._run_solo  # the scheduler runs a queued event's batch
+            # The scheduler runs a queued event's batch through `_send`; it
+            # is (re)generated on the next trigger.
+            self._send = self._build_batch
         else:
             self._static.append(method)
         self._has_static = True
@@ -137,6 +138,9 @@ class Event:
             self._at = None
             self._trigger()
 
+    # Called instead of `_fire_timed` when nothing else is due at the instant.
+    _fire_alone = _fire_timed
+
     def _trigger(self) -> None:
         ws = self._waiters
         if ws:
@@ -173,15 +177,10 @@ class Event:
                 m._scheduled = True
                 runnable.append(m)
 
-    def _run_solo(self, _: None) -> object:
-        self._solo_queued = False
-        self._solo_run()
-        return RAN
-
-    def _build_solo_run(self) -> None:
-        """Install the batch of solo methods as one function, then run it once."""
-        self._solo_run = run = batch_caller(tuple(self._solo_fns))
-        run()
+    def _build_batch(self, _: None) -> object:
+        """Generate the batch's `_send` (see tlm.kernel.batch), install it, run it."""
+        self._send = send = batch_send(self, tuple(self._solo_fns), RAN)
+        return send(None)
 
     def _failed_method(self, e: BaseException) -> Method:
         """The solo method whose code raised `e` (found from the traceback)."""
@@ -197,25 +196,6 @@ class Event:
     def has_sensitivity(self) -> bool:
         """True when notifying this event could wake anything."""
         return bool(self._waiters or self._has_static)
-
-
-# Up to this many calls are unrolled into one generated function: a straight
-# sequence of calls costs ~15% less per call than a `for` loop over a list.
-_UNROLL_MAX = 512
-
-
-def batch_caller(fns: tuple[Callable[[], object], ...]) -> Callable[[], None]:
-    """A function that calls each of `fns` in order (the solo-method batch)."""
-    if len(fns) > _UNROLL_MAX:
-        def run_all() -> None:
-            for fn in fns:
-                fn()
-        return run_all
-    params = ", ".join(f"f{i}=fns[{i}]" for i in range(len(fns)))
-    body = "".join(f"    f{i}()\n" for i in range(len(fns))) or "    pass\n"
-    namespace: dict[str, Any] = {"fns": fns}
-    exec(compile(f"def run_all({params}):\n{body}", "<method batch>", "exec"), namespace)
-    return namespace["run_all"]  # type: ignore[no-any-return]
 
 
 def _as_delay(delay: object) -> int:
@@ -254,6 +234,8 @@ class _Waiter:
     def _fire_timed(self) -> None:
         if self.epoch == self.proc._epoch:
             self._wake()
+
+    _fire_alone = _fire_timed
 
     def _wake(self) -> None:
         proc = self.proc

@@ -285,8 +285,11 @@ class Simulator:
             if timed_other:
                 others = timed_other.pop(t, None)
                 if others is not None:
-                    for item in others:
-                        item._fire_timed()
+                    if procs is None and len(others) == 1:
+                        others[0]._fire_alone()
+                    else:
+                        for item in others:
+                            item._fire_timed()
             self.delta_count += 1
 
     def _dispatch_slow(self, p: Process, cmd: Any) -> None:
