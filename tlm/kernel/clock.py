@@ -4,9 +4,28 @@ from __future__ import annotations
 
 from heapq import heappush
 
-from tlm.kernel.event import _DELTA, _as_delay
+from tlm.kernel.event import _DELTA, Event, _as_delay
+from tlm.kernel.process import Method
 from tlm.kernel.signal import Signal
 from tlm.kernel.simulator import Simulator
+
+
+class _FallWatch(Event):
+    """A Clock's `negedge` or `value_changed`: waiting on it (or a method
+    made sensitive to it) has the clock queue its falling edges again."""
+
+    __slots__ = ("_clock",)
+
+    def __init__(self, clock: Clock, name: str) -> None:
+        super().__init__(clock.sim, name)
+        self._clock = clock
+
+    def _register_hook(self) -> None:
+        self._clock._watch_falls()
+
+    def _add_method(self, method: Method, solo: bool) -> None:
+        super()._add_method(method, solo)
+        self._clock._watch_falls()
 
 
 class Clock(Signal[bool]):
@@ -22,9 +41,15 @@ class Clock(Signal[bool]):
     sc_clock's edge method would write it during that phase, and as the
     write is seen only after the update phase, the two are alike to every
     process. No process or event per edge is needed.
+
+    A falling edge that nothing is sensitive to (no waiter or method on
+    `negedge` or `value_changed`) is not queued at all: `read()` works the
+    level out from the time, and the simulator counts the delta cycle the
+    edge would have cost (`Simulator._quiet`). A wait that begins on either
+    event before the edge queues it after all (`_watch_falls`).
     """
 
-    __slots__ = ("period", "high", "low", "cycles")
+    __slots__ = ("period", "high", "low", "cycles", "_fall_at", "_rise_queued")
 
     def __init__(self, sim: Simulator, period: int, name: str = "clock",
                  duty: float = 0.5, start: int = 0) -> None:
@@ -34,30 +59,45 @@ class Clock(Signal[bool]):
             raise ValueError(f"duty must be in (0, 1), got {duty}")
         start = _as_delay(start)
         super().__init__(sim, False, name)
+        self.value_changed = _FallWatch(self, f"{name}.value_changed")
+        self.negedge = _FallWatch(self, f"{name}.negedge")
         self.period = period
         self.high = max(1, min(period - 1, int(period * duty)))
         self.low = period - self.high
         self.cycles = 0
+        self._fall_at: int | None = None  # the time of a falling edge left out of the queue
+        self._rise_queued = False          # the next rising edge is queued already
         if start == 0:
             self.write(True)
-            sim._schedule_other(sim.now + self.high, self)
+            self._queue_after_rise(sim.now)
         else:
             sim._schedule_other(sim.now + start, self)
 
-    def _fire_timed(self) -> None:
-        """An edge is due: write the next level and queue the edge after it."""
+    # -- the level, for readers --------------------------------------------------
+    def read(self) -> bool:
+        fall = self._fall_at
+        if fall is not None:
+            sim = self.sim
+            now = sim.now
+            # At the edge's own instant the level falls after the first delta.
+            if now > fall or (now == fall and sim.delta_count != sim._t0_delta):
+                return False
+        return self._cur
+
+    @property
+    def value(self) -> bool:
+        return self.read()
+
+    def __bool__(self) -> bool:
+        return self.read()
+
+    def __repr__(self) -> str:
+        return f"<Clock {self.name}={self.read()!r}>"
+
+    # -- edges --------------------------------------------------------------------------
+    def _queue(self, t: int) -> None:
+        # Simulator._schedule_other, inlined (this runs once or twice per period).
         sim = self.sim
-        if self._new:
-            self._new = False
-            t = sim.now + self.low
-        else:
-            self.cycles += 1
-            self._new = True
-            t = sim.now + self.high
-        if not self._pending:
-            self._pending = True
-            sim._updates.append(self)
-        # Simulator._schedule_other, inlined (this runs twice per period).
         bucket = sim._timed_other.get(t)
         if bucket is None:
             sim._timed_other[t] = [self]
@@ -65,26 +105,73 @@ class Clock(Signal[bool]):
         else:
             bucket.append(self)
 
-    def _fire_alone(self) -> None:
-        """An edge is due and nothing else is: no process runs at this instant.
+    def _queue_after_rise(self, now: int) -> None:
+        """Queue the falling edge if anything watches it, else only the next rise."""
+        neg, changed = self.negedge, self.value_changed
+        if neg._waiters or neg._has_static or changed._waiters or changed._has_static:
+            self._queue(now + self.high)
+        else:
+            fall = now + self.high
+            self._fall_at = fall
+            heappush(self.sim._quiet, fall)
+            self._rise_queued = True
+            self._queue(now + self.period)
 
-        A falling edge nobody is sensitive to then commits at once, with no
-        update phase; nothing can tell it from one committed by the update.
-        """
-        if self._new:
-            neg, changed = self.negedge, self.value_changed
-            if not (neg._waiters or neg._has_static or changed._waiters or changed._has_static):
-                self._cur = self._new = False
-                sim = self.sim
-                t = sim.now + self.low
-                bucket = sim._timed_other.get(t)
-                if bucket is None:
-                    sim._timed_other[t] = [self]
-                    heappush(sim._times, t)
-                else:
-                    bucket.append(self)
-                return
-        self._fire_timed()
+    def _fire_timed(self) -> None:
+        """An edge is due: write the next level and queue what follows it."""
+        sim = self.sim
+        if self._fall_at is not None:
+            # A rise after a falling edge left out of the queue, which nobody
+            # saw: the level is low already.
+            self._fall_at = None
+            self._cur = self._new = False
+        if not self._pending:
+            self._pending = True
+            sim._updates.append(self)
+        if self._new:  # a queued falling edge
+            self._new = False
+            if not self._rise_queued:
+                self._queue(sim.now + self.low)
+            return
+        self._rise_queued = False
+        self.cycles += 1
+        self._new = True
+        # _queue_after_rise and _queue, inlined: this runs once per period.
+        now = sim.now
+        neg, changed = self.negedge, self.value_changed
+        if neg._waiters or neg._has_static or changed._waiters or changed._has_static:
+            t = now + self.high
+        else:
+            fall = now + self.high
+            self._fall_at = fall
+            heappush(sim._quiet, fall)
+            self._rise_queued = True
+            t = now + self.period
+        bucket = sim._timed_other.get(t)
+        if bucket is None:
+            sim._timed_other[t] = [self]
+            heappush(sim._times, t)
+        else:
+            bucket.append(self)
+
+    def _watch_falls(self) -> None:
+        """Someone starts watching the falling edge: queue it if it is still to come."""
+        fall = self._fall_at
+        if fall is None:
+            return
+        self._fall_at = None
+        sim = self.sim
+        if sim.now < fall:
+            self._queue(fall)  # the quiet entry stays: an instant is counted once
+        elif sim.now == fall and sim.delta_count == sim._t0_delta:
+            # Due in this very delta: commit it in this update phase, first,
+            # where a queued edge's write would be.
+            self._new = False
+            if not self._pending:
+                self._pending = True
+                sim._updates.insert(0, self)
+        else:
+            self._cur = self._new = False  # it fell before; nobody saw it
 
     def _update(self) -> None:
         self._pending = False

@@ -138,9 +138,6 @@ class Event:
             self._at = None
             self._trigger()
 
-    # Called instead of `_fire_timed` when nothing else is due at the instant.
-    _fire_alone = _fire_timed
-
     def _trigger(self) -> None:
         ws = self._waiters
         if ws:
@@ -234,8 +231,6 @@ class _Waiter:
     def _fire_timed(self) -> None:
         if self.epoch == self.proc._epoch:
             self._wake()
-
-    _fire_alone = _fire_timed
 
     def _wake(self) -> None:
         proc = self.proc

@@ -70,6 +70,6 @@ class Signal(Generic[T]):
         return bool(self._cur)
 
     def __eq__(self, other: Any) -> bool:
-        return self._cur == (other._cur if isinstance(other, Signal) else other)
+        return self.read() == (other.read() if isinstance(other, Signal) else other)
 
     __hash__ = object.__hash__

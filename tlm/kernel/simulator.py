@@ -68,6 +68,11 @@ class Simulator:
         self._timed: dict[int, list[Process]] = {}
         self._timed_other: dict[int, list[Any]] = {}
         self._times: list[int] = []
+        # Instants at which a delta cycle with no visible effect is due (a
+        # clock edge nobody watches): each counts in `delta_count` as if the
+        # scheduler had stopped there, unless it stops there anyway.
+        self._quiet: list[int] = []
+        self._t0_delta = 0  # delta_count of the first delta cycle at `now`
         self._processes: list[Process] = []
         self._methods: list[Method] = []
         self._names: dict[str, object] = {}
@@ -170,6 +175,7 @@ class Simulator:
             self._running = False
         if until is not None and not self._stop and self.now < until:
             self.now = until
+            self.delta_count += self._pass_quiet(until + 1)
         for hook in self._end_hooks:
             hook()
 
@@ -187,6 +193,7 @@ class Simulator:
         int_cls = int
         ran = RAN
         delta = self._delta
+        quiet = self._quiet
         now = self.now
         limit = _NO_LIMIT if until is None else until
         while True:
@@ -285,12 +292,28 @@ class Simulator:
             if timed_other:
                 others = timed_other.pop(t, None)
                 if others is not None:
-                    if procs is None and len(others) == 1:
-                        others[0]._fire_alone()
-                    else:
-                        for item in others:
-                            item._fire_timed()
-            self.delta_count += 1
+                    for item in others:
+                        item._fire_timed()
+            dc = self.delta_count + 1
+            if quiet and quiet[0] <= t:
+                q = heappop(quiet)
+                if q < t:
+                    dc += 1
+                if quiet and quiet[0] <= t:
+                    dc += self._pass_quiet(t, q)
+            self.delta_count = self._t0_delta = dc
+
+    def _pass_quiet(self, t: int, last: int | None = None) -> int:
+        """Drop the quiet instants up to `t`; count the distinct ones before it
+        (and after `last`, one already counted)."""
+        quiet = self._quiet
+        n = 0
+        while quiet and quiet[0] <= t:
+            q = heapq.heappop(quiet)
+            if q != last and q < t:
+                n += 1
+            last = q
+        return n
 
     def _dispatch_slow(self, p: Process, cmd: Any) -> None:
         """Everything but a positive int delay: events, wait(0), errors."""
