@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tlm import NS, Event, Simulator, all_of, any_of, fmt_time, wait
+from tlm import NS, Event, Signal, Simulator, all_of, any_of, fmt_time, wait
 
 
 def test_timed_waits_resume_in_time_order(sim, log):
@@ -215,6 +215,32 @@ def test_run_until_and_duration_and_stop(sim, log):
     assert log[-1] == 30 * NS and sim.now == 35 * NS
     sim.run()
     assert log[-1] == 50 * NS and sim.now == 50 * NS
+
+
+def test_stop_ends_run_after_the_current_delta_and_run_resumes(sim, log):
+    """stop() lets the current delta cycle finish (its update and delta
+    phases too); what became runnable runs, one delta later, in the next run()."""
+    ev = Event(sim, "ev")
+    s = Signal(sim, 0, "s")
+
+    async def stopper():
+        await wait(5 * NS)
+        s.write(1)
+        ev.notify(0)
+        sim.stop()
+        log.append(("stopper", sim.delta_count))
+
+    async def woken():
+        await ev
+        log.append(("woken", sim.now, sim.delta_count, s.read()))
+
+    sim.spawn(stopper())
+    sim.spawn(woken())
+    sim.run()
+    assert sim.now == 5 * NS and len(log) == 1
+    stop_delta = log[0][1]
+    sim.run()
+    assert log[1] == ("woken", 5 * NS, stop_delta + 1, 1)
 
 
 def test_errors_name_process_and_time():

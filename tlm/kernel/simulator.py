@@ -82,6 +82,7 @@ class Simulator:
         self._running = False
         self._stop = False
         self.top_modules: list[Any] = []
+        self._stop_mark = Event(self, "stop")
 
     def __repr__(self) -> str:
         return f"<Simulator {self.name} at {fmt_time(self.now)}>"
@@ -145,6 +146,9 @@ class Simulator:
     def stop(self) -> None:
         """End `run()` after the current delta cycle (sc_stop)."""
         self._stop = True
+        # A delta notification makes the scheduler look at `_stop` (it does
+        # only after a delta phase with something in it).
+        self._stop_mark.notify(0)
 
     # -- running -------------------------------------------------------------------
     def run(self, until: int | None = None, duration: int | None = None) -> None:
@@ -217,9 +221,7 @@ class Simulator:
                         except BaseException as e:
                             self._fail(p, e)
                         cls = type(cmd)
-                        if cls is event_cls:
-                            cmd._waiters.append(p)
-                        elif cls is int_cls and cmd > 0:
+                        if cls is int_cls and cmd > 0:
                             t = now + cmd
                             bucket = timed.get(t)
                             if bucket is None:
@@ -227,6 +229,8 @@ class Simulator:
                                 heappush(times, t)
                             else:
                                 bucket.append(p)
+                        elif cls is event_cls:
+                            cmd._waiters.append(p)
                         elif cmd is not ran:
                             self._dispatch_slow(p, cmd)
                 except BaseException:
@@ -269,13 +273,13 @@ class Simulator:
                                 item._solo_queued = True
                                 append(item)
                 delta.clear()
+                if self._stop:  # stop() queued `_stop_mark`, so delta was not empty
+                    if runnable:
+                        self.delta_count += 1  # what runs next is a new delta cycle
+                    return
             if runnable:
                 self.delta_count += 1
-                if self._stop:
-                    return
                 continue
-            if self._stop:
-                return
             # ---- advance time
             if not times:
                 return
