@@ -16,7 +16,7 @@ earlier time beats a later one, and the later request is ignored.
 from __future__ import annotations
 
 import types
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
 from tlm.kernel.batch import batch_send

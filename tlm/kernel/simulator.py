@@ -18,15 +18,22 @@ and clocks, and a heap of their times (a time is pushed once per dict
 that gets a bucket for it, so it can be in the heap twice).
 
 Hot-path tricks (each measured with `bench/bench_kernel.py`):
-- the evaluate loop special-cases what a process yields: an `Event` (from
-  `await ev`, which runs no Python frame: see `Event.__init__`) and a plain
-  `int` (from `wait(t)`), so the common paths allocate nothing but the
-  awaiting generator;
+- the runnable queue is a list walked by a `for` loop, which sees what is
+  appended while it runs; every entry has `_send` (a thread's `coro.send`,
+  a method's or a method batch's runner), so there is no dispatch on type;
+- the loop special-cases what a thread yields: a plain `int` (from
+  `wait(t)`) and an `Event` (from `await ev`, which runs no Python frame:
+  see `Event.__init__`), so the common paths allocate nothing but the
+  awaiting generator; an event wait is not recorded on the process
+  (`blocked()` finds it among the events);
 - an event whose waiters are all plain processes moves them to the runnable
-  queue with one `extend` (see `Event._plain`); the delta phase inlines
+  list with one `extend` (see `Event._plain`); the delta phase inlines
   `Event._trigger`, and `Signal`/`Fifo`/`Clock` updates inline `notify(0)`;
-- methods sensitive to a single event run as one batch (the event itself is
-  queued), and a `Clock` is driven by the scheduler instead of a process;
+- methods sensitive to a single event run as one generated batch (see
+  tlm.kernel.batch); a `Clock` is driven by the scheduler, not a process,
+  and leaves out of the queue the falling edges nobody watches;
+- `stop()` queues a delta notification, so `_stop` is looked at only after
+  a delta phase that had something to do;
 - type checks use `type(x)` and locals, which CPython 3.11 specializes;
   `x.__class__` is a generic attribute lookup.
 """
