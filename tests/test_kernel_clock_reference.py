@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -95,16 +96,21 @@ def test_clock_matches_a_clock_that_queues_every_edge(period, duty, start, progr
     assert lazy == eager
 
 
-def test_unwatched_falling_edges_still_count_as_delta_cycles():
+@pytest.mark.parametrize("stops", [[95 * NS], [5 * NS - 1, 5 * NS, 15 * NS + 1, 95 * NS]])
+def test_unwatched_falling_edges_still_count_as_delta_cycles(stops):
+    """Runs that end just before, at and just after falling instants."""
     counts = []
     for make in (Clock, EagerClock):
         sim = Simulator()
         clk = make(sim, 10 * NS, "clk")
         sim.method(lambda: None, [clk.posedge], dont_initialize=True, name="on_rise")
-        sim.run(until=95 * NS)
-        counts.append((sim.delta_count, clk.read()))
+        seen = []
+        for until in stops:
+            sim.run(until=until)
+            seen.append((sim.delta_count, clk.read()))
+        counts.append(seen)
     assert counts[0] == counts[1]
-    assert counts[0][1] is False  # 95 ns is in the low half of the tenth period
+    assert counts[0][-1][1] is False  # 95 ns is in the low half of the tenth period
 
 
 def test_wait_begun_at_the_falling_instant_keeps_the_update_order():

@@ -186,7 +186,7 @@ class Simulator:
             self._running = False
         if until is not None and not self._stop and self.now < until:
             self.now = until
-            self.delta_count += self._pass_quiet(until + 1)
+            self.delta_count += self._pass_quiet(until + 1, visited=False)
         for hook in self._end_hooks:
             hook()
 
@@ -314,12 +314,13 @@ class Simulator:
                     dc += self._pass_quiet(t, q)
             self.delta_count = self._t0_delta = dc
 
-    def _pass_quiet(self, t: int, last: int | None = None) -> int:
-        """Drop the quiet instants up to `t`; count the distinct ones before it
-        (and after `last`, one already counted)."""
+    def _pass_quiet(self, t: int, last: int | None = None, visited: bool = True) -> int:
+        """Drop the quiet instants before `t`, and at `t` if the scheduler
+        stops there; return how many distinct ones before `t` were passed
+        (`last`: one already counted)."""
         quiet = self._quiet
         n = 0
-        while quiet and quiet[0] <= t:
+        while quiet and (quiet[0] < t or (visited and quiet[0] == t)):
             q = heapq.heappop(quiet)
             if q != last and q < t:
                 n += 1
