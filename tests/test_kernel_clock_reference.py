@@ -144,3 +144,16 @@ def test_wait_begun_at_the_falling_instant_keeps_the_update_order():
         logs.append(log)
     assert logs[0] == logs[1]
     assert [entry[0] for entry in logs[0]] == ["level at fall, delta 0", "negedge", "sig changed"]
+
+
+def test_two_clocks_falling_at_one_instant_count_it_once():
+    counts = []
+    for make in (Clock, EagerClock):
+        sim = Simulator()
+        a = make(sim, 10 * NS, "a")
+        b = make(sim, 20 * NS, "b", 0.25)  # falls at 5 ns, 25 ns, ... like a at 5 ns, 25 ns
+        sim.method(lambda: None, [a.posedge], dont_initialize=True, name="on_a")
+        sim.method(lambda: None, [b.posedge], dont_initialize=True, name="on_b")
+        sim.run(until=100 * NS)
+        counts.append((sim.delta_count, a.read(), b.read()))
+    assert counts[0] == counts[1]
