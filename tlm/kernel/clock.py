@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from heapq import heappush
 
-from tlm.kernel.event import _DELTA, Event, _as_delay
+from tlm.kernel.event import Event, _as_delay
 from tlm.kernel.process import Method
 from tlm.kernel.signal import Signal
 from tlm.kernel.simulator import Simulator
@@ -95,27 +95,17 @@ class Clock(Signal[bool]):
         return f"<Clock {self.name}={self.read()!r}>"
 
     # -- edges --------------------------------------------------------------------------
-    def _queue(self, t: int) -> None:
-        # Simulator._schedule_other, inlined (this runs once or twice per period).
-        sim = self.sim
-        bucket = sim._timed_other.get(t)
-        if bucket is None:
-            sim._timed_other[t] = [self]
-            heappush(sim._times, t)
-        else:
-            bucket.append(self)
-
     def _queue_after_rise(self, now: int) -> None:
         """Queue the falling edge if anything watches it, else only the next rise."""
         neg, changed = self.negedge, self.value_changed
         if neg._waiters or neg._has_static or changed._waiters or changed._has_static:
-            self._queue(now + self.high)
+            self.sim._schedule_other(now + self.high, self)
         else:
             fall = now + self.high
             self._fall_at = fall
             heappush(self.sim._quiet, fall)
             self._rise_queued = True
-            self._queue(now + self.period)
+            self.sim._schedule_other(now + self.period, self)
 
     def _fire_timed(self) -> None:
         """An edge is due: write the next level and queue what follows it."""
@@ -131,28 +121,12 @@ class Clock(Signal[bool]):
         if self._new:  # a queued falling edge
             self._new = False
             if not self._rise_queued:
-                self._queue(sim.now + self.low)
+                sim._schedule_other(sim.now + self.low, self)
             return
         self._rise_queued = False
         self.cycles += 1
         self._new = True
-        # _queue_after_rise and _queue, inlined: this runs once per period.
-        now = sim.now
-        neg, changed = self.negedge, self.value_changed
-        if neg._waiters or neg._has_static or changed._waiters or changed._has_static:
-            t = now + self.high
-        else:
-            fall = now + self.high
-            self._fall_at = fall
-            heappush(sim._quiet, fall)
-            self._rise_queued = True
-            t = now + self.period
-        bucket = sim._timed_other.get(t)
-        if bucket is None:
-            sim._timed_other[t] = [self]
-            heappush(sim._times, t)
-        else:
-            bucket.append(self)
+        self._queue_after_rise(sim.now)
 
     def _watch_falls(self) -> None:
         """Someone starts watching the falling edge: queue it if it is still to come."""
@@ -162,7 +136,7 @@ class Clock(Signal[bool]):
         self._fall_at = None
         sim = self.sim
         if sim.now < fall:
-            self._queue(fall)  # the quiet entry stays: an instant is counted once
+            sim._schedule_other(fall, self)  # the quiet entry stays: an instant is counted once
         elif sim.now == fall and sim.delta_count == sim._t0_delta:
             # Due in this very delta: commit it in this update phase, first,
             # where a queued edge's write would be.
@@ -179,20 +153,5 @@ class Clock(Signal[bool]):
         if new == self._cur:
             return
         self._cur = new
-        # Signal._update for a bool, with Event.notify(0) inlined for the
-        # common case of no pending notification; an edge event nobody is
-        # sensitive to is skipped.
-        ev = self.value_changed
-        if ev._waiters or ev._has_static:
-            if ev._at is None:
-                ev._at = _DELTA
-                ev._delta.append(ev)
-            else:
-                ev.notify(0)
-        ev = self.posedge if new else self.negedge
-        if ev._waiters or ev._has_static:
-            if ev._at is None:
-                ev._at = _DELTA
-                ev._delta.append(ev)
-            else:
-                ev.notify(0)
+        self.value_changed._notify_from_update()
+        (self.posedge if new else self.negedge)._notify_from_update()

@@ -122,6 +122,16 @@ class Event:
         self._at = t
         sim._schedule_other(t, self)
 
+    def _notify_from_update(self) -> None:
+        """`notify(0)` from a channel's update phase, skipped when nothing is
+        sensitive: nobody can start waiting before the delta phase."""
+        if self._waiters or self._has_static:
+            if self._at is None:  # notify(0), inlined
+                self._at = _DELTA
+                self._delta.append(self)
+            else:
+                self.notify(0)
+
     def cancel(self) -> None:
         """Drop a pending delta or timed notification (sc_event::cancel)."""
         if self._at == _DELTA:

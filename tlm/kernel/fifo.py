@@ -199,15 +199,7 @@ class Fifo(Generic[T]):
         if self._num_read:
             self._readable -= self._num_read
             self._num_read = 0
-            ev = self.data_read
-            # Nobody can start waiting between now and the delta phase, so an
-            # event without waiters can skip the notification.
-            if ev._waiters or ev._has_static:
-                if ev._at is None:  # Event.notify(0), inlined
-                    ev._at = _DELTA
-                    ev._delta.append(ev)
-                else:
-                    ev.notify(0)
+            self.data_read._notify_from_update()
         if self._num_written:
             self._readable += self._num_written
             self._num_written = 0

@@ -16,8 +16,8 @@ class Process:
     `_send` and `_throw` are the coroutine's bound methods, cached because the
     scheduler calls `_send` once per resumption. `_epoch` invalidates stale
     wake-ups of waits that can end in more than one way (timeout or event,
-    `any_of`); `_wait` remembers what an event-waiting process waits on, for
-    `Simulator.blocked()`.
+    `any_of`); `_wait` holds the token of such a wait, for `Simulator.blocked()`
+    (a plain event wait is not recorded: `blocked()` finds it on the event).
     """
 
     __slots__ = ("sim", "name", "coro", "_send", "_throw", "_epoch", "_wait", "alive", "_terminated")

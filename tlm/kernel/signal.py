@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Generic, TypeVar
 
-from tlm.kernel.event import _DELTA, Event
+from tlm.kernel.event import Event
 from tlm.kernel.simulator import Simulator
 
 T = TypeVar("T")
@@ -53,18 +53,9 @@ class Signal(Generic[T]):
         old = self._cur
         if new != old:
             self._cur = new
-            # An event nobody waits on cannot wake anything before the delta
-            # phase, so its notification is skipped (a hot path for clocks).
-            ev = self.value_changed
-            if ev._waiters or ev._has_static:
-                if ev._at is None:  # Event.notify(0), inlined
-                    ev._at = _DELTA
-                    ev._delta.append(ev)
-                else:
-                    ev.notify(0)
-            ev = self.posedge if new and not old else self.negedge if old and not new else None
-            if ev is not None and (ev._waiters or ev._has_static):
-                ev.notify(0)
+            self.value_changed._notify_from_update()
+            if bool(new) != bool(old):
+                (self.posedge if new else self.negedge)._notify_from_update()
 
     def __bool__(self) -> bool:
         return bool(self._cur)
