@@ -49,7 +49,7 @@ class Clock(Signal[bool]):
     event before the edge queues it after all (`_watch_falls`).
     """
 
-    __slots__ = ("period", "high", "low", "cycles", "_fall_at", "_rise_queued")
+    __slots__ = ("period", "high", "low", "start", "_fall_at", "_rise_queued")
 
     def __init__(self, sim: Simulator, period: int, name: str = "clock",
                  duty: float = 0.5, start: int = 0) -> None:
@@ -64,12 +64,11 @@ class Clock(Signal[bool]):
         self.period = period
         self.high = max(1, min(period - 1, int(period * duty)))
         self.low = period - self.high
-        self.cycles = 0
+        self.start = sim.now + start
         self._fall_at: int | None = None  # the time of a falling edge left out of the queue
         self._rise_queued = False          # the next rising edge is queued already
         if start == 0:
-            self.write(True)
-            self._queue_after_rise(sim.now)
+            self._fire_timed()  # the first rising edge
         else:
             sim._schedule_other(sim.now + start, self)
 
@@ -94,39 +93,43 @@ class Clock(Signal[bool]):
     def __repr__(self) -> str:
         return f"<Clock {self.name}={self.read()!r}>"
 
-    # -- edges --------------------------------------------------------------------------
-    def _queue_after_rise(self, now: int) -> None:
-        """Queue the falling edge if anything watches it, else only the next rise."""
-        neg, changed = self.negedge, self.value_changed
-        if neg._waiters or neg._has_static or changed._waiters or changed._has_static:
-            self.sim._schedule_other(now + self.high, self)
-        else:
-            fall = now + self.high
-            self._fall_at = fall
-            heappush(self.sim._quiet, fall)
-            self._rise_queued = True
-            self.sim._schedule_other(now + self.period, self)
+    @property
+    def cycles(self) -> int:
+        """Rising edges so far."""
+        since = self.sim.now - self.start
+        return since // self.period + 1 if since >= 0 else 0
 
+    # -- edges --------------------------------------------------------------------------
     def _fire_timed(self) -> None:
         """An edge is due: write the next level and queue what follows it."""
         sim = self.sim
+        if not self._pending:
+            self._pending = True
+            sim._updates.append(self)
         if self._fall_at is not None:
             # A rise after a falling edge left out of the queue, which nobody
             # saw: the level is low already.
             self._fall_at = None
-            self._cur = self._new = False
-        if not self._pending:
-            self._pending = True
-            sim._updates.append(self)
-        if self._new:  # a queued falling edge
+            self._cur = False
+        elif self._new:  # a queued falling edge
             self._new = False
             if not self._rise_queued:
                 sim._schedule_other(sim.now + self.low, self)
             return
-        self._rise_queued = False
-        self.cycles += 1
+        # A rising edge: queue the falling edge if anything watches it, else
+        # leave it out and queue only the next rise.
         self._new = True
-        self._queue_after_rise(sim.now)
+        now = sim.now
+        neg, changed = self.negedge, self.value_changed
+        if neg._waiters or neg._has_static or changed._waiters or changed._has_static:
+            self._rise_queued = False
+            sim._schedule_other(now + self.high, self)
+        else:
+            fall = now + self.high
+            self._fall_at = fall
+            heappush(sim._quiet, fall)
+            self._rise_queued = True
+            sim._schedule_other(now + self.period, self)
 
     def _watch_falls(self) -> None:
         """Someone starts watching the falling edge: queue it if it is still to come."""
@@ -153,5 +156,7 @@ class Clock(Signal[bool]):
         if new == self._cur:
             return
         self._cur = new
-        self.value_changed._notify_from_update()
+        changed = self.value_changed
+        if changed._waiters or changed._has_static:  # mostly nothing: skip the call
+            changed._notify_from_update()
         (self.posedge if new else self.negedge)._notify_from_update()

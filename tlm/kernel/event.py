@@ -124,13 +124,25 @@ class Event:
 
     def _notify_from_update(self) -> None:
         """`notify(0)` from a channel's update phase, skipped when nothing is
-        sensitive: nobody can start waiting before the delta phase."""
-        if self._waiters or self._has_static:
-            if self._at is None:  # notify(0), inlined
-                self._at = _DELTA
-                self._delta.append(self)
-            else:
-                self.notify(0)
+        sensitive (and nothing is pending): nobody can start waiting before
+        the delta phase.
+
+        With no delta notification queued yet, this one would fire first in
+        the delta phase, which only moves processes to the runnable list:
+        it fires at once, in the same order, without the round trip.
+        """
+        if self._at is None:
+            if self._waiters or self._has_static:
+                if self._delta:  # notify(0), inlined
+                    self._at = _DELTA
+                    self._delta.append(self)
+                elif self._waiters or self._static:
+                    self._trigger()
+                elif not self._solo_queued:  # only a method batch
+                    self._solo_queued = True
+                    self._runnable.append(self)
+        else:
+            self.notify(0)  # overrides a timed notification
 
     def cancel(self) -> None:
         """Drop a pending delta or timed notification (sc_event::cancel)."""

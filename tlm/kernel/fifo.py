@@ -7,7 +7,7 @@ from collections import deque
 from collections.abc import Generator
 from typing import Any, Generic, TypeVar
 
-from tlm.kernel.event import _DELTA, Event
+from tlm.kernel.event import Event
 from tlm.kernel.simulator import Simulator
 
 T = TypeVar("T")
@@ -64,7 +64,7 @@ class Fifo(Generic[T]):
     """
 
     __slots__ = ("sim", "name", "depth", "_items", "_readable", "_num_read", "_num_written",
-                 "_read_at", "_read_pos", "_pending", "data_written", "data_read")
+                 "_read_at", "_read_pos", "_pending", "_updates", "data_written", "data_read")
 
     def __init__(self, sim: Simulator, depth: int = 1, name: str = "fifo") -> None:
         if not isinstance(depth, int) or depth < 1:
@@ -79,6 +79,7 @@ class Fifo(Generic[T]):
         self._read_at = -1      # Simulator.delta_count of those reads
         self._read_pos = 0      # where the first of them would have queued the update
         self._pending = False   # in the simulator's update list
+        self._updates = sim._updates
         self.data_written = Event(sim, f"{name}.data_written")
         self.data_read: Event = _ReadEvent(self, f"{name}.data_read")
 
@@ -107,16 +108,16 @@ class Fifo(Generic[T]):
         if not self._pending:
             self._pending = True
             if self._num_read:
-                self.sim._updates.insert(self._read_pos, self)
+                self._updates.insert(self._read_pos, self)
             else:
-                self.sim._updates.append(self)
+                self._updates.append(self)
 
     def _note_read(self) -> None:
         """Count one read (after `_settle`): queue the update if anything observes it."""
         sim = self.sim
         if not self._num_read:
             self._read_at = sim.delta_count
-            self._read_pos = len(sim._updates)
+            self._read_pos = len(self._updates)
         self._num_read += 1
         ev = self.data_read
         if ev._waiters or not ev._plain:
@@ -159,7 +160,7 @@ class Fifo(Generic[T]):
                     self._request()
                 else:
                     self._pending = True
-                    self.sim._updates.append(self)
+                    self._updates.append(self)
             return _DONE
         return self._put_waiting(item)
 
@@ -187,7 +188,7 @@ class Fifo(Generic[T]):
         # _note_read, inlined
         if not n:
             self._read_at = sim.delta_count
-            self._read_pos = len(sim._updates)
+            self._read_pos = len(self._updates)
         self._num_read = n + 1
         ev = self.data_read
         if ev._waiters or not ev._plain:
@@ -204,20 +205,14 @@ class Fifo(Generic[T]):
             self._readable += self._num_written
             self._num_written = 0
             ev = self.data_written
-            ws = ev._waiters
-            if ws or ev._has_static:
-                delta = ev._delta
-                if ev._at is None:
-                    if ev._plain and not delta:
-                        # The delta phase would only move the waiters to the
-                        # runnable list, ahead of anything notified after this.
-                        ev._runnable.extend(ws)
-                        ws.clear()
-                    else:  # Event.notify(0), inlined
-                        ev._at = _DELTA
-                        delta.append(ev)
-                else:
-                    ev.notify(0)
+            if ev._plain and ev._at is None and not ev._delta:
+                # Event._notify_from_update for the common case, inlined: it
+                # wakes the waiters at once.
+                ws = ev._waiters
+                ev._runnable.extend(ws)
+                ws.clear()
+            else:
+                ev._notify_from_update()
 
     def __len__(self) -> int:
         return len(self._items)

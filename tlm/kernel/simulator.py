@@ -32,6 +32,8 @@ Hot-path tricks (each measured with `bench/bench_kernel.py`):
 - methods sensitive to a single event run as one generated batch (see
   tlm.kernel.batch); a `Clock` is driven by the scheduler, not a process,
   and leaves out of the queue the falling edges nobody watches;
+- the update list is one list, walked and then cleared (updates request no
+  updates); a run without `until` does not compare times with a limit;
 - `stop()` queues a delta notification, so `_stop` is looked at only after
   a delta phase that had something to do;
 - type checks use `type(x)` and locals, which CPython 3.11 specializes;
@@ -49,10 +51,6 @@ from tlm.kernel.errors import ProcessError, SimulationError
 from tlm.kernel.event import Event, _as_delay
 from tlm.kernel.process import RAN, Method, Process
 from tlm.kernel.time import fmt_time
-
-
-# Later than any time a run reaches: `run()` without `until` compares with it.
-_NO_LIMIT = 1 << 256
 
 
 class Simulator:
@@ -147,7 +145,11 @@ class Simulator:
             bucket.append(item)
 
     def request_update(self, channel: Any) -> None:
-        """Ask for `channel._update()` in this cycle's update phase."""
+        """Ask for `channel._update()` in this cycle's update phase.
+
+        Call it from the evaluation phase (as IEEE 1666 has it, an `_update()`
+        commits only its own channel and requests no other update).
+        """
         self._updates.append(channel)
 
     def stop(self) -> None:
@@ -204,53 +206,54 @@ class Simulator:
         int_cls = int
         ran = RAN
         delta = self._delta
+        updates = self._updates
         quiet = self._quiet
         now = self.now
-        limit = _NO_LIMIT if until is None else until
+        bounded = until is not None
+        limit = until
         while True:
             # ---- evaluate
             # A list walked by a `for` loop that sees what is appended while it
             # runs: cheaper per resumption than deque.popleft. The walked part
             # is dropped when the phase ends (or a process fails).
-            if runnable:
-                try:
-                    for p in runnable:
-                        # A process, a method or an event's method batch: each
-                        # has `_send`; a method's returns `ran`.
-                        try:
-                            send = p._send  # a slot load: LOAD_METHOD cannot specialize it
-                            cmd = send(None)
-                        except StopIteration as e:
-                            if type(p) is proc_cls:
-                                self._finish(p)
-                                continue
-                            self._fail(p, e)
-                        except BaseException as e:
-                            self._fail(p, e)
-                        cls = type(cmd)
-                        if cls is int_cls and cmd > 0:
-                            t = now + cmd
-                            bucket = timed.get(t)
-                            if bucket is None:
-                                timed[t] = [p]
-                                heappush(times, t)
-                            else:
-                                bucket.append(p)
-                        elif cls is event_cls:
-                            cmd._waiters.append(p)
-                        elif cmd is not ran:
-                            self._dispatch_slow(p, cmd)
-                except BaseException:
-                    self._drop_walked(p)
-                    raise
-                runnable.clear()
+            try:
+                for p in runnable:
+                    # A process, a method or an event's method batch: each
+                    # has `_send`; a method's returns `ran`.
+                    try:
+                        send = p._send  # a slot load: LOAD_METHOD cannot specialize it
+                        cmd = send(None)
+                    except StopIteration as e:
+                        if type(p) is proc_cls:
+                            self._finish(p)
+                            continue
+                        self._fail(p, e)
+                    except BaseException as e:
+                        self._fail(p, e)
+                    cls = type(cmd)
+                    if cls is int_cls and cmd > 0:
+                        t = now + cmd
+                        bucket = timed.get(t)
+                        if bucket is None:
+                            timed[t] = [p]
+                            heappush(times, t)
+                        else:
+                            bucket.append(p)
+                    elif cls is event_cls:
+                        cmd._waiters.append(p)
+                    elif cmd is not ran:
+                        self._dispatch_slow(p, cmd)
+            except BaseException:
+                self._drop_walked(p)
+                raise
+            runnable.clear()
             # ---- update
-            updates = self._updates
             if updates:
-                # A fresh list: an update requested now belongs to the next cycle.
-                self._updates = []
-                for ch in updates:
-                    ch._update()
+                try:
+                    for ch in updates:
+                        ch._update()
+                finally:
+                    updates.clear()
             # ---- delta notification
             if delta:
                 # Firing makes processes runnable but never adds delta items,
@@ -288,10 +291,11 @@ class Simulator:
                 self.delta_count += 1
                 continue
             # ---- advance time
-            if not times:
+            try:
+                t = heappop(times)
+            except IndexError:  # nothing left to do
                 return
-            t = heappop(times)
-            if t > limit:
+            if bounded and t > limit:  # a flag: comparing with a huge int is slow
                 heappush(times, t)  # only at the end of a bounded run
                 return
             if times and times[0] == t:
