@@ -42,6 +42,50 @@ def test_signal_events_fire_one_delta_later(sim, log):
     assert log == [("changed", 1, True), ("pos", 1, True)]
 
 
+@pytest.mark.parametrize("notify_between", [False, True])
+def test_wake_order_follows_notification_order(sim, log, notify_between):
+    """Waiters wake in the order their events were notified: a notify(0) made
+    in the evaluation phase comes before the channels' update-phase
+    notifications, which follow the order of the writes."""
+    a, b = Signal(sim, 0, "a"), Signal(sim, 0, "b")
+    ev = Event(sim, "ev")
+    fifo: Fifo[int] = Fifo(sim, 2, "f")
+
+    async def watch(awaitable, tag):
+        await awaitable
+        log.append((tag, sim.delta_count))
+
+    sim.spawn(watch(b.value_changed, "b"))
+    sim.spawn(watch(ev, "ev"))
+    sim.spawn(watch(fifo.get(), "fifo"))
+    sim.spawn(watch(a.value_changed, "a"))
+
+    async def writer():
+        await wait(1 * NS)
+        a.write(1)
+        if notify_between:
+            ev.notify(0)
+        fifo.nb_put(7)
+        b.write(1)
+
+    sim.spawn(writer())
+    sim.run()
+    woken = [tag for tag, _ in log]
+    assert woken == (["ev", "a", "fifo", "b"] if notify_between else ["a", "fifo", "b"])
+    assert {dc for _, dc in log} == {2}  # all in the delta after the writes
+
+
+def test_clock_cycles_counts_rising_edges(sim):
+    """`cycles` is the number of rising edges so far, whatever the start."""
+    clk = Clock(sim, 10 * NS, "clk")
+    late = Clock(sim, 10 * NS, "late", start=25 * NS)
+    assert (clk.cycles, late.cycles) == (1, 0)
+    sim.run(until=24 * NS)
+    assert (clk.cycles, late.cycles) == (3, 0)
+    sim.run(until=35 * NS)
+    assert (clk.cycles, late.cycles) == (4, 2)
+
+
 def test_signal_same_value_write_does_not_notify(sim, log):
     """Writing the current value is not a change."""
     s = Signal(sim, 3, "s")
