@@ -233,7 +233,7 @@ def main() -> None:
     print("|---|---|---|---|")
     for name, t_fn, s_fn, args in cases:
         t, r = measure_pair(t_fn, s_fn, args, ns.repeat)
-        print(f"| {name} | {t / 1e6:.2f} | {r / 1e6:.2f} | {t / r:.1f}x |", flush=True)
+        print(f"| {name} | {t / 1e6:.2f} | {r / 1e6:.2f} | {t / r:.2f}x |", flush=True)
 
 
 if __name__ == "__main__":
