@@ -28,7 +28,10 @@ Hot-path tricks (each measured with `bench/bench_kernel.py`):
   (`blocked()` finds it among the events);
 - an event whose waiters are all plain processes moves them to the runnable
   list with one `extend` (see `Event._plain`); the delta phase inlines
-  `Event._trigger`, and `Signal`/`Fifo`/`Clock` updates inline `notify(0)`;
+  `Event._trigger`; a channel's notification from the update phase fires
+  at once when no delta notification is queued before it (it would fire
+  first anyway, see `Event._notify_from_update`), so a write that wakes a
+  reader or a clock edge that runs methods skips the delta phase;
 - methods sensitive to a single event run as one generated batch (see
   tlm.kernel.batch); a `Clock` is driven by the scheduler, not a process,
   and leaves out of the queue the falling edges nobody watches;
