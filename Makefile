@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 WORKLOAD ?= builtin:dilated_vgg_small
 
-.PHONY: help setup sim rtl compare calibrate report test bench lint clean
+.PHONY: help setup sim rtl compare calibrate report test typecheck bench lint clean
 
 help:            ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -37,6 +37,9 @@ report: $(STAMP)  ## HTML report of the last compare
 
 test: $(STAMP)   ## unit, property and fast RTL tests
 	$(BIN)/python -m pytest tests -q
+
+typecheck: $(STAMP)  ## mypy over the package (settings in pyproject.toml)
+	$(BIN)/mypy tlm
 
 bench: $(STAMP)  ## benchmarks; results go to bench/RESULTS.md
 	$(BIN)/python bench/run_all.py

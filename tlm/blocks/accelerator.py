@@ -18,7 +18,7 @@ from tlm.blocks.dma import Dma, MemoryPort
 from tlm.blocks.engine import Engine
 from tlm.blocks.memory import check_outputs, initial_image
 from tlm.blocks.scheduler import TileScheduler
-from tlm.blocks.sink import NullTrace
+from tlm.blocks.sink import NullTrace, TraceRecorder
 from tlm.blocks.timing import OpTimes, op_times
 from tlm.kernel import Module, Simulator
 from tlm.transport import Command, GenericPayload, InitiatorSocket, Memory, ResponseStatus
@@ -67,7 +67,7 @@ class Accelerator(Module):
     """accel_top as a TLM module tree: npu.scheduler, npu.dma, npu.engine<i>."""
 
     def __init__(self, parent: Simulator | Module, name: str, arch: Arch, program: TileProgram,
-                 *, functional: bool, trace: object | None = None,
+                 *, functional: bool, trace: TraceRecorder | None = None,
                  port: MemoryPort | None = None, dmi: bool = True) -> None:
         super().__init__(parent, name)
         self.arch = arch
@@ -83,14 +83,19 @@ class Accelerator(Module):
                                    read_latency=0, write_latency=0,
                                    bytes_per_cycle=arch.dma.bus_bytes,
                                    clock_period=arch.clock.period_ps, dmi=dmi)
-            self.dma.socket = InitiatorSocket(
-                self.dma, "mem", invalidate_direct_mem_ptr=lambda a, b: self.dma.port.invalidate(a, b))
-            self.dma.socket.bind(self.external.socket)
-            self.dma.port = port or SocketMemoryPort(self.dma.socket)
+            self.dma_socket = InitiatorSocket(
+                self.dma, "mem", invalidate_direct_mem_ptr=self._invalidate_dmi)
+            self.dma_socket.bind(self.external.socket)
+            self.dma.port = port or SocketMemoryPort(self.dma_socket)
         self.engines = [Engine(self, f"engine{i}", i, arch, program, self.times, self.dma,
                                self.trace, functional)
                         for i in range(arch.array.engines)]
         self.scheduler = TileScheduler(self, "scheduler", arch, program, self.engines, self.trace)
+
+    def _invalidate_dmi(self, start: int, end: int) -> None:
+        """The memory revoked DMI: the DMA's port falls back to transactions."""
+        if self.dma.port is not None:
+            self.dma.port.invalidate(start, end)
 
 
 @dataclass
@@ -132,7 +137,7 @@ class SimResult:
 
 
 def simulate(program: TileProgram, arch: Arch, *, functional: bool = True,
-             trace: object | None = None,
+             trace: TraceRecorder | None = None,
              progress: Callable[[int, int], None] | None = None, dmi: bool = True) -> SimResult:
     """Run `program` on the TLM accelerator; raises DeadlockError if it cannot finish.
 

@@ -14,7 +14,7 @@ import numpy as np
 from tlm.arch import Arch
 from tlm.blocks.dma import Dma
 from tlm.blocks.mac_array import MacArrayModel, relu_shift_int8
-from tlm.blocks.sink import is_null
+from tlm.blocks.sink import TraceRecorder, is_null
 from tlm.blocks.timing import OpTimes
 from tlm.kernel import Event, Module, wait
 from tlm.workload.program import StoreMode, TileProgram
@@ -27,7 +27,7 @@ class Engine(Module):
     """Engine `index`: started by the scheduler through `start(entry, tile_id)`."""
 
     def __init__(self, parent: Module, name: str, index: int, arch: Arch, program: TileProgram,
-                 times: OpTimes, dma: Dma, trace: object, functional: bool) -> None:
+                 times: OpTimes, dma: Dma, trace: TraceRecorder, functional: bool) -> None:
         super().__init__(parent, name)
         self.index = index
         self.arch = arch

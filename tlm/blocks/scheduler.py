@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tlm.arch import Arch
-from tlm.blocks.sink import is_null
+from tlm.blocks.sink import TraceRecorder, is_null
 from tlm.errors import DeadlockError
 from tlm.kernel import Event, Module, wait
 from tlm.workload.program import EntryKind, TileProgram
@@ -45,7 +45,7 @@ class TileScheduler(Module):
     """Admits, tracks and dispatches the program's entries."""
 
     def __init__(self, parent: Module, name: str, arch: Arch, program: TileProgram,
-                 engines: list[Engine], trace: object) -> None:
+                 engines: list[Engine], trace: TraceRecorder) -> None:
         super().__init__(parent, name)
         self.arch = arch
         self.program = program
@@ -170,6 +170,7 @@ class TileScheduler(Module):
                     self.on_occupancy(sim.now // period, self.occupancy)
                 continue
             if ready:
+                idle: Engine | None
                 for idle in engines:
                     if not idle.busy and idle.free_at <= now:
                         break

@@ -7,14 +7,24 @@ rest of a DMA op's bookkeeping.
 
 from __future__ import annotations
 
+from typing import Any, Protocol
+
+
+class TraceRecorder(Protocol):
+    """What the blocks call on a trace sink (tlm.trace.TraceSink has more)."""
+
+    def record(self, op: str, tile: int, start: int, end: int, **extra: Any) -> None: ...
+
+    def occupancy(self, time: int, value: int) -> None: ...
+
 
 class NullTrace:
     """A trace sink that keeps nothing."""
 
-    def record(self, op: str, tile: int, start: int, end: int, **extra: object) -> None:
+    def record(self, op: str, tile: int, start: int, end: int, **extra: Any) -> None:
         return None
 
-    def occupancy(self, cycle: int, value: int) -> None:
+    def occupancy(self, time: int, value: int) -> None:
         return None
 
 

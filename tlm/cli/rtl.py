@@ -59,10 +59,10 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(summary)
     else:
-        e = arch.array
+        arr = arch.array
         lines = [
             f"workload      {program.name}  ({result.tiles} tiles, {program.entries - result.tiles} joins)",
-            f"accelerator   {e.engines} engines x {e.rows}x{e.cols} MACs, table "
+            f"accelerator   {arr.engines} engines x {arr.rows}x{arr.cols} MACs, table "
             f"{arch.scheduler.table_depth}, bus {arch.dma.bus_bytes} B, memory latency "
             f"{arch.memory.latency_cycles} cycles  (RTL)",
             f"cycles        {result.cycles:,}",

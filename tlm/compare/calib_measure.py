@@ -73,11 +73,11 @@ def measure(cases: Iterable[FitCase], base: Timing) -> Measurement:
             add("grant_lb", r["grant"] - r["start"])
             read_x.append(r["beats"])
             read_y.append(r["end"] - r["grant"] - lat)
-        s = ops.get("store_c")
-        if s is not None and s.size and not np.any(s["grant"] == MISSING):
-            add("drain_lb", s["grant"] - s["start"] - rows)
-            write_x.append(s["beats"])
-            write_y.append(s["end"] - s["grant"])
+        store = ops.get("store_c")
+        if store is not None and store.size and not np.any(store["grant"] == MISSING):
+            add("drain_lb", store["grant"] - store["start"] - rows)
+            write_x.append(store["beats"])
+            write_y.append(store["end"] - store["grant"])
         d = ops.get("dispatch")
         if d is not None and d.size:
             add("dispatch_lb", d["end"] - d["start"])
@@ -160,11 +160,12 @@ def _scheduler_estimates(cases: list[FitCase], base: Timing, notes: list[str]) -
     if admit:
         out["sched_admit_cycles"] = int(min(admit))
     if len(by_count) >= 2:
-        x = np.array(sorted(by_count), dtype=float)
-        y = np.array([by_count[int(k)] for k in x], dtype=float)
-        (intercept, slope), *_ = np.linalg.lstsq(np.column_stack([np.ones_like(x), x]), y, rcond=None)
+        succs = np.array(sorted(by_count), dtype=np.float64)
+        gaps = np.array([by_count[int(k)] for k in succs], dtype=np.float64)
+        (intercept, slope), *_ = np.linalg.lstsq(np.column_stack([np.ones_like(succs), succs]), gaps,
+                                                  rcond=None)
         notes.append(f"completion: ready - end(last pred) >= {intercept:.2f} + {slope:.2f} * successors "
-                     f"({len(x)} successor counts)")
+                     f"({len(succs)} successor counts)")
         both = int(round(intercept))
         complete = min(base.sched_complete_cycles, max(both, 0))
         out["sched_succ_cycles"] = int(round(slope))

@@ -241,7 +241,7 @@ class RtlReference(Reference):
             except BaseException:
                 tmp.unlink(missing_ok=True)  # a failed run's trace prefix is not a cache entry
                 raise
-            meta = {"cycles": int(result.cycles), "functional": str(result.functional),
+            meta: dict[str, Any] = {"cycles": int(result.cycles), "functional": str(result.functional),
                     "sim_s": float(result.sim_s), "wall_s": float(result.wall_s)}
             os.replace(tmp, trace_path)
             meta_tmp = meta_path.with_suffix(f".{os.getpid()}.tmp")

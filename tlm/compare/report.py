@@ -57,7 +57,8 @@ def _img(data: bytes | None, alt: str) -> str:
 
 def _arch_rows(tlm: Trace, rtl: Trace) -> tuple[list[list[str]], set[int]]:
     a, b = tlm.arch.to_dict(), rtl.arch.to_dict()
-    rows, diff = [], set()
+    rows: list[list[str]] = []
+    diff: set[int] = set()
     for section, values in a.items():
         for key, va in values.items():
             vb = b[section][key]

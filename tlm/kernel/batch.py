@@ -36,7 +36,7 @@ def _calls(fns: Sequence[Callable[[], object]]) -> tuple[dict[str, Any], list[st
     return {f"f{i}": fn for i, fn in enumerate(fns)}, [f"f{i}()" for i in range(len(fns))]
 
 
-def batch_send(event: Any, fns: Sequence[Callable[[], object]], ran: object) -> Callable[[object], object]:
+def batch_send(event: Any, fns: Sequence[Callable[[], object]], ran: object) -> Callable[[None], object]:
     """The `_send` of `event`'s batch, called by the scheduler like `coro.send(None)`.
 
     It clears `event._solo_queued` first (a method may trigger the event

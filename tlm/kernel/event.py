@@ -16,7 +16,7 @@ earlier time beats a later one, and the later request is ignored.
 from __future__ import annotations
 
 import types
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
 from tlm.kernel.batch import batch_send
@@ -37,6 +37,10 @@ class Event:
 
     __slots__ = ("sim", "name", "__await__", "_waiters", "_static", "_solo", "_solo_fns",
                  "_send", "_solo_queued", "_has_static", "_mixed", "_plain", "_at", "_runnable", "_delta")
+    _send: Callable[[None], object]  # a method batch's runner (see _add_method)
+
+    if TYPE_CHECKING:  # an instance slot at run time (see __init__)
+        def __await__(self) -> Generator[Any, None, None]: ...
 
     def __init__(self, sim: Simulator, name: str = "event") -> None:
         self.sim = sim
@@ -44,7 +48,7 @@ class Event:
         # `await ev` yields the event itself to the scheduler, which adds the
         # process to `_waiters`. `__await__` is an instance slot holding the
         # bound `__iter__` of a 1-tuple, so awaiting runs no Python frame at all.
-        self.__await__ = (self,).__iter__
+        self.__await__ = (self,).__iter__  # type: ignore[method-assign,assignment]
         self._runnable = sim._runnable     # the simulator's queues, cached for notify
         self._delta = sim._delta
         self._waiters: list[Any] = []      # Process or _Waiter tokens

@@ -121,7 +121,7 @@ class Simulator:
     def method(self, fn: Callable[[], object], sensitive: list[Event] | tuple[Event, ...] = (),
                dont_initialize: bool = False, name: str | None = None) -> Method:
         """Register `fn` as a method process statically sensitive to `sensitive`."""
-        name = name or getattr(fn, "__qualname__", "method")
+        name = name or str(getattr(fn, "__qualname__", "method"))
         m = Method(self, fn, self.register_name(name, None), sensitive)
         self._names[name] = m
         self._methods.append(m)

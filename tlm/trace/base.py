@@ -40,6 +40,12 @@ class TraceSink(Protocol):
 
     def occupancy(self, time: int, value: int) -> None: ...
 
+    # A sink is a context manager: leaving it without `close` aborts it.
+    def __enter__(self) -> Any: ...
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None: ...
+
 
 class SinkBase:
     """Context-manager behaviour shared by the sinks: ``abort`` unless closed."""

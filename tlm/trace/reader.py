@@ -226,7 +226,7 @@ class _Builder:
         if self.footer is not None:
             raise _bad(path, first_line, None, f"record after the footer on line {self.footer_line}")
         lines = np.arange(first_line, first_line + len(objs), dtype=np.int64)
-        ops = list(map(dict.get, objs, repeat("op")))
+        ops: list[Any] = list(map(dict.get, objs, repeat("op")))
         if set(map(type, ops)) != {str}:
             i = _first_bad(ops, lambda v: isinstance(v, str))
             if "op" not in objs[i] and objs[i].get("end") is True:

@@ -56,7 +56,7 @@ def dilated_vgg_small() -> Workload:
 
 
 def deformable_small() -> Workload:
-    d = {"deformable": {"max_offset": 2}}
+    d: dict[str, Any] = {"deformable": {"max_offset": 2}}
     return {"format": FORMAT, "name": "deformable_small", "seed": 3, "layers": [
         _conv("conv1", 4, 8, 12, **d),
         _conv("conv2", 8, 8, 12, **d),

@@ -259,7 +259,7 @@ def lower_layer(plan: LayerPlan, prev: LayerPlan | None, arch: Arch, seed: int,
     tile_id[t_entry] = plan.first_tile + g
 
     def on_tiles(values: np.ndarray, dtype: type) -> np.ndarray:
-        out = np.zeros(E, dtype=dtype)
+        out: np.ndarray = np.zeros(E, dtype=dtype)
         out[t_entry] = values
         return out
 

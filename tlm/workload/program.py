@@ -27,6 +27,8 @@ workloads; `beats[op]` (memory bus beats per entry and op) and
 
 from __future__ import annotations
 
+import builtins  # `bytes` is a field name below
+
 from dataclasses import dataclass, field
 from enum import IntEnum
 
@@ -102,7 +104,7 @@ class TileProgram:
     bytes: dict[str, np.ndarray]   # op -> int64 [N] bytes really moved (zero fill excluded)
     segments: dict[str, Segments] | None  # op -> segment lists; None when dropped
     memory_size: int          # bytes of external memory the program uses
-    memory_image: list[tuple[int, bytes]] = field(default_factory=list)  # initial contents
+    memory_image: list[tuple[int, builtins.bytes]] = field(default_factory=list)  # initial contents
     outputs: list[OutputRegion] = field(default_factory=list)
     expected: dict[str, np.ndarray] = field(default_factory=dict)  # numpy reference per output
     info: dict[str, object] = field(default_factory=dict)  # DAG size, depth, layers ... for summaries
