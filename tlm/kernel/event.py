@@ -132,8 +132,9 @@ class Event:
         the delta phase.
 
         With no delta notification queued yet, this one would fire first in
-        the delta phase, which only moves processes to the runnable list:
-        it fires at once, in the same order, without the round trip.
+        the delta phase, which only moves its processes and methods to the
+        runnable list: it fires at once, in the same order, without the
+        round trip.
         """
         if self._at is None:
             if self._waiters or self._has_static:
