@@ -204,6 +204,27 @@ def test_dmi_and_per_segment_transactions_agree(workload):
     assert fast.cycles == slow.cycles
 
 
+def test_dmi_revoked_mid_run_falls_back_to_transactions():
+    """The memory revokes DMI half-way: the DMA's port drops its grant, the
+    rest of the data moves by transactions, and the outputs still match numpy."""
+    from tlm.blocks.accelerator import Accelerator
+    from tlm.blocks.memory import check_outputs
+    from tlm.kernel import Simulator
+
+    arch = Arch()
+    program = compile_workload("builtin:gemm_small", arch)
+    full = simulate(program, arch)
+    sim = Simulator()
+    top = Accelerator(sim, "npu", arch, program, functional=True)
+    sim.run(until=full.cycles // 2 * arch.clock.period_ps)
+    assert top.dma.port is not None and top.dma.port.dmi is not None
+    top.external.invalidate_dmi()
+    assert top.dma.port.dmi is None
+    sim.run()
+    assert top.scheduler.end_cycle == full.cycles
+    assert top.memory is not None and check_outputs(top.memory, program) == []
+
+
 def test_byte_ranges_concatenates_ranges():
     from tlm.blocks.dma import byte_ranges
 
