@@ -124,11 +124,12 @@ class TileScheduler(Module):
         pred_ptr, succ_ptr = self.pred_ptr, self.succ_ptr
         pred_idx, succ_idx = self.pred_idx, self.succ_idx
         only_pred, only_succ = self.only_pred, self.only_succ
-        done, pending, is_join = self.done, self.pending, self.is_join
+        done, pending = self.done, self.pending
         ready_at, tile_ids = self.ready_at, self.tile_ids
         trace = self.trace
         tracing = not is_null(trace)
         wake = self.wake
+        make_ready = self._make_ready
         n = self.n
         progress_every = max(1, n // 100)
         # Action costs in ps.
@@ -159,11 +160,7 @@ class TileScheduler(Module):
                             c = pending[s] - 1
                             pending[s] = c
                             if c == 0:
-                                if is_join[s]:
-                                    completions.append(s)
-                                else:
-                                    ready_at[s] = end
-                                    ready.append(s)
+                                make_ready(s, end)
                 if self.on_progress is not None and self.completed % progress_every == 0:
                     self.on_progress(self.completed)
                 if self.on_occupancy is not None:
@@ -208,11 +205,7 @@ class TileScheduler(Module):
                 if self.on_occupancy is not None:
                     self.on_occupancy(sim.now // period, occupancy)
                 if count == 0:
-                    if is_join[x]:
-                        completions.append(x)
-                    else:
-                        ready_at[x] = sim.now // period
-                        ready.append(x)
+                    make_ready(x, sim.now // period)
                 continue
             # Nothing to do: sleep until an arrival is due, an engine frees up
             # (when tiles are ready), or an engine announces something. The
@@ -231,6 +224,14 @@ class TileScheduler(Module):
             await wake
             self.idle_waiting = False
         self.end_cycle = sim.now // period
+
+    def _make_ready(self, x: int, cycle: int) -> None:
+        """Entry `x` has no unfinished predecessor: a join completes, a tile is ready."""
+        if self.is_join[x]:
+            self.completions.append(x)
+        else:
+            self.ready_at[x] = cycle
+            self.ready.append(x)
 
     def engine_idle(self) -> None:
         """An engine became idle: a sleeping controller may now dispatch."""

@@ -141,11 +141,12 @@ class Event:
                 if self._delta:  # notify(0), inlined
                     self._at = _DELTA
                     self._delta.append(self)
-                elif self._waiters or self._static:
+                elif self._plain:  # _trigger, inlined for the hot case
+                    ws = self._waiters
+                    self._runnable.extend(ws)
+                    ws.clear()
+                else:
                     self._trigger()
-                elif not self._solo_queued:  # only a method batch
-                    self._solo_queued = True
-                    self._runnable.append(self)
         else:
             self.notify(0)  # overrides a timed notification
 
@@ -174,7 +175,11 @@ class Event:
                 self._runnable.extend(ws)
                 ws.clear()
         if self._has_static:
-            self._trigger_static()
+            if self._static:
+                self._trigger_static()
+            elif not self._solo_queued:  # only a method batch
+                self._solo_queued = True
+                self._runnable.append(self)
 
     def _wake_mixed(self) -> None:
         """Wake the waiters, some of them any_of/all_of/timeout tokens, in wait order."""

