@@ -248,3 +248,39 @@ def arch_to_toml(arch: Arch, sections: tuple[str, ...] | None = None) -> str:
             out.append(f"{k} = {v!r}" if not isinstance(v, str) else f'{k} = "{v}"')
         out.append("")
     return "\n".join(out)
+
+
+#: What every key means, by `section.key`: `tlmsim sim --help-arch` prints it and
+#: docs/arch.md documents every key (a test checks that none is missing).
+KEY_HELP: dict[str, str] = {
+    "clock.period_ps": "clock period in picoseconds (1000 = 1 GHz); traces count cycles of it",
+    "array.engines": "engines, each with its own MAC array and scratchpad",
+    "array.rows": "R: MAC array rows (a tile's m <= R)",
+    "array.cols": "C: MAC array columns (a tile's n <= C)",
+    "scratchpad.bytes": "scratchpad bytes per engine; sets kmax, the largest K-chunk of a tile",
+    "dma.bus_bytes": "external memory bus width, bytes per beat (a power of two)",
+    "dma.max_burst_beats": "longest burst the DMA issues, in beats",
+    "memory.latency_cycles": "external memory read latency L, request to first data beat",
+    "memory.bytes": "external memory size; a workload's operands and outputs must fit",
+    "scheduler.table_depth": "dependency-table entries (tiles in flight or waiting)",
+    "scheduler.policy": "dispatch order of ready tiles (fifo: in the order they became ready)",
+    "timing.dma_grant_cycles": "DMA: request seen by an idle DMA -> grant",
+    "timing.dma_setup_cycles": "DMA: grant -> first memory request",
+    "timing.dma_read_done_cycles": "DMA: last read beat -> op done",
+    "timing.dma_write_done_cycles": "DMA: last write beat -> op done",
+    "timing.engine_start_cycles": "engine: dispatch -> load_a request",
+    "timing.engine_phase_cycles": "engine: one phase done -> next phase starts",
+    "timing.engine_done_cycles": "engine: store op done -> engine reports done",
+    "timing.drain_extra_cycles": "engine: the array drain takes rows + this",
+    "timing.sched_complete_cycles": "scheduler: completion action, fixed part",
+    "timing.sched_succ_cycles": "scheduler: completion action, per successor walked",
+    "timing.sched_dispatch_cycles": "scheduler: dispatch action",
+    "timing.sched_admit_cycles": "scheduler: admission action, fixed part",
+    "timing.sched_pred_cycles": "scheduler: admission action, per predecessor checked",
+    "timing.sched_notice_cycles": "scheduler: engine done -> completion visible to it",
+}
+
+
+def arch_keys(arch: Arch) -> list[tuple[str, str, Any]]:
+    """Every key as (section, key, value in `arch`), in file order."""
+    return [(sname, k, v) for sname, values in arch.to_dict().items() for k, v in values.items()]

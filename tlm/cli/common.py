@@ -28,8 +28,10 @@ def resolve_arch(path: str | None, *, calibrated: bool = True) -> Arch:
     return load_arch(path, base=base)
 
 
-def add_workload_args(p: argparse.ArgumentParser, *, default: str | None = None) -> None:
-    p.add_argument("--workload", "-w", metavar="W", default=default, required=default is None,
+def add_workload_args(p: argparse.ArgumentParser, *, default: str | None = None,
+                      required: bool = True) -> None:
+    p.add_argument("--workload", "-w", metavar="W", default=default,
+                   required=required and default is None,
                    help="workload file (tlm-workload/1 JSON) or builtin:NAME")
     p.add_argument("--arch", "-a", metavar="A", default=None,
                    help="arch config TOML (keys not given take the defaults)")

@@ -5,37 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from dataclasses import fields
 from typing import Any
 
-from tlm.arch import Timing
-from tlm.cli.common import add_workload_args, parent_dir_ok, resolve_arch
-
-TIMING_HELP = {
-    "dma_grant_cycles": "request seen by an idle DMA -> grant",
-    "dma_setup_cycles": "grant -> first memory request",
-    "dma_read_done_cycles": "last read beat -> op done",
-    "dma_write_done_cycles": "last write beat -> op done",
-    "engine_start_cycles": "dispatch -> load_a request",
-    "engine_phase_cycles": "one engine phase done -> next phase starts",
-    "engine_done_cycles": "store op done -> engine reports done",
-    "drain_extra_cycles": "array drain takes rows + this",
-    "sched_complete_cycles": "completion action, fixed part",
-    "sched_succ_cycles": "completion action, per successor walked",
-    "sched_dispatch_cycles": "dispatch action",
-    "sched_admit_cycles": "admission action, fixed part",
-    "sched_pred_cycles": "admission action, per predecessor checked",
-    "sched_notice_cycles": "engine done -> completion visible to the scheduler",
-}
-
-
-class _HelpArch(argparse.Action):
-    def __call__(self, parser: Any, namespace: Any, values: Any, option_string: Any = None) -> None:
-        print("[timing] parameters of the TLM model (clock cycles; docs/microarch.md):")
-        for f in fields(Timing):
-            print(f"  {f.name:24s} default {f.default!s:>3}  {TIMING_HELP.get(f.name, '')}")
-        parser.exit(0)
-
+from tlm.arch import KEY_HELP, Arch, arch_keys
+from tlm.cli.common import add_workload_args, calibrated_base, parent_dir_ok, resolve_arch
+from tlm.errors import InputError
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     p: argparse.ArgumentParser = sub.add_parser(
@@ -43,7 +17,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         description="Compile a workload into a tile program and run it on the transaction-level "
         "model of the accelerator. Prints total cycles, utilisation, DMA traffic and simulation "
         "speed. Exit 1 when the functional check or the run fails, 2 on bad input.")
-    add_workload_args(p)
+    add_workload_args(p, required=False)
     p.add_argument("--trace", "-t", metavar="T", help="write the tlm-trace/1 JSONL trace to T")
     p.add_argument("--perfetto", metavar="P", help="write a Chrome/Perfetto trace-event JSON to P")
     p.add_argument("--vcd", metavar="V", help="write a VCD of engine/DMA busy and table occupancy")
@@ -53,8 +27,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                    help="use the default [timing] guesses, not the shipped calibration")
     p.add_argument("--json", action="store_true", help="print one JSON summary on stdout")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--help-arch", action=_HelpArch, nargs=0,
-                   help="list the [timing] parameters of the arch config and exit")
+    p.add_argument("--help-arch", action="store_true",
+                   help="list every arch key with the value this run would use (with --arch and "
+                   "--uncalibrated as given) and exit")
     return p
 
 
@@ -66,6 +41,11 @@ def run(args: argparse.Namespace) -> int:
 
     wall0 = time.perf_counter()
     arch = resolve_arch(args.arch, calibrated=not args.uncalibrated)
+    if args.help_arch:
+        print(help_arch(arch, args.arch, calibrated=not args.uncalibrated))
+        return 0
+    if args.workload is None:
+        raise InputError("tlmsim sim", "arguments", "the following arguments are required: --workload/-w")
     chosen = [(p, k) for p, k in ((args.trace, ".jsonl"), (args.perfetto, ".json"), (args.vcd, ".vcd")) if p]
     outputs = [p for p, _ in chosen]
     for flag, path in (("--trace", args.trace), ("--perfetto", args.perfetto), ("--vcd", args.vcd)):
@@ -93,6 +73,23 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write("functional check failed: " + "; ".join(result.mismatches) + "\n")
         return 1
     return 0
+
+
+def help_arch(arch: Arch, path: str | None, *, calibrated: bool) -> str:
+    """Every arch key, the value a run uses, where that value comes from, and its meaning."""
+    base = dict(((s, k), v) for s, k, v in arch_keys(calibrated_base() if calibrated else Arch()))
+    lines = [f"arch keys and the values this run uses (file: {path or 'none'}; "
+             f"{'calibrated timing overlay' if calibrated else 'uncalibrated'}); docs/arch.md has the rules",
+             f"  {'key':34s} {'value':>12s}  {'from':10s} meaning"]
+    for (sec, key, value), (_, _, default) in zip(arch_keys(arch), arch_keys(Arch())):
+        if value != base[sec, key]:
+            origin = "--arch"
+        elif value != default:
+            origin = "calibrated"
+        else:
+            origin = "default"
+        lines.append(f"  {f'[{sec}] {key}':34s} {value!s:>12s}  {origin:10s} {KEY_HELP[f'{sec}.{key}']}")
+    return "\n".join(lines)
 
 
 def _progress_bar(total: int, disabled: bool) -> Any:

@@ -11,14 +11,35 @@ def _pct(x: float) -> str:
     return f"{x:.2%}"
 
 
+#: Why a fitted value may differ from the one measured in the traces, by parameter group.
+_WHY_DIFFERENT = {
+    "sched_": "the traces show only when tiles become ready and start, i.e. sums of scheduler "
+              "costs; the measurement holds sched_complete_cycles at its uncalibrated value and puts "
+              "the rest of the sum in sched_notice_cycles, the fit keeps the split that reproduces "
+              "every run",
+    "dma_": "a DMA op's trace shows request, grant and end only, so setup and done costs are seen "
+            "as one sum (measured: half of it as setup); the fit keeps the split that matches the "
+            "op durations",
+    "engine_": "measured as the most common gap between an engine's phases; the fit moves it when "
+               "other parameters already explain part of that gap",
+    "drain_": "measured from the store's request to its grant, less the rows and the grant cost; "
+              "the fit moves it when the grant cost explains part of that gap",
+}
+
+
 def markdown_params(result: CalibrationResult) -> str:
-    """Parameter | uncalibrated | measured from traces | fitted."""
+    """Parameter | uncalibrated | measured from traces | fitted | why fitted != measured."""
     before = dataclasses.asdict(result.uncalibrated.timing)
     after = dataclasses.asdict(result.arch.timing)
-    lines = ["| [timing] parameter | uncalibrated | measured | fitted |", "|---|---:|---:|---:|"]
+    lines = ["| [timing] parameter | uncalibrated | measured | fitted | why fitted differs from measured |",
+             "|---|---:|---:|---:|---|"]
     for name, v in after.items():
         m = result.fit.measured.get(name)
-        lines.append(f"| {name} | {before[name]} | {'' if m is None else m} | {v} |")
+        why = ""
+        if m is not None and m != v:
+            why = next((w for prefix, w in _WHY_DIFFERENT.items() if name.startswith(prefix)),
+                       "the fit minimises end-to-end and per-op error over all fitting runs")
+        lines.append(f"| {name} | {before[name]} | {'' if m is None else m} | {v} | {why} |")
     return "\n".join(lines)
 
 
