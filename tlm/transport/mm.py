@@ -4,8 +4,9 @@ Models that start many transactions can reuse payload objects instead of
 making new ones. `acquire_payload()` takes one from the pool (or makes one)
 and counts one user; whoever holds it for longer calls `trans.acquire()`,
 and each user calls `trans.release()` when done. The last release calls the
-manager's `free(trans)`, which runs the optional `free` callback, resets the
-payload (its extensions are dropped) and puts it back into the pool.
+manager's `free(trans)`, which runs the optional `free` callback, drops the
+payload's extensions (unless told to keep them) and puts it back into the
+pool; the other attributes are left for the next user to set.
 
 Usage::
 
@@ -31,17 +32,21 @@ class MemoryManager:
     Args:
         free: optional `fn(trans)`, called when a payload's last user
             releases it, before it goes back to the pool.
+        keep_extensions: keep a freed payload's extensions (sticky
+            extensions); by default they are dropped.
 
     Attributes:
         allocated: payloads made so far (the pool never shrinks).
         freed: how many times a payload came back.
     """
 
-    __slots__ = ("_pool", "_free_cb", "allocated", "freed")
+    __slots__ = ("_pool", "_free_cb", "_keep", "allocated", "freed")
 
-    def __init__(self, free: Callable[[GenericPayload], object] | None = None) -> None:
+    def __init__(self, free: Callable[[GenericPayload], object] | None = None, *,
+                 keep_extensions: bool = False) -> None:
         self._pool: list[GenericPayload] = []
         self._free_cb = free
+        self._keep = keep_extensions
         self.allocated = 0
         self.freed = 0
 
@@ -65,9 +70,10 @@ class MemoryManager:
         return trans
 
     def free(self, trans: GenericPayload) -> None:
-        """Called by the payload's last `release()`: reset it and pool it."""
+        """Called by the payload's last `release()`: drop its extensions and pool it."""
         if self._free_cb is not None:
             self._free_cb(trans)
         self.freed += 1
-        trans.reset()
+        if not self._keep:
+            trans.clear_extensions()
         self._pool.append(trans)

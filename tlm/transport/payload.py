@@ -179,7 +179,7 @@ class GenericPayload:
             self._extensions.pop(ext_type, None)
 
     def clear_extensions(self) -> None:
-        """Remove every extension (what `reset` does for a pooled payload)."""
+        """Remove every extension (a MemoryManager does it when a payload comes back)."""
         self._extensions = None
 
     @property
@@ -281,10 +281,6 @@ class GenericPayload:
         self._refs -= 1
         if self._refs == 0:
             self._mm.free(self)
-
-    def reset(self) -> None:
-        """Drop the extensions (tlm_generic_payload::reset), as a manager does on free."""
-        self._extensions = None
 
 
 def _copy(ext: Any) -> Any:
