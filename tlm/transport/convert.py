@@ -77,7 +77,7 @@ class Converter:
             self._peq = PayloadEventQueue(_Owner(self.sim, target.name), "b2nb_peq")  # type: ignore[arg-type]
             self._hop = Hop(f"{target.name} (b->nb)", target.nb_transport_fw_fn, self._bw_pending,
                             target.extended_phases)
-            self.sim.spawn(self._b2nb_thread(), name=f"{target.name}.b2nb_thread")
+        self._b2nb_started = False
 
     # -- nb -> b ------------------------------------------------------------------------
     def nb_transport_fw(self, trans: GenericPayload, phase: Phase, delay: int) -> NbResult:
@@ -121,6 +121,9 @@ class Converter:
         """The target's blocking transport, served by its `nb_transport_fw`; returns 0
         (the annotated delay has been waited for)."""
         assert self._peq is not None
+        if not self._b2nb_started:   # started by the first call: it waits for the entry put next
+            self._b2nb_started = True
+            self.sim.spawn(self._b2nb_thread(), name=f"{self.target.name}.b2nb_thread")
         self._peq.notify(trans, None, delay)
         end = Event(self.sim, f"{self.target.name}.b2nb_end")
         self._pending[trans] = end

@@ -316,7 +316,9 @@ class Memory(Module):
             s.invalidate_direct_mem_ptr(lo, hi)
 
     def set_dmi_enabled(self, enabled: bool) -> None:
-        """Switch DMI grants on or off; switching off invalidates every held region."""
+        """Switch DMI grants on or off. A change invalidates the whole storage: switching
+        off voids every held region, switching on voids the denials initiators hold."""
+        changed = enabled != self.dmi_enabled
         self.dmi_enabled = enabled
-        if not enabled:
+        if changed:
             self.invalidate_dmi()
