@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tlm import NS, Module, Simulator, wait
 from tlm.transport import PayloadEventQueue, Phase
@@ -159,3 +161,48 @@ def test_get_next_transaction_takes_due_entries_and_rearms_for_the_next(sim: Sim
     sim.run()
     assert got == [("a", 5 * NS), ("a2", 5 * NS), ("b", 7 * NS), ("now", 20 * NS)]
     assert gq.get_next_transaction() is None
+
+
+# Each step: (ps to wait before putting, -1 for a delta wait, or None for none; delay: None = immediate).
+_steps = st.lists(st.tuples(st.sampled_from([None, -1, 0, 1000, 2000]),
+                            st.sampled_from([None, 0, 0, 1000, 1500, 3000])), min_size=1, max_size=25)
+
+
+@settings(max_examples=60, deadline=None)
+@given(steps=_steps)
+def test_every_entry_comes_out_when_and_in_the_order_systemc_gives(steps: list) -> None:
+    """Immediate: the delta it was put in; delay 0: exactly one delta later; timed: at now + delay.
+    Entries delivered together come out immediate first, then delta, then timed, each in put order."""
+    sim = Simulator()
+    delivered: list[tuple[int, int, int]] = []
+    peq = PayloadEventQueue(Module(sim, "t"), "peq", lambda tr, ph: delivered.append((tr, sim.now, sim.delta_count)))
+    put: list[tuple[int, int, int, int | None]] = []
+
+    async def producer() -> None:
+        for i, (pause, delay) in enumerate(steps):
+            if pause == -1:
+                await wait(0)
+            elif pause:
+                await wait(pause)
+            put.append((i, sim.now, sim.delta_count, delay))
+            peq.notify(i, None, delay)
+
+    sim.spawn(producer())
+    sim.run()
+    assert sorted(d[0] for d in delivered) == list(range(len(steps)))
+    when = {i: (t, d) for i, t, d in delivered}
+    rank = {None: 0, 0: 1}
+    for i, t, d, delay in put:
+        if delay is None:
+            assert when[i] == (t, d)
+        elif delay == 0:
+            assert when[i] == (t, d + 1)
+        else:
+            assert when[i][0] == t + delay
+    # Within one delivery (same time and delta): by kind, then put order.
+    kind = {i: rank.get(delay, 2) for i, _, _, delay in put}
+    for (a, ta, da), (b, tb, db) in zip(delivered, delivered[1:]):
+        if (ta, da) == (tb, db) and kind[a] == kind[b]:
+            assert a < b
+        if (ta, da) == (tb, db) and kind[a] and kind[b]:   # an immediate put may rerun the delivery
+            assert kind[a] <= kind[b]
