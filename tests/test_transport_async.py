@@ -233,3 +233,18 @@ def test_the_converted_hop_checks_the_target_too(sim: Simulator) -> None:
     with pytest.raises(ProcessError, match=r"dev\.t \(b->nb\).*returned UPDATED with END_RESP") as info:
         sim.run()
     assert isinstance(info.value.__cause__, ProtocolError)
+
+
+def test_a_forgotten_await_is_named_when_the_delay_reaches_a_quantum_keeper(sim: Simulator) -> None:
+    """Calling an async target without await gives an awaitable, not a delay; the keeper says so."""
+    from tlm.transport import QuantumKeeper
+
+    sock = InitiatorSocket(Module(sim, "cpu"), "s")
+    sock.bind(_async_target(Module(sim, "dev"), []))
+    qk = QuantumKeeper(sim, 10 * NS)
+    with pytest.raises(TypeError, match=r"b_transport is async, await it"):
+        qk.set(sock.b_transport(GenericPayload(), 0))
+    with pytest.raises(TypeError, match=r"b_transport is async, await it"):
+        qk.inc(sock.b_transport(GenericPayload(), 0))
+    qk.set(5)
+    assert qk.local_time == 5
