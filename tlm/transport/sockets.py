@@ -212,6 +212,12 @@ class InitiatorSocket(_Socket):
     target's is async), `nb_transport_fw(trans, phase, delay) -> (sync,
     phase, delay)` (protocol-checked), `transport_dbg(trans) -> int`,
     `get_direct_mem_ptr(trans) -> DmiRegion | DmiDenied`.
+
+    `b_transport_is_async` is True when the bound target's `b_transport` is
+    async (or the target registers only `nb_transport_fw`). An interconnect
+    such as `Router` registers a plain `b_transport` that passes on the
+    awaitable of an async target behind it; an initiator that may meet such
+    targets calls `await socket.b_transport_await(trans, delay)`.
     """
 
     kind = "initiator"
