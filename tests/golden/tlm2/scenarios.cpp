@@ -500,6 +500,90 @@ struct S10Init : sc_module {
     }
 };
 
+
+// ---- s11: b_transport into nb-only targets answering by return (t = 10 us) -------------------
+struct S11Target : sc_module {
+    tlm_utils::simple_target_socket<S11Target> sock;
+    tlm_utils::peq_with_cb_and_phase<S11Target> peq;
+    SC_CTOR(S11Target) : sock("sock"), peq(this, &S11Target::on_peq) {
+        sock.register_nb_transport_fw(this, &S11Target::fw);
+    }
+    tlm_sync_enum fw(tlm_generic_payload& tr, tlm_phase& ph, sc_time& t) {
+        say("s11: target fw " + phase_name(ph) + " for " + std::to_string(tr.get_address()));
+        if (ph != BEGIN_REQ) return TLM_COMPLETED;
+        tr.set_response_status(TLM_OK_RESPONSE);
+        if (tr.get_address() == 1) {          // request accepted by return, response later
+            peq.notify(tr, BEGIN_RESP, sc_time(5, SC_NS));
+            ph = END_REQ; t += sc_time(1, SC_NS);
+            return TLM_UPDATED;
+        }
+        ph = BEGIN_RESP; t += sc_time(4, SC_NS);   // response by return
+        return TLM_UPDATED;
+    }
+    void on_peq(tlm_generic_payload& tr, const tlm_phase& ph) {
+        tlm_phase p = ph; sc_time z = SC_ZERO_TIME;
+        tlm_sync_enum s = sock->nb_transport_bw(tr, p, z);
+        say("s11: target bw " + phase_name(ph) + " returned " + sync_name(s));
+    }
+};
+struct S11Init : sc_module {
+    tlm_utils::simple_initiator_socket<S11Init> sock;
+    SC_CTOR(S11Init) : sock("sock") { SC_THREAD(run); }
+    void run() {
+        wait(10000, SC_NS);
+        tlm_generic_payload tr; unsigned char buf[4];
+        tr.set_command(TLM_READ_COMMAND); tr.set_data_ptr(buf); tr.set_data_length(4);
+        for (int a = 1; a <= 2; ++a) {
+            tr.set_address(a); tr.set_response_status(TLM_INCOMPLETE_RESPONSE);
+            sc_time t(2, SC_NS);
+            sock->b_transport(tr, t);
+            say("s11: b_transport " + std::to_string(a) + " returned delay " + ps(t) + (tr.is_response_ok() ? " ok" : " error"));
+        }
+    }
+};
+
+// ---- s12: two requests into a b-only target: the second response waits for END_RESP (t = 11 us)
+struct S12Target : sc_module {
+    tlm_utils::simple_target_socket<S12Target> sock;
+    SC_CTOR(S12Target) : sock("sock") { sock.register_b_transport(this, &S12Target::b_transport); }
+    void b_transport(tlm_generic_payload& tr, sc_time& t) {
+        say("s12: target b_transport " + std::to_string(tr.get_address()));
+        t += sc_time(2, SC_NS);
+    }
+};
+struct S12Init : sc_module {
+    tlm_utils::simple_initiator_socket<S12Init> sock;
+    tlm_utils::peq_with_cb_and_phase<S12Init> peq;
+    sc_event got_resp;
+    SC_CTOR(S12Init) : sock("sock"), peq(this, &S12Init::end_resp) {
+        sock.register_nb_transport_bw(this, &S12Init::bw);
+        SC_THREAD(run);
+    }
+    tlm_sync_enum bw(tlm_generic_payload& tr, tlm_phase& ph, sc_time& t) {
+        say("s12: bw " + phase_name(ph) + " for " + std::to_string(tr.get_address()));
+        peq.notify(tr, END_RESP, sc_time(10, SC_NS));
+        got_resp.notify();
+        return TLM_ACCEPTED;
+    }
+    void end_resp(tlm_generic_payload& tr, const tlm_phase& ph) {
+        tlm_phase p = END_RESP; sc_time z = SC_ZERO_TIME;
+        tlm_sync_enum s = sock->nb_transport_fw(tr, p, z);
+        say("s12: END_RESP for " + std::to_string(tr.get_address()) + " returned " + sync_name(s));
+    }
+    void run() {
+        wait(11000, SC_NS);
+        tlm_generic_payload t1, t2;
+        t1.set_address(1); t2.set_address(2);
+        tlm_phase ph = BEGIN_REQ; sc_time d(1, SC_NS);
+        sock->nb_transport_fw(t1, ph, d);
+        wait(got_resp);
+        ph = BEGIN_REQ; d = SC_ZERO_TIME;
+        tlm_sync_enum s = sock->nb_transport_fw(t2, ph, d);
+        say(std::string("s12: second BEGIN_REQ returned ") + sync_name(s));
+        wait(30, SC_NS);
+    }
+};
+
 int sc_main(int, char*[]) {
     S1Init s1i("s1i"); S1Target s1t("s1t"); s1i.sock.bind(s1t.sock);
     S2Init s2i("s2i"); S2Target s2t("s2t"); s2i.sock.bind(s2t.sock);
@@ -513,6 +597,8 @@ int sc_main(int, char*[]) {
     S9Init s9i("s9i"); S9Target s9a("s9a", true); S9Target s9b("s9b", false);
     s9i.a.bind(s9a.sock); s9i.b.bind(s9b.sock);
     S10Init s10i("s10i"); S10Target s10t("s10t"); s10i.sock.bind(s10t.sock);
-    sc_start(10, SC_US);
+    S11Init s11i("s11i"); S11Target s11t("s11t"); s11i.sock.bind(s11t.sock);
+    S12Init s12i("s12i"); S12Target s12t("s12t"); s12i.sock.bind(s12t.sock);
+    sc_start(12, SC_US);
     return 0;
 }
