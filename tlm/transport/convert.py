@@ -130,7 +130,7 @@ class Converter:
         await end
         return 0
 
-    def nb_transport_bw(self, trans: GenericPayload, phase: Phase, delay: int) -> NbResult:
+    def nb_transport_bw(self, trans: GenericPayload, phase: Any, delay: int) -> NbResult:
         """The target's backward calls: those of converted transactions end here."""
         hop = self._hop
         assert hop is not None

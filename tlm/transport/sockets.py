@@ -29,6 +29,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tlm.kernel.errors import SimulationError
+from tlm.transport.convert import Converter
 from tlm.transport.dmi import DmiDenied
 from tlm.transport.errors import ElaborationError
 from tlm.transport.protocol import ExtendedPhase, Hop, NbFunction, NbResult, Phase
@@ -119,7 +120,7 @@ class TargetSocket(_Socket):
         self.get_direct_mem_ptr_fn = get_direct_mem_ptr
         self.extended_phases = frozenset(extended_phases)
         self.hop: Hop | None = None
-        self._converter: Any = None
+        self._converter: Converter | None = None
 
     def register_b_transport(self, fn: BTransport) -> None:
         """Register `fn(trans, delay) -> delay` (plain or async); only before binding."""
@@ -306,8 +307,7 @@ class InitiatorSocket(_Socket):
         fw_fn = target.nb_transport_fw_fn
         b_fn = target.b_transport_fn
         conv = None
-        if (fw_fn is None) != (b_fn is None):
-            from tlm.transport.convert import Converter
+        if (fw_fn is None) != (b_fn is None):   # one side only: convert, as simple_target_socket
             conv = target._converter
             if conv is None:
                 conv = target._converter = Converter(target)
