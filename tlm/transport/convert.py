@@ -47,14 +47,6 @@ class _Handle:
         self.trans: Any = None
 
 
-class _Owner:
-    """Stands for the module in `PayloadEventQueue` (which wants `.sim` and `.name`)."""
-
-    def __init__(self, sim: Any, name: str) -> None:
-        self.sim = sim
-        self.name = name
-
-
 class Converter:
     """The conversion state of one target socket (see the module docstring)."""
 
@@ -74,7 +66,8 @@ class Converter:
         self._hop: Hop | None = None
         if target.b_transport_fn is None:
             self._end_request = Event(self.sim, f"{target.name}.end_request")
-            self._peq = PayloadEventQueue(_Owner(self.sim, target.name), "b2nb_peq")  # type: ignore[arg-type]
+            leaf = target.name.rsplit(".", 1)[-1]
+            self._peq = PayloadEventQueue(target.module, f"{leaf}_b2nb_peq")
             self._hop = Hop(f"{target.name} (b->nb)", target.nb_transport_fw_fn, self._bw_pending,
                             target.extended_phases)
         self._b2nb_started = False
