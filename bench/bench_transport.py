@@ -6,6 +6,12 @@ Four measurements, each one initiator thread -> Router -> Memory (8-byte reads):
 - AT through the router: the four-phase protocol via AtInitiator;
 - AT straight into the memory (no router), to show what the router costs.
 
+And blocking round trips straight into a target (no router, no memory), to
+give the cost of a target that may wait: a plain `b_transport`, an `async
+def` one that returns without waiting (awaited), and an async one that
+waits 1 ns inside the call (a kernel round trip per transaction); the
+ratios to the plain call are printed below the table.
+
 Prints a Markdown table fragment with transactions per second and the cost
 per transaction in microseconds. Run:
 `.venv/bin/python bench/bench_transport.py [--scale 1.0]`.
@@ -20,7 +26,12 @@ import time
 from collections.abc import Callable
 
 from tlm import NS, US, Module, Simulator, wait
-from tlm.transport import AtInitiator, Command, GenericPayload, InitiatorSocket, Memory, QuantumKeeper, Router
+from tlm.transport import (
+    AtInitiator, Command, GenericPayload, InitiatorSocket, Memory, QuantumKeeper, ResponseStatus, Router,
+    TargetSocket,
+)
+
+OK = ResponseStatus.OK
 
 
 def _system(with_router: bool = True) -> tuple[Simulator, InitiatorSocket, AtInitiator]:
@@ -100,6 +111,61 @@ def at_direct(n: int) -> int:
     return _at(n, False)
 
 
+def _direct(n: int, kind: str) -> int:
+    """n blocking calls into a bare target: `plain`, `async` (no wait) or `async_wait` (1 ns)."""
+    sim = Simulator()
+    top = Module(sim, "top")
+    sock = InitiatorSocket(top, "cpu")
+
+    def plain(trans: GenericPayload, delay: int) -> int:
+        trans.response_status = OK
+        return delay + NS
+
+    async def no_wait(trans: GenericPayload, delay: int) -> int:
+        trans.response_status = OK
+        return delay + NS
+
+    async def waits(trans: GenericPayload, delay: int) -> int:
+        await wait(NS)
+        trans.response_status = OK
+        return delay
+
+    fn = {"plain": plain, "async": no_wait, "async_wait": waits}[kind]
+    sock.bind(TargetSocket(top, "dev", b_transport=fn))
+    trans = GenericPayload(Command.READ, 0, bytearray(8))
+
+    async def run_plain() -> None:
+        b_transport = sock.b_transport
+        delay = 0
+        for _ in range(n):
+            delay = b_transport(trans, delay)
+        await wait(delay)
+
+    async def run_async() -> None:
+        b_transport = sock.b_transport
+        delay = 0
+        for _ in range(n):
+            delay = await b_transport(trans, delay)
+        await wait(delay)
+
+    sim.spawn(run_plain() if kind == "plain" else run_async())
+    sim.run()
+    assert trans.is_response_ok() and sim.now == n * NS
+    return n
+
+
+def b_plain(n: int) -> int:
+    return _direct(n, "plain")
+
+
+def b_async(n: int) -> int:
+    return _direct(n, "async")
+
+
+def b_async_wait(n: int) -> int:
+    return _direct(n, "async_wait")
+
+
 def measure(fn: Callable[[int], int], n: int, repeats: int = 3) -> tuple[int, float]:
     """Best CPU time of `repeats` runs (GC off during a run).
 
@@ -129,14 +195,23 @@ def main() -> None:
         ("LT b_transport, router -> memory, wait after each", lt_synchronised, 100_000),
         ("AT 4-phase, router -> memory", at_router, 50_000),
         ("AT 4-phase, memory only (no router)", at_direct, 50_000),
+        ("b_transport round trip, plain target", b_plain, 500_000),
+        ("b_transport round trip, async target (awaited, no wait)", b_async, 500_000),
+        ("b_transport round trip, async target waiting 1 ns inside", b_async_wait, 200_000),
     ]
     print(f"Python {platform.python_version()} on {platform.machine()}, best of 3 (CPU time)")
     print()
     print("| benchmark | transactions | CPU s | transactions/s | µs/transaction |")
     print("|---|---:|---:|---:|---:|")
+    per_call: dict[str, float] = {}
     for label, fn, n in cases:
         count, seconds = measure(fn, max(1, int(n * args.scale)))
+        per_call[fn.__name__] = seconds / count
         print(f"| {label} | {count:,} | {seconds:.3f} | {count / seconds:,.0f} | {1e6 * seconds / count:.2f} |")
+    print()
+    base = per_call["b_plain"]
+    print(f"async b_transport / plain: {per_call['b_async'] / base:.1f}x per call without a wait, "
+          f"{per_call['b_async_wait'] / base:.1f}x with a 1 ns wait inside")
 
 
 if __name__ == "__main__":

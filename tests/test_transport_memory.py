@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from tlm import NS, Module, Simulator, wait
 from tlm.transport import (
-    Command, DmiCache, GenericPayload, InitiatorSocket, Memory, ResponseStatus, byte_view,
+    Command, DmiCache, DmiDenied, GenericPayload, InitiatorSocket, Memory, ResponseStatus, byte_view,
 )
 
 READ, WRITE, IGNORE = Command.READ, Command.WRITE, Command.IGNORE
@@ -213,7 +213,8 @@ def test_dmi_of_a_rom_is_read_only_and_can_be_switched_off(sim: Simulator) -> No
     cache.add(region)
     mem.set_dmi_enabled(False)
     assert cache.regions == [] and cache.invalidations == 1
-    assert ini.get_direct_mem_ptr(GenericPayload(READ, 0, bytearray(1))) is None
+    denied = ini.get_direct_mem_ptr(GenericPayload(READ, 0, bytearray(1)))
+    assert not denied and denied == DmiDenied(0, 256)   # denied over the whole memory
 
 
 def test_bandwidth_contention_between_two_lt_threads(sim: Simulator) -> None:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from tlm import NS, Module, Simulator, wait
 from tlm.transport import (
-    AtInitiator, Command, DmiCache, ElaborationError, GenericPayload, InitiatorSocket, Memory,
+    DMI_MAX, AtInitiator, Command, DmiCache, DmiDenied, ElaborationError, GenericPayload, InitiatorSocket, Memory,
     ResponseStatus, Router,
 )
 
@@ -239,7 +239,10 @@ def test_dmi_through_the_router_is_translated() -> None:
     assert region is not None and (region.start, region.end) == (0x2000, 0x2100)
     region.write(0x2004, b"via dmi")
     assert s.mems[1].storage[4:11] == b"via dmi"
-    assert s.lt[0].get_direct_mem_ptr(GenericPayload(READ, 0x3000, bytearray(1))) is None
+    # An unmapped address is denied over the hole it falls in (here up to the top).
+    assert s.lt[0].get_direct_mem_ptr(GenericPayload(READ, 0x3000, bytearray(1))) == DmiDenied(0x2100, DMI_MAX)
+    assert s.lt[0].get_direct_mem_ptr(GenericPayload(READ, 0x10, bytearray(1))) == DmiDenied(0, 0x1000)
+    assert s.lt[0].get_direct_mem_ptr(GenericPayload(READ, 0x1100, bytearray(1))) == DmiDenied(0x1100, 0x2000)
 
 
 def test_dmi_invalidation_reaches_every_initiator_that_holds_a_region() -> None:
@@ -389,4 +392,4 @@ def test_malformed_payloads_never_raise_out_of_the_router() -> None:
     t2 = GenericPayload(READ, 0x1000, bytearray(4))
     t2.length = "4"  # type: ignore[assignment]
     assert s.lt[0].transport_dbg(t2) == 0 and t2.address == 0x1000 and t2.length == "4"
-    assert s.lt[0].get_direct_mem_ptr(t) is None
+    assert s.lt[0].get_direct_mem_ptr(t) == DmiDenied()

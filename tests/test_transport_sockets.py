@@ -6,7 +6,7 @@ import pytest
 
 from tlm import Module, ProcessError, SimulationError, Simulator, wait
 from tlm.transport import (
-    Command, ElaborationError, GenericPayload, InitiatorSocket, Phase, ProtocolError, Sync, TargetSocket,
+    DMI_MAX, Command, DmiDenied, ElaborationError, GenericPayload, InitiatorSocket, Phase, ProtocolError, Sync, TargetSocket,
 )
 
 BEGIN_REQ, END_REQ, BEGIN_RESP, END_RESP = Phase.BEGIN_REQ, Phase.END_REQ, Phase.BEGIN_RESP, Phase.END_RESP
@@ -47,7 +47,7 @@ def test_bound_socket_calls_straight_into_the_target(pair: tuple) -> None:
     ini, _, _ = pair
     assert ini.b_transport(GenericPayload(), 5) == 12
     assert ini.transport_dbg(GenericPayload()) == 3
-    assert ini.get_direct_mem_ptr(GenericPayload()) is None
+    assert ini.get_direct_mem_ptr(GenericPayload()) == DmiDenied(0, DMI_MAX)
 
 
 def test_binding_an_initiator_twice_names_all_sockets(sim: Simulator) -> None:

@@ -44,7 +44,7 @@ class SocketMemoryPort(MemoryPort):
         self.trans = GenericPayload()
         self.dmi: np.ndarray | None = None
         region = socket.get_direct_mem_ptr(GenericPayload(Command.READ, 0))
-        if region is not None and region.start == 0 and region.write_allowed:
+        if region and region.start == 0 and region.write_allowed:
             self.dmi = np.frombuffer(region.data, dtype=np.uint8)
 
     def _go(self, command: Command, addr: int, view: np.ndarray) -> None:

@@ -5,13 +5,22 @@ directly, without a transaction, and accounts the region's latencies itself.
 The target (or an interconnect on its behalf) voids regions with
 `invalidate_direct_mem_ptr(start, end)`; an initiator must then drop every
 region overlapping that range. `DmiCache` does that bookkeeping.
+
+A refused request answers a `DmiDenied` carrying the range over which DMI
+is denied (by default the whole address space, [0, DMI_MAX)), so that an
+initiator stops asking for addresses in it until an invalidation covering
+them arrives. It is falsy, and its access flags are False.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
-__all__ = ["DmiCache", "DmiRegion"]
+__all__ = ["DMI_MAX", "DmiCache", "DmiDenied", "DmiRegion"]
+
+# One past the highest address (tlm_dmi's default end is 2**64 - 1, inclusive).
+DMI_MAX = 1 << 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +44,7 @@ class DmiRegion:
     write_latency: int
     read_allowed: bool = True
     write_allowed: bool = True
+    granted = True
 
     def __post_init__(self) -> None:
         if self.end - self.start != self.data.nbytes:
@@ -85,18 +95,68 @@ class DmiRegion:
                          self.write_latency, self.read_allowed, self.write_allowed)
 
 
-class DmiCache:
-    """The regions an initiator holds; `invalidate` is its invalidation callback."""
+@dataclass(frozen=True, slots=True)
+class DmiDenied:
+    """A refused DMI request and the range [start, end) the refusal covers.
 
-    __slots__ = ("regions", "invalidations")
+    Usage::
+
+        region = socket.get_direct_mem_ptr(trans)
+        if not region:      # DmiDenied: no access in [region.start, region.end)
+            ...
+    """
+
+    start: int = 0
+    end: int = DMI_MAX
+    granted = False
+    read_allowed = False
+    write_allowed = False
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.start < self.end:
+            raise ValueError(f"DMI denial range [{self.start:#x}, {self.end:#x}) is empty or negative")
+
+    def __bool__(self) -> Literal[False]:
+        return False
+
+    def contains(self, address: int, length: int = 1) -> bool:
+        """True when [address, address + length) lies inside the denied range."""
+        return self.start <= address and address + length <= self.end
+
+    def overlaps(self, start: int, end: int) -> bool:
+        """True when [start, end) overlaps the denied range."""
+        return start < self.end and self.start < end
+
+    def translated(self, shift: int, lo: int, hi: int) -> DmiDenied | None:
+        """The range moved by `shift` and clipped to [lo, hi), or None if empty."""
+        start, end = max(self.start + shift, lo), min(self.end + shift, hi)
+        return DmiDenied(start, end) if start < end else None
+
+
+class DmiCache:
+    """The regions an initiator holds and the ranges it was refused.
+
+    `invalidate` is its invalidation callback: it drops granted regions and
+    denials overlapping the range, so the initiator asks again there.
+    """
+
+    __slots__ = ("regions", "denied", "invalidations")
 
     def __init__(self) -> None:
         self.regions: list[DmiRegion] = []
+        self.denied: list[DmiDenied] = []
         self.invalidations = 0
 
-    def add(self, region: DmiRegion) -> None:
-        """Keep a granted region."""
-        self.regions.append(region)
+    def add(self, region: DmiRegion | DmiDenied) -> None:
+        """Keep a granted region, or remember a refusal's range."""
+        if region.granted:
+            self.regions.append(region)  # type: ignore[arg-type]
+        else:
+            self.denied.append(region)  # type: ignore[arg-type]
+
+    def is_denied(self, address: int, length: int = 1) -> bool:
+        """True when a refusal covers [address, address + length): do not ask again."""
+        return any(d.contains(address, length) for d in self.denied)
 
     def find(self, address: int, length: int = 1) -> DmiRegion | None:
         """A held region covering [address, address + length), or None."""
@@ -109,3 +169,4 @@ class DmiCache:
         """Drop every region overlapping [start, end)."""
         self.invalidations += 1
         self.regions = [r for r in self.regions if not r.overlaps(start, end)]
+        self.denied = [d for d in self.denied if not d.overlaps(start, end)]

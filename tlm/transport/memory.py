@@ -23,7 +23,7 @@ from typing import Any
 
 from tlm.kernel.module import Module
 from tlm.kernel.simulator import Simulator
-from tlm.transport.dmi import DmiRegion
+from tlm.transport.dmi import DmiDenied, DmiRegion
 from tlm.transport.payload import BYTE_DISABLED, BYTE_ENABLED, Command, GenericPayload, ResponseStatus, byte_view
 from tlm.transport.peq import PayloadEventQueue
 from tlm.transport.protocol import NbResult, Phase, Sync
@@ -299,10 +299,11 @@ class Memory(Module):
         except Exception:
             return 0
 
-    def get_direct_mem_ptr(self, trans: GenericPayload) -> DmiRegion | None:
-        """Grant the whole storage (read-only for a read-only memory), or None when DMI is off."""
+    def get_direct_mem_ptr(self, trans: GenericPayload) -> DmiRegion | DmiDenied:
+        """Grant the whole storage (read-only for a read-only memory); with DMI off,
+        deny it over the whole storage."""
         if not self.dmi_enabled:
-            return None
+            return DmiDenied(self.base, self.base + self.size)
         p = self.clock_period
         return DmiRegion(self.base, self.base + self.size, self._mv, self.read_latency * p,
                          self.write_latency * p, True, not self.read_only)
@@ -315,7 +316,9 @@ class Memory(Module):
             s.invalidate_direct_mem_ptr(lo, hi)
 
     def set_dmi_enabled(self, enabled: bool) -> None:
-        """Switch DMI grants on or off; switching off invalidates every held region."""
+        """Switch DMI grants on or off. A change invalidates the whole storage: switching
+        off voids every held region, switching on voids the denials initiators hold."""
+        changed = enabled != self.dmi_enabled
         self.dmi_enabled = enabled
-        if not enabled:
+        if changed:
             self.invalidate_dmi()

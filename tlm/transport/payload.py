@@ -4,14 +4,20 @@ Attributes are plain (`trans.address`, not `get_address()`), and the data is
 whatever buffer the initiator hands over (bytes, bytearray, memoryview or a
 numpy array); targets copy straight from or into it through a memoryview, so
 the payload itself never copies data.
+
+Extensions derive from `Extension` when they need `clone()`/`copy_from()`
+(used by `GenericPayload.deep_copy_from` and `update_extensions_from`). A
+payload may belong to a memory manager (`tlm.transport.mm.MemoryManager`):
+`acquire()`/`release()` count its users and the last release hands it back.
 """
 
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
-__all__ = ["BYTE_DISABLED", "BYTE_ENABLED", "Command", "GenericPayload", "ResponseStatus", "byte_view"]
+__all__ = ["BYTE_DISABLED", "BYTE_ENABLED", "Command", "Extension", "GenericPayload", "ResponseStatus",
+           "byte_view"]
 
 BYTE_ENABLED = 0xFF
 BYTE_DISABLED = 0x00
@@ -37,6 +43,34 @@ class ResponseStatus(IntEnum):
     COMMAND_ERROR = -3
     BURST_ERROR = -4
     BYTE_ENABLE_ERROR = -5
+
+
+class Extension:
+    """Base of payload extensions that can be duplicated (tlm_extension).
+
+    `clone()` returns an independent copy (default: a shallow copy of the
+    attributes); `copy_from(other)` overwrites this one with `other`'s
+    attributes (default: all of them). Override both for deep state.
+    """
+
+    def clone(self) -> Extension:
+        """A new extension equal to this one."""
+        new = object.__new__(type(self))
+        new.copy_from(self)
+        return new
+
+    def copy_from(self, other: Extension) -> None:
+        """Take over `other`'s attributes (`other` is of the same type)."""
+        for cls in type(other).__mro__:
+            for slot in getattr(cls, "__slots__", ()):
+                if hasattr(other, slot):
+                    setattr(self, slot, getattr(other, slot))
+        if hasattr(other, "__dict__"):
+            self.__dict__.update(other.__dict__)
+
+
+class _MemoryManager(Protocol):
+    def free(self, trans: GenericPayload) -> None: ...
 
 
 def byte_view(data: Any) -> memoryview:
@@ -82,7 +116,7 @@ class GenericPayload:
     """
 
     __slots__ = ("command", "address", "data", "length", "byte_enable", "streaming_width",
-                 "response_status", "dmi_allowed", "_extensions")
+                 "response_status", "dmi_allowed", "_extensions", "_mm", "_refs")
 
     def __init__(self, command: Command = Command.IGNORE, address: int = 0, data: Any = None,
                  length: int | None = None, byte_enable: bytes | None = None,
@@ -98,6 +132,8 @@ class GenericPayload:
         self.response_status = ResponseStatus.INCOMPLETE
         self.dmi_allowed = False
         self._extensions: dict[type, Any] | None = None
+        self._mm: _MemoryManager | None = None
+        self._refs = 0
 
     def __repr__(self) -> str:
         return (f"<GenericPayload {self.command.name} @0x{self.address:x} len={self.length} "
@@ -141,3 +177,119 @@ class GenericPayload:
         """Remove the extension of type `ext_type` (no error when absent)."""
         if self._extensions is not None:
             self._extensions.pop(ext_type, None)
+
+    def clear_extensions(self) -> None:
+        """Remove every extension (a MemoryManager does it when a payload comes back)."""
+        self._extensions = None
+
+    @property
+    def extensions(self) -> dict[type, Any]:
+        """The attached extensions by type (a copy)."""
+        return dict(self._extensions or {})
+
+    # -- copies ------------------------------------------------------------------
+    def update_extensions_from(self, other: GenericPayload) -> None:
+        """For each of `other`'s extensions that this payload also has, `copy_from` it."""
+        if other._extensions is None or self._extensions is None:
+            return
+        for cls, ext in other._extensions.items():
+            mine = self._extensions.get(cls)
+            if mine is not None and mine is not ext:
+                _copy_ext(mine, ext)
+
+    def deep_copy_from(self, other: GenericPayload) -> None:
+        """Copy every attribute, the data bytes and the extensions of `other` into this payload.
+
+        The data goes into this payload's own buffer when it has one of the
+        same size (else into a new bytearray); the byte enables are copied
+        too. An extension this payload already has is updated with
+        `copy_from`, a missing one is added with `clone()`.
+        """
+        self.command = other.command
+        self.address = other.address
+        self.length = other.length
+        self.streaming_width = other.streaming_width
+        self.response_status = other.response_status
+        self.dmi_allowed = other.dmi_allowed
+        if other.data is None:
+            self.data = None
+        else:
+            src = byte_view(other.data)
+            if self.data is not None and byte_view(self.data).nbytes == src.nbytes \
+                    and not byte_view(self.data).readonly:
+                byte_view(self.data)[:] = src
+            else:
+                self.data = bytearray(src)
+        self.byte_enable = None if other.byte_enable is None else bytes(other.byte_enable)
+        for cls, ext in (other._extensions or {}).items():
+            mine = self.get_extension(cls)
+            if mine is None:
+                self.set_extension(ext.clone() if isinstance(ext, Extension) else _copy(ext))
+            elif mine is not ext:
+                _copy_ext(mine, ext)
+
+    def update_original_from(self, other: GenericPayload, use_byte_enable_on_read: bool = True) -> None:
+        """After forwarding a deep copy `other`: take back its status, hints, extensions
+        and, for a READ, its data (only the enabled bytes when asked)."""
+        self.response_status = other.response_status
+        self.dmi_allowed = other.dmi_allowed
+        self.update_extensions_from(other)
+        if self.command is Command.READ and self.data is not None and other.data is not None:
+            dst, src = byte_view(self.data), byte_view(other.data)
+            n = min(self.length, dst.nbytes, src.nbytes)
+            be = self.byte_enable
+            if use_byte_enable_on_read and be:
+                for i in range(n):
+                    if be[i % len(be)] == BYTE_ENABLED:
+                        dst[i] = src[i]
+            else:
+                dst[:n] = src[:n]
+
+    # -- memory management ------------------------------------------------------------
+    def set_mm(self, mm: _MemoryManager | None) -> None:
+        """Hand this payload to a memory manager (or take it back with None)."""
+        self._mm = mm
+
+    def has_mm(self) -> bool:
+        """True when a memory manager owns this payload."""
+        return self._mm is not None
+
+    def get_ref_count(self) -> int:
+        """How many users hold the payload (acquire minus release)."""
+        return self._refs
+
+    def acquire(self) -> None:
+        """One more user holds the payload.
+
+        Raises:
+            RuntimeError: the payload has no memory manager.
+        """
+        if self._mm is None:
+            raise RuntimeError(f"acquire() on {self!r}, which has no memory manager")
+        self._refs += 1
+
+    def release(self) -> None:
+        """One user less; the last release hands the payload back to its manager.
+
+        Raises:
+            RuntimeError: no memory manager, or released more often than acquired.
+        """
+        if self._mm is None:
+            raise RuntimeError(f"release() on {self!r}, which has no memory manager")
+        if self._refs <= 0:
+            raise RuntimeError(f"release() on {self!r} more often than acquire()")
+        self._refs -= 1
+        if self._refs == 0:
+            self._mm.free(self)
+
+
+def _copy(ext: Any) -> Any:
+    import copy
+    return copy.copy(ext)
+
+
+def _copy_ext(mine: Any, ext: Any) -> None:
+    if isinstance(mine, Extension):
+        mine.copy_from(ext)
+    elif hasattr(mine, "__dict__"):
+        mine.__dict__.update(ext.__dict__)

@@ -12,6 +12,7 @@ process, so that simulators side by side in one interpreter do not share it.
 
 from __future__ import annotations
 
+import inspect
 import weakref
 from typing import ClassVar
 
@@ -19,6 +20,17 @@ from tlm.kernel.event import _as_delay, wait
 from tlm.kernel.simulator import Simulator
 
 __all__ = ["QuantumKeeper"]
+
+
+def _delay(t: object) -> int:
+    """`_as_delay`, naming the usual mistake: the delay of an async target not awaited."""
+    if inspect.isawaitable(t):
+        close = getattr(t, "close", None)
+        if close is not None:
+            close()   # it will never run: no "never awaited" warning on top of this error
+        raise TypeError(f"delay must be an int number of picoseconds, got {t!r}: the target's "
+                        "b_transport is async, await it (delay = await socket.b_transport(trans, delay))")
+    return _as_delay(t)
 
 
 class QuantumKeeper:
@@ -71,12 +83,12 @@ class QuantumKeeper:
     def inc(self, t: int) -> None:
         """Advance the local offset by `t` ps."""
         if t.__class__ is not int or t < 0:
-            t = _as_delay(t)
+            t = _delay(t)
         self.local_time += t
 
     def set(self, t: int) -> None:
         """Set the local offset to `t` ps (e.g. the delay a b_transport returned)."""
-        self.local_time = _as_delay(t)
+        self.local_time = t if t.__class__ is int and t >= 0 else _delay(t)
 
     def get_current_time(self) -> int:
         """The thread's own notion of now: kernel time plus the local offset."""

@@ -23,10 +23,11 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 from tlm.kernel.module import Module
 from tlm.kernel.simulator import Simulator
-from tlm.transport.dmi import DmiRegion
+from tlm.transport.dmi import DMI_MAX, DmiDenied, DmiRegion
 from tlm.transport.errors import ElaborationError
 from tlm.transport.payload import GenericPayload, ResponseStatus
 from tlm.transport.peq import PayloadEventQueue
@@ -171,7 +172,11 @@ class Router(Module):
 
     # -- blocking transport and debug ------------------------------------------------------
     def b_transport(self, trans: GenericPayload, delay: int) -> int:
-        """Forward to the decoded target; ADDRESS_ERROR when nothing is mapped there."""
+        """Forward to the decoded target; ADDRESS_ERROR when nothing is mapped there.
+
+        When the target's `b_transport` is async, this returns an awaitable
+        too (the caller awaits it, see `InitiatorSocket.b_transport`).
+        """
         # Decoding is inlined from `_decode_trans`: this is the LT hot path.
         address = trans.address
         try:
@@ -190,10 +195,22 @@ class Router(Module):
             return delay
         trans.address = address - r.start + r.offset
         try:
-            delay = self._out[i].b_transport(trans, delay + self.latency)
+            result = self._out[i].b_transport(trans, delay + self.latency)
+        except BaseException:
+            trans.address = address
+            raise
+        if result.__class__ is int:
+            trans.address = address
+            return result  # type: ignore[no-any-return]
+        # An async target: the caller awaits; the address is restored when it is done.
+        return self._await_target(result, trans, address)  # type: ignore[return-value]
+
+    @staticmethod
+    async def _await_target(pending: Any, trans: GenericPayload, address: int) -> int:
+        try:
+            return await pending  # type: ignore[no-any-return]
         finally:
             trans.address = address
-        return delay
 
     def transport_dbg(self, trans: GenericPayload) -> int:
         """Forward a debug access, clipped to the range of its first byte; 0 when unmapped."""
@@ -212,14 +229,15 @@ class Router(Module):
             trans.address, trans.length = address, length
 
     # -- DMI ----------------------------------------------------------------------------
-    def get_direct_mem_ptr(self, trans: GenericPayload) -> DmiRegion | None:
-        """Forward the request; the grant is moved into this side's addresses and clipped to the range."""
+    def get_direct_mem_ptr(self, trans: GenericPayload) -> DmiRegion | DmiDenied:
+        """Forward the request; the answer is moved into this side's addresses and clipped
+        to the range. An unmapped address is denied over the hole it falls in."""
         try:
             i = self.decode(trans.address)
         except TypeError:
-            return None
+            return DmiDenied()
         if i is None:
-            return None
+            return self._hole(trans.address)
         r = self.ranges[i]
         address = trans.address
         trans.address = address - r.start + r.offset
@@ -227,9 +245,17 @@ class Router(Module):
             region = self._out[i].get_direct_mem_ptr(trans)
         finally:
             trans.address = address
-        if region is None:
-            return None
-        return region.translated(r.start - r.offset, r.start, r.end)
+        moved = region.translated(r.start - r.offset, r.start, r.end)
+        return DmiDenied(r.start, r.end) if moved is None else moved
+
+    def _hole(self, address: int) -> DmiDenied:
+        """The unmapped gap around `address`, between its neighbouring ranges."""
+        if address < 0:
+            return DmiDenied()
+        i = bisect.bisect_right(self._starts, address)
+        lo = self.ranges[i - 1].end if i > 0 else 0
+        hi = self.ranges[i].start if i < len(self.ranges) else DMI_MAX
+        return DmiDenied(lo, hi)
 
     def _invalidate(self, i: int, start: int, end: int) -> None:
         r = self.ranges[i]
