@@ -47,12 +47,13 @@ from __future__ import annotations
 
 import gc
 import heapq
+import warnings
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from tlm.kernel.errors import ProcessError, SimulationError
+from tlm.kernel.errors import ProcessError, SimulationError, SimulationWarning
 from tlm.kernel.event import Event, _as_delay
-from tlm.kernel.process import RAN, Method, Process
+from tlm.kernel.process import RAN, Method, Process, Unwind, _dead
 from tlm.kernel.time import fmt_time
 
 
@@ -84,6 +85,9 @@ class Simulator:
         self._processes: list[Process] = []
         self._methods: list[Method] = []
         self._names: dict[str, object] = {}
+        self._unique: dict[str, int] = {}  # per leaf name, for renaming duplicates
+        self._ports: list[Any] = []         # Port/Export objects, checked at elaboration
+        self._paused = False
         self._elab_hooks: list[Callable[[], None]] = []
         self._end_hooks: list[Callable[[], None]] = []
         self._elaborated = False
@@ -96,24 +100,58 @@ class Simulator:
         return f"<Simulator {self.name} at {fmt_time(self.now)}>"
 
     # -- construction ----------------------------------------------------------
-    def register_name(self, name: str, obj: object) -> str:
-        """Reserve a hierarchical name; duplicates are an error (as in SystemC)."""
+    def register_name(self, name: str, obj: object, rename: bool = False) -> str:
+        """Reserve a hierarchical name and return the name given.
+
+        A name already used is an error, or with `rename` (what modules,
+        processes, ports and exports use) a `SimulationWarning` and the next
+        free ``<name>_<n>``, counting per leaf name as SystemC's
+        sc_gen_unique_name does (``top.m`` then ``top.m_0``, ``top.m_1``).
+        """
         if name in self._names:
-            raise SimulationError(f"duplicate name '{name}'")
+            if not rename:
+                raise SimulationError(f"duplicate name '{name}'")
+            head, dot, leaf = name.rpartition(".")
+            new = name
+            while new in self._names:
+                n = self._unique.get(leaf, 0)
+                self._unique[leaf] = n + 1
+                new = f"{head}{dot}{leaf}_{n}"
+            warnings.warn(f"name '{name}' is already used: the later object is renamed '{new}'",
+                          SimulationWarning, stacklevel=3)
+            name = new
         self._names[name] = obj
         return name
 
-    def spawn(self, coro: Coroutine[Any, Any, Any], name: str | None = None) -> Process:
-        """Start a thread process from a coroutine object (sc_spawn).
+    def spawn(self, coro: Coroutine[Any, Any, Any] | Callable[[], Coroutine[Any, Any, Any]],
+              name: str | None = None, reset: Any = None, reset_level: object = True) -> Process:
+        """Start a thread process (sc_spawn) from a coroutine object, or from a
+        function returning one (which `Process.reset()` can call again).
 
         It runs in the current evaluation phase (or at the start of `run()`).
+        `reset`/`reset_level`: see `Module.thread` (needs a function).
         """
         if name is None:
             name = f"process{len(self._processes)}"
             while name in self._names:
                 name += "_"
-        proc = Process(self, coro, name)
-        self.register_name(name, proc)
+        factory = None
+        if callable(coro) and not hasattr(coro, "send"):
+            factory = coro
+            body = factory()
+        else:
+            body = coro  # type: ignore[assignment]
+        proc = Process(self, body, name, factory)
+        proc.name = self.register_name(name, proc, rename=True)
+        if reset is not None:
+            if factory is None:
+                raise SimulationError(f"process '{name}': a reset signal needs the async function, "
+                                      "not a coroutine object")
+            if not hasattr(reset, "read"):
+                raise TypeError(f"reset must be a Signal (with read()), got {reset!r}")
+            proc._reset_sig = reset
+            proc._reset_level = reset_level
+            proc._live = proc._send = proc._reset_send
         self._processes.append(proc)
         self._runnable.append(proc)
         return proc
@@ -122,7 +160,8 @@ class Simulator:
                dont_initialize: bool = False, name: str | None = None) -> Method:
         """Register `fn` as a method process statically sensitive to `sensitive`."""
         name = name or str(getattr(fn, "__qualname__", "method"))
-        m = Method(self, fn, self.register_name(name, None), sensitive)
+        name = self.register_name(name, None, rename=True)
+        m = Method(self, fn, name, sensitive)
         self._names[name] = m
         self._methods.append(m)
         if not dont_initialize:
@@ -155,6 +194,12 @@ class Simulator:
         """
         self._updates.append(channel)
 
+    def pause(self) -> None:
+        """End `run()` after the current delta cycle (sc_pause); a later `run()`
+        continues from there, at the same time."""
+        self._paused = True
+        self.stop()
+
     def stop(self) -> None:
         """End `run()` after the current delta cycle (sc_stop)."""
         self._stop = True
@@ -180,10 +225,12 @@ class Simulator:
             if until < self.now:
                 raise ValueError(f"until={until} is before now={self.now}")
         if not self._elaborated:
+            self._check_binding()
             self._elaborated = True
             for hook in self._elab_hooks:
                 hook()
         self._stop = False
+        self._paused = False
         self._running = True
         try:
             self._loop(until)
@@ -231,8 +278,10 @@ class Simulator:
                             self._finish(p)
                             continue
                         self._fail(p, e)
+                        continue
                     except BaseException as e:
-                        self._fail(p, e)
+                        self._fail(p, e)  # returns only for a process's kill/reset of itself
+                        continue
                     cls = type(cmd)
                     if cls is int_cls and cmd > 0:
                         t = now + cmd
@@ -370,6 +419,7 @@ class Simulator:
                 return
             except BaseException as e:
                 self._fail(p, e)
+                return
             if type(cmd) is int and cmd > 0:
                 self._schedule_proc(self.now + cmd, p)
                 return
@@ -401,12 +451,95 @@ class Simulator:
             p._terminated.notify(0)
 
     def _fail(self, p: Process | Method | Event, e: BaseException) -> None:
+        if type(e) is Unwind and type(p) is Process:  # it killed or reset itself
+            if e.reset:
+                p._epoch += 1
+                p._restart()
+                self._run_now(p)
+            else:
+                p._send = p._live = _dead
+                self._finish(p)
+            return
         if isinstance(p, Event):  # a method batch: blame the method that raised
             p = p._failed_method(e)
         p.alive = False
         if isinstance(e, (KeyboardInterrupt, SystemExit)):
             raise e
         raise ProcessError(p.name, fmt_time(self.now), e) from e
+
+    # -- process control support ---------------------------------------------------
+    def _run_now(self, p: Process) -> None:
+        """Run `p` up to its next `await` (a reset): now in an evaluation phase,
+        else at the start of the next `run()`."""
+        if not self._running:
+            self._runnable.append(p)
+            return
+        try:
+            cmd = p._send(None)
+        except StopIteration:
+            self._finish(p)
+            return
+        except BaseException as e:
+            self._fail(p, e)
+            return
+        if type(cmd) is int and cmd > 0:
+            self._schedule_proc(self.now + cmd, p)
+        elif type(cmd) is Event:
+            cmd._waiters.append(p)
+        elif cmd is not RAN:
+            self._dispatch_slow(p, cmd)
+
+    def _queues_holding(self, p: Process) -> tuple[list[list[Any]], list[Event]]:
+        """The scheduler lists and the events whose waiter lists hold `p`.
+
+        Found among the referrers of `p` (a scan of the heap: process control
+        is rare, and the hot path records nothing for it).
+        """
+        lists = [r for r in gc.get_referrers(p) if type(r) is list and r is not self._processes]
+        kernel = {id(self._runnable), id(self._delta)}
+        kernel.update(id(b) for b in self._timed.values())
+        events = [o for o in gc.get_referrers(*lists) if isinstance(o, Event) and o.sim is self
+                  and any(o._waiters is r for r in lists)] if lists else []
+        kernel.update(id(ev._waiters) for ev in events)
+        return [r for r in lists if id(r) in kernel], events
+
+    def _locate(self, p: Process) -> tuple[Event | None, bool]:
+        """(the event `p` waits on, whether it is runnable and waits on nothing)."""
+        lists, events = self._queues_holding(p)
+        park = events[0] if events else None
+        waiting = park is not None or any(r is not self._runnable for r in lists)
+        w = p._wait
+        if getattr(w, "epoch", None) == p._epoch:
+            waiting = True
+        in_run = any(r is self._runnable for r in lists)
+        return park, in_run and not waiting
+
+    def _scrub(self, p: Process) -> None:
+        """Make every queued wake-up of `p` inert (its coroutine is being replaced)."""
+        lists, _ = self._queues_holding(p)
+        for lst in lists:
+            for i, x in enumerate(lst):
+                if x is p:
+                    lst[i] = _INERT
+
+    def current_process(self) -> Process | Method | None:
+        """The process or method running now (None outside the evaluation phase).
+
+        Found from the call stack, so it costs nothing to the scheduler.
+        """
+        from tlm.kernel.control import batch_method, running_item
+
+        item = running_item(self)
+        if isinstance(item, Event):  # a method batch
+            return batch_method(self)
+        return item if isinstance(item, (Process, Method)) else None
+
+    # -- ports -------------------------------------------------------------------------
+    def _check_binding(self) -> None:
+        """Resolve every port and export; raise naming all that are unbound."""
+        unbound = [name for port in self._ports for name in port._elaborate()]
+        if unbound:
+            raise SimulationError("unbound port(s)/export(s) at elaboration: " + ", ".join(unbound))
 
     # -- introspection -------------------------------------------------------------
     def pending_activity(self) -> bool:
@@ -455,3 +588,24 @@ class Simulator:
     @property
     def processes(self) -> tuple[Process, ...]:
         return tuple(self._processes)
+
+
+class _Inert:
+    """Stands in a scheduler list where a killed or reset process was queued."""
+
+    __slots__ = ("_at",)
+    _plain = True
+    _waiters: list[Any] = []  # always empty: nothing is ever added
+
+    def __init__(self) -> None:
+        self._at: int | None = None
+
+    @staticmethod
+    def _send(_: None) -> object:
+        return RAN
+
+    def hit(self, _: Event) -> None:
+        pass
+
+
+_INERT = _Inert()
