@@ -55,7 +55,7 @@ class Process:
 
     @property
     def terminated(self) -> Event:
-        """Event notified (delta) when the process returns; await it to join."""
+        """Event notified (immediately) when the process ends, returned or killed; await it to join."""
         if self._terminated is None:
             from tlm.kernel.event import Event
 

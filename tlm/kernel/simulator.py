@@ -88,6 +88,7 @@ class Simulator:
         self._unique: dict[str, int] = {}  # per leaf name, for renaming duplicates
         self._ports: list[Any] = []         # Port/Export objects, checked at elaboration
         self._paused = False
+        self._fresh = False  # the last run() stopped at its limit, before what is due then
         self._elab_hooks: list[Callable[[], None]] = []
         self._end_hooks: list[Callable[[], None]] = []
         self._elaborated = False
@@ -209,10 +210,13 @@ class Simulator:
 
     # -- running -------------------------------------------------------------------
     def run(self, until: int | None = None, duration: int | None = None) -> None:
-        """Simulate until nothing is left to do, or up to and including time `until`.
+        """Simulate until nothing is left to do, or until time `until`.
 
-        `duration` is relative to `now`. When a limit is given, `now` ends at the
-        limit even if activity stopped earlier (SystemC's run-to-time).
+        As sc_start(t): with a limit, everything due before it runs and `now`
+        ends at the limit (even if activity stopped earlier); what is due at
+        the limit itself runs in the next `run()`. `duration` is relative to
+        `now`, so repeated `run(duration=d)` calls continue where the last
+        one stopped. `stop()`/`pause()` end a run early, at the current time.
         """
         if self._running:
             raise SimulationError("run() called from inside a running simulation")
@@ -231,6 +235,13 @@ class Simulator:
                 hook()
         self._stop = False
         self._paused = False
+        if self._fresh:
+            self._fresh = False
+            if not self._runnable and not self._delta and self._times and self._times[0] == self.now:
+                # The last run stopped at `now` before what is due here ran, so the
+                # time advance the loop makes to `now` is the instant's first delta
+                # cycle, counted by none before (as sc_start(t) then sc_start()).
+                self.delta_count -= 1
         self._running = True
         try:
             self._loop(until)
@@ -238,7 +249,9 @@ class Simulator:
             self._running = False
         if until is not None and not self._stop and self.now < until:
             self.now = until
-            self.delta_count += self._pass_quiet(until + 1, visited=False)
+            self.delta_count += self._pass_quiet(until, visited=False)
+            self._t0_delta = self.delta_count  # nothing at `until` has run yet (see Clock.read)
+            self._fresh = True
         for hook in self._end_hooks:
             hook()
 
@@ -347,7 +360,7 @@ class Simulator:
                 t = heappop(times)
             except IndexError:  # nothing left to do
                 return
-            if bounded and t > limit:  # a flag: comparing with a huge int is slow
+            if bounded and t >= limit:  # a flag: comparing with a huge int is slow
                 heappush(times, t)  # only at the end of a bounded run
                 return
             if times and times[0] == t:
@@ -448,7 +461,7 @@ class Simulator:
         p.alive = False
         p._wait = None
         if p._terminated is not None:
-            p._terminated.notify(0)
+            p._terminated.notify()  # immediate, as SystemC's terminated_event
 
     def _fail(self, p: Process | Method | Event, e: BaseException) -> None:
         if type(e) is Unwind and type(p) is Process:  # it killed or reset itself
