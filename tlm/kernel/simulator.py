@@ -237,7 +237,8 @@ class Simulator:
         self._paused = False
         if self._fresh:
             self._fresh = False
-            if not self._runnable and not self._delta and self._times and self._times[0] == self.now:
+            due = (self._times and self._times[0] == self.now) or (self._quiet and self._quiet[0] == self.now)
+            if due and not self._runnable and not self._delta:
                 # The last run stopped at `now` before what is due here ran, so the
                 # time advance the loop makes to `now` is the instant's first delta
                 # cycle, counted by none before (as sc_start(t) then sc_start()).
