@@ -88,6 +88,7 @@ class Simulator:
         self._unique: dict[str, int] = {}  # per leaf name, for renaming duplicates
         self._ports: list[Any] = []         # Port/Export objects, checked at elaboration
         self._paused = False
+        self._direct_waits: set[type] = set()  # Event subclasses awaited like an Event
         self._fresh = False  # the last run() stopped at its limit, before what is due then
         self._elab_hooks: list[Callable[[], None]] = []
         self._end_hooks: list[Callable[[], None]] = []
@@ -399,6 +400,9 @@ class Simulator:
 
     def _dispatch_slow(self, p: Process, cmd: Any) -> None:
         """Everything but a positive int delay: events, wait(0), errors."""
+        if type(cmd) in self._direct_waits:  # an Event subclass without a wait hook
+            cmd._waiters.append(p)
+            return
         while True:
             if type(cmd) is int:
                 if cmd == 0:

@@ -3,7 +3,6 @@ sc_event_queue, sc_buffer), with SystemC 2.3.4's timing."""
 
 from __future__ import annotations
 
-import heapq
 import inspect
 import sys
 from collections.abc import Generator
@@ -11,7 +10,7 @@ from typing import Any, TypeVar
 
 from tlm.kernel.coro import as_simulator, native_coroutine, scoped_name
 from tlm.kernel.event import Event, _as_delay
-from tlm.kernel.process import Method
+from tlm.kernel.process import RAN
 from tlm.kernel.signal import Signal
 from tlm.kernel.simulator import Simulator
 
@@ -48,7 +47,7 @@ class Mutex:
         if m.trylock(): ...; m.unlock()
     """
 
-    __slots__ = ("sim", "name", "_owner", "_free")
+    __slots__ = ("sim", "name", "_owner", "_owner_frame", "_free")
 
     def __init__(self, sim: Simulator, name: str = "mutex") -> None:
         if not isinstance(sim, Simulator):
@@ -57,6 +56,7 @@ class Mutex:
         self.sim = sim
         self.name = name
         self._owner: object = None
+        self._owner_frame: object = None  # the frame that locked: unlock from it needs no walk
         self._free = Event(sim, f"{name}.free")
 
     def __repr__(self) -> str:
@@ -78,6 +78,7 @@ class Mutex:
         while self._owner is not None:
             yield self._free
         self._owner = me
+        self._owner_frame = sys._getframe(1)
 
     def trylock(self) -> bool:
         """Hold the mutex if it is free (or held by the caller); False otherwise."""
@@ -87,14 +88,17 @@ class Mutex:
         if self._owner is not None:
             return False
         self._owner = me
+        self._owner_frame = sys._getframe(1)
         return True
 
     def unlock(self) -> bool:
         """Release the mutex; False (nothing done) if the caller does not hold it,
         as sc_mutex::unlock returns -1."""
-        if self._owner is None or self._owner is not _caller_id():
+        if self._owner is None:
             return False
-        self._owner = None
+        if sys._getframe(1) is not self._owner_frame and self._owner is not _caller_id():
+            return False
+        self._owner = self._owner_frame = None
         self._free.notify()
         return True
 
@@ -149,53 +153,98 @@ class Semaphore:
 class EventQueue(Event):
     """An event that keeps every pending notification (sc_event_queue).
 
-    Each `notify(t)` fires once, at now + t; several at one time fire in
+    Each `notify(t)` fires once, at now + t; several due at one time fire in
     successive delta cycles. Await it, or make methods sensitive to it, like
     an Event. There is no immediate notification.
     """
 
-    __slots__ = ("_times",)
+    __slots__ = ("_counts", "_dup", "_rearm")
 
     def __init__(self, sim: Simulator, name: str = "event_queue") -> None:
         super().__init__(sim, name)
-        self._times: list[int] = []
-        sim = self.sim
-        # As in SystemC, a method sensitive to the event pops what fired and
-        # arms the event for the next pending time.
-        fire = Method(sim, self._fire, sim.register_name(f"{self.name}.fire_event", None, rename=True),
-                      (self,))
-        sim._methods.append(fire)
+        # Notifications per future time: one timed queue entry per distinct time.
+        self._counts: dict[int, int] = {}
+        self._dup = 0  # due now but not fired yet: one per coming delta cycle
+        self._rearm = _Rearm(self)
+        # `_trigger_static`, which every way of firing calls while `_static`
+        # is not empty (`_ARM` keeps it so), queues the next delta's firing.
+        self._static.append(_ARM)
+        self._has_static = True
+        self._plain = False
+        self.sim._direct_waits.add(EventQueue)
 
     def __repr__(self) -> str:
-        return f"<EventQueue {self.name} ({len(self._times)} pending)>"
+        return f"<EventQueue {self.name} ({self.pending_count} pending)>"
 
     def notify(self, delay: int | None = None) -> None:
         """Queue one notification `delay` ps from now (0: the next delta cycle)."""
-        if delay is None:
-            raise TypeError(f"EventQueue '{self.name}': notify needs a delay (0 for the next delta cycle)")
-        d = _as_delay(delay)
-        t = self.sim.now + d
-        times = self._times
-        if not times or t < times[0]:
-            Event.notify(self, d)
-        heapq.heappush(times, t)
+        if type(delay) is not int or delay < 0:
+            if delay is None:
+                raise TypeError(f"EventQueue '{self.name}': notify needs a delay (0 for the next delta cycle)")
+            delay = _as_delay(delay)
+        if delay == 0:
+            if self._at is None:
+                Event.notify(self, 0)
+            else:
+                self._dup += 1
+            return
+        t = self.sim.now + delay
+        counts = self._counts
+        c = counts.get(t)
+        if c is None:
+            counts[t] = 1
+            self.sim._schedule_other(t, self)
+        else:
+            counts[t] = c + 1
 
     def cancel_all(self) -> None:
         """Drop every pending notification."""
-        self._times.clear()
+        self._counts.clear()
+        self._dup = 0
         Event.cancel(self)
 
     @property
     def pending_count(self) -> int:
-        return len(self._times)
+        return sum(self._counts.values()) + self._dup + (self._at is not None)
 
-    def _fire(self) -> None:
-        times = self._times
-        if not times:  # cancelled
-            return
-        heapq.heappop(times)
-        if times:
-            Event.notify(self, times[0] - self.sim.now)
+    def _fire_timed(self) -> None:
+        c = self._counts.pop(self.sim.now, 0)
+        if c:  # else cancelled
+            self._dup += c - 1
+            self._trigger()
+
+    def _trigger_static(self) -> None:
+        runnable = self._runnable
+        if self._dup:
+            # As SystemC's method sensitive to the event: it runs in this
+            # delta's evaluation and notifies the event for the next delta.
+            runnable.append(self._rearm)
+        if self._solo_fns and not self._solo_queued:
+            self._solo_queued = True
+            runnable.append(self)
+        for m in self._static:
+            if m is not _ARM and not m._scheduled:
+                m._scheduled = True
+                runnable.append(m)
+
+
+class _Rearm:
+    """A runnable entry that fires an EventQueue once more, one delta later."""
+
+    __slots__ = ("eq",)
+
+    def __init__(self, eq: EventQueue) -> None:
+        self.eq = eq
+
+    def _send(self, _: None) -> object:
+        eq = self.eq
+        if eq._dup and eq._at is None:
+            eq._dup -= 1
+            Event.notify(eq, 0)
+        return RAN
+
+
+_ARM: Any = object()  # EventQueue's place holder in `_static`
 
 
 class Buffer(Signal[T]):
