@@ -2,15 +2,23 @@
 
 Prints a Markdown table of resumptions per CPU second and the tlm/SimPy
 ratio; tlm and SimPy runs alternate and the best of `--repeat` counts.
-Run: `.venv/bin/python bench/bench_kernel.py [--scale 1.0] [--repeat 5]`.
+With `--systemc` the same programs written for SystemC
+(`bench/systemc/bench_kernel.cpp`) are compiled with g++ -O2 against the
+installed libsystemc and run in the same invocation (one process per case,
+best of `--repeat`), adding their figures and the tlm/SystemC ratio.
+Run: `.venv/bin/python bench/bench_kernel.py [--scale 1.0] [--repeat 5] [--systemc]`.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import os
+import subprocess
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import simpy
 
@@ -302,10 +310,32 @@ def measure_pair(t_fn: Callable[..., int], s_fn: Callable[..., int], args: tuple
     return best[0], best[1]
 
 
+SYSTEMC_SOURCE = Path(__file__).parent / "systemc" / "bench_kernel.cpp"
+
+
+def build_systemc(out_dir: str) -> str:
+    """Compile the SystemC versions; the path of the binary."""
+    exe = os.path.join(out_dir, "bench_kernel_systemc")
+    subprocess.run(["g++", "-O2", "-o", exe, str(SYSTEMC_SOURCE), "-lsystemc"], check=True)
+    return exe
+
+
+def measure_systemc(exe: str, case: str, n: int, repeat: int) -> float:
+    """Best-of-`repeat` resumptions per CPU second of one SystemC case."""
+    best = 0.0
+    env = dict(os.environ, SC_COPYRIGHT_MESSAGE="DISABLE")
+    for _ in range(repeat):
+        out = subprocess.run([exe, case, str(n)], check=True, capture_output=True, text=True, env=env)
+        work, dt = out.stdout.split()[-2:]
+        best = max(best, int(work) / max(float(dt), 1e-9))
+    return best
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--systemc", action="store_true", help="also run the SystemC versions (needs g++, libsystemc)")
     ns = ap.parse_args()
     if ns.scale <= 0 or ns.repeat < 1:
         ap.error("--scale must be > 0 and --repeat >= 1")
@@ -315,23 +345,38 @@ def main() -> None:
     # delta notification, which adds a whole update + delta-notification cycle
     # per hop that SimPy has no counterpart of. Mutex and Semaphore compare
     # with simpy.Resource; the EventQueue with timeouts firing one event.
+    # (row, tlm, SimPy, arguments, SystemC case; its n is the last argument)
     cases = [
-        ("1000 processes, timed waits", tlm_timed, simpy_timed, (1000, int(300 * s))),
-        ("bounded Fifo producer/consumer (depth 16)", tlm_fifo, simpy_fifo, (int(100_000 * s),)),
-        ("zero-delay event ping-pong (immediate notify)", tlm_pingpong, simpy_pingpong, (int(200_000 * s),)),
-        ("100 methods on one clock", tlm_clocked, simpy_clocked, (100, int(3000 * s))),
+        ("1000 processes, timed waits", tlm_timed, simpy_timed, (1000, int(300 * s)), "timed"),
+        ("bounded Fifo producer/consumer (depth 16)", tlm_fifo, simpy_fifo, (int(100_000 * s),), "fifo"),
+        ("zero-delay event ping-pong (immediate notify)", tlm_pingpong, simpy_pingpong, (int(200_000 * s),),
+         "pingpong"),
+        ("100 methods on one clock", tlm_clocked, simpy_clocked, (100, int(3000 * s)), "clocked"),
         ("zero-delay ping-pong (delta notify(0))", tlm_pingpong_delta, simpy_pingpong,
-         (int(200_000 * s),)),
-        ("Mutex, 10 processes contending", tlm_mutex, simpy_mutex, (10, int(20_000 * s))),
-        ("Semaphore(4), 10 processes contending", tlm_semaphore, simpy_semaphore, (10, int(20_000 * s))),
-        ("EventQueue, 97 pending notifications", tlm_event_queue, simpy_event_queue, (int(200_000 * s),)),
+         (int(200_000 * s),), "delta"),
+        ("Mutex, 10 processes contending", tlm_mutex, simpy_mutex, (10, int(20_000 * s)), "mutex"),
+        ("Semaphore(4), 10 processes contending", tlm_semaphore, simpy_semaphore, (10, int(20_000 * s)),
+         "semaphore"),
+        ("EventQueue, 97 pending notifications", tlm_event_queue, simpy_event_queue, (int(200_000 * s),),
+         "event_queue"),
     ]
-    print(f"tlm {tlm.__version__}, simpy {simpy.__version__}, best of {ns.repeat}, CPU time")
-    print("| benchmark | tlm (M/s) | SimPy (M/s) | ratio |")
-    print("|---|---|---|---|")
-    for name, t_fn, s_fn, args in cases:
-        t, r = measure_pair(t_fn, s_fn, args, ns.repeat)
-        print(f"| {name} | {t / 1e6:.2f} | {r / 1e6:.2f} | {t / r:.2f}x |", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        exe = build_systemc(tmp) if ns.systemc else None
+        print(f"tlm {tlm.__version__}, simpy {simpy.__version__}, best of {ns.repeat}, CPU time"
+              + (", SystemC 2.3.4 g++ -O2" if exe else ""))
+        if exe:
+            print("| benchmark | tlm (M/s) | SimPy (M/s) | tlm/SimPy | SystemC (M/s) | tlm/SystemC |")
+            print("|---|---|---|---|---|---|")
+        else:
+            print("| benchmark | tlm (M/s) | SimPy (M/s) | ratio |")
+            print("|---|---|---|---|")
+        for name, t_fn, s_fn, args, sc_case in cases:
+            t, r = measure_pair(t_fn, s_fn, args, ns.repeat)
+            row = f"| {name} | {t / 1e6:.2f} | {r / 1e6:.2f} | {t / r:.2f}x |"
+            if exe:
+                c = measure_systemc(exe, sc_case, args[-1], ns.repeat)
+                row += f" {c / 1e6:.2f} | {t / c:.2f}x |"
+            print(row, flush=True)
 
 
 if __name__ == "__main__":

@@ -400,15 +400,15 @@ class Simulator:
 
     def _dispatch_slow(self, p: Process, cmd: Any) -> None:
         """Everything but a positive int delay: events, wait(0), errors."""
-        if type(cmd) in self._direct_waits:  # an Event subclass without a wait hook
-            cmd._waiters.append(p)
-            return
         while True:
             if type(cmd) is int:
                 if cmd == 0:
                     self._delta.append(p)
                     return
                 exc: BaseException = ValueError(f"negative delay {cmd}")
+            elif type(cmd) in self._direct_waits:  # an Event subclass without a wait hook
+                cmd._waiters.append(p)
+                return
             else:
                 register = getattr(cmd, "_register", None)
                 if register is not None:
