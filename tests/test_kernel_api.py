@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tlm import (
-    NS, Buffer, Clock, Event, EventQueue, Export, Fifo, Module, Mutex, Port, Semaphore, Signal,
+    NS, Buffer, Clock, Event, EventQueue, Export, Fifo, Module, Mutex, Port, Semaphore, Signal, any_of,
     SimulationError, Simulator, next_trigger, wait,
 )
 
@@ -256,3 +256,77 @@ def test_semaphore_never_exceeds_its_count_and_mutex_is_exclusive(n, hold):
         sim.spawn(user(h))
     sim.run()
     assert peak["sem"] <= n and peak["mx"] == 1 and sem.value == n and not mx.locked
+
+
+def test_disable_keeps_or_list_and_fifo_waits_and_a_runnable_process_still_runs():
+    sim = Simulator()
+    a, b = Event(sim, "a"), Event(sim, "b")
+    f: Fifo[int] = Fifo(sim, 2, "f")
+    log: list[tuple[str, int]] = []
+
+    async def lister():
+        while True:
+            await any_of(a, b)
+            log.append(("lister", sim.now))
+
+    async def reader():
+        while True:
+            x = await f.get()
+            log.append((f"reader {x}", sim.now))
+
+    async def runnable_one():
+        await a
+        log.append(("runnable", sim.now))
+
+    pl, pr = sim.spawn(lister()), sim.spawn(reader())
+    pq = sim.spawn(runnable_one())
+
+    async def ctl():
+        await wait(1 * NS)
+        pl.disable(); pr.disable()
+        a.notify()   # lister: lost; runnable_one becomes runnable...
+        pq.disable()  # ...and still runs, as SystemC lets a runnable process run
+        f.nb_put(1)
+        await wait(1 * NS)
+        pl.enable(); pr.enable()
+        await wait(1 * NS)
+        b.notify()
+        f.nb_put(2)
+
+    sim.spawn(ctl())
+    sim.run()
+    assert log == [("runnable", 1 * NS), ("lister", 3 * NS), ("reader 1", 3 * NS), ("reader 2", 3 * NS)]
+
+
+def test_kill_before_start_and_terminated_joins_in_the_same_delta():
+    sim = Simulator()
+    log: list[str] = []
+    ev = Event(sim, "ev")
+
+    async def never():
+        log.append("ran")
+
+    async def sleeper():
+        try:
+            await ev
+        finally:
+            log.append(f"sleeper unwound {sim.delta_count}")
+
+    p = sim.spawn(never())
+    q = sim.spawn(sleeper())
+
+    async def joiner():
+        await q.terminated
+        log.append(f"joined {sim.delta_count}")
+
+    async def killer():
+        await wait(0)
+        q.kill()
+        log.append(f"killed {sim.delta_count}")
+
+    sim.spawn(joiner())
+    sim.spawn(killer())
+    p.kill()  # before the run: it never starts
+    sim.run()
+    assert log == ["sleeper unwound 1", "killed 1", "joined 1"]
+    assert not p.alive and not q.alive
