@@ -330,3 +330,38 @@ def test_kill_before_start_and_terminated_joins_in_the_same_delta():
     sim.run()
     assert log == ["sleeper unwound 1", "killed 1", "joined 1"]
     assert not p.alive and not q.alive
+
+
+def test_event_queue_in_an_or_list_and_as_a_method_sensitivity():
+    sim = Simulator()
+    eq = EventQueue(sim, "eq")
+    other = Event(sim, "other")
+    log: list[tuple[str, int]] = []
+
+    async def lister():
+        for _ in range(2):
+            fired = await any_of(other, eq)
+            log.append(("lister " + fired.name, sim.now))
+
+    sim.spawn(lister())
+    sim.method(lambda: log.append(("method", sim.now)), [eq], dont_initialize=True, name="m")
+    eq.notify(3 * NS)
+    eq.notify(1 * NS)
+    sim.run()
+    assert log == [("lister eq", 1 * NS), ("method", 1 * NS), ("lister eq", 3 * NS), ("method", 3 * NS)]
+    assert eq.pending_count == 0
+
+
+def test_event_queue_wakes_an_or_list_without_methods():
+    sim = Simulator()
+    eq = EventQueue(sim, "eq")
+    log: list[int] = []
+
+    async def lister():
+        await any_of(Event(sim, "never"), eq)
+        log.append(sim.now)
+
+    sim.spawn(lister())
+    eq.notify(2 * NS)
+    sim.run()
+    assert log == [2 * NS]

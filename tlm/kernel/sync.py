@@ -6,6 +6,7 @@ from __future__ import annotations
 import inspect
 import sys
 from collections.abc import Generator
+from heapq import heappush
 from typing import Any, TypeVar
 
 from tlm.kernel.coro import as_simulator, native_coroutine, scoped_name
@@ -158,7 +159,7 @@ class EventQueue(Event):
     an Event. There is no immediate notification.
     """
 
-    __slots__ = ("_counts", "_dup", "_rearm")
+    __slots__ = ("_counts", "_dup", "_rearm", "_inner", "_simple")
 
     def __init__(self, sim: Simulator, name: str = "event_queue") -> None:
         super().__init__(sim, name)
@@ -171,7 +172,12 @@ class EventQueue(Event):
         self._static.append(_ARM)
         self._has_static = True
         self._plain = False
+        # `await eq` waits on a plain Event fired with the queue, which the
+        # scheduler's hot path handles (any_of and methods use the queue itself).
+        self._inner = Event(self.sim, self.name)
+        self.__await__ = (self._inner,).__iter__  # type: ignore[method-assign,assignment]
         self.sim._direct_waits.add(EventQueue)
+        self._simple = True  # no method sensitive to the queue
 
     def __repr__(self) -> str:
         return f"<EventQueue {self.name} ({self.pending_count} pending)>"
@@ -188,12 +194,18 @@ class EventQueue(Event):
             else:
                 self._dup += 1
             return
-        t = self.sim.now + delay
+        sim = self.sim
+        t = sim.now + delay
         counts = self._counts
         c = counts.get(t)
         if c is None:
             counts[t] = 1
-            self.sim._schedule_other(t, self)
+            bucket = sim._timed_other.get(t)  # sim._schedule_other, inlined
+            if bucket is None:
+                sim._timed_other[t] = [self]
+                heappush(sim._times, t)
+            else:
+                bucket.append(self)
         else:
             counts[t] = c + 1
 
@@ -210,11 +222,28 @@ class EventQueue(Event):
     def _fire_timed(self) -> None:
         c = self._counts.pop(self.sim.now, 0)
         if c:  # else cancelled
-            self._dup += c - 1
-            self._trigger()
+            if c > 1:
+                self._dup += c - 1
+            elif self._simple and not self._waiters:  # no any_of waiter, method or repeat
+                ws = self._inner._waiters
+                self._runnable.extend(ws)
+                ws.clear()
+                return
+            if self._waiters:
+                self._trigger()
+            else:
+                self._trigger_static()
+
+    def _add_method(self, method: Any, solo: bool) -> None:
+        super()._add_method(method, solo)
+        self._simple = False
 
     def _trigger_static(self) -> None:
         runnable = self._runnable
+        ws = self._inner._waiters
+        if ws:
+            runnable.extend(ws)
+            ws.clear()
         if self._dup:
             # As SystemC's method sensitive to the event: it runs in this
             # delta's evaluation and notifies the event for the next delta.
