@@ -1,19 +1,22 @@
-"""Dynamic sensitivity of methods (next_trigger) and finding what runs now.
+"""Dynamic sensitivity of methods (next_trigger), finding what runs now,
+and finding where a process is queued (for process control).
 
-The scheduler does not record which process it is running (a store per
-resumption on the hot path); the few calls that need it walk the Python
-call stack up to `Simulator._loop`, whose local `p` is the runnable entry
-being run.
+The scheduler records neither which process it is running nor what a
+process waits on (a store per resumption on the hot path). The few calls
+that need to know walk the Python call stack up to `Simulator._loop`, whose
+local `p` is the runnable entry being run, or look among the referrers of
+the process on the heap.
 """
 
 from __future__ import annotations
 
+import gc
 import sys
 from typing import Any
 
 from tlm.kernel.errors import SimulationError
 from tlm.kernel.event import Event, _as_delay, _Combined
-from tlm.kernel.process import Method
+from tlm.kernel.process import RAN, Method, Process
 from tlm.kernel.simulator import Simulator
 
 _LOOP_CODE = Simulator._loop.__code__
@@ -130,3 +133,58 @@ def next_trigger(*args: Any) -> None:
     # its static events do not queue it (see Event._trigger_static).
     m._scheduled = True
     _Combined(events, False, t)._register(m)  # type: ignore[arg-type]
+
+
+# -- where a process is queued (process control) ------------------------------------
+def _queues_holding(sim: Simulator, p: Process) -> tuple[list[list[Any]], list[Event]]:
+    """The scheduler lists and the events whose waiter lists hold `p`, found
+    among its referrers (a scan of the heap: process control is rare)."""
+    lists = [r for r in gc.get_referrers(p) if type(r) is list and r is not sim._processes]
+    kernel = {id(sim._runnable), id(sim._delta)}
+    kernel.update(id(b) for b in sim._timed.values())
+    events = [o for o in gc.get_referrers(*lists) if isinstance(o, Event) and o.sim is sim
+              and any(o._waiters is r for r in lists)] if lists else []
+    kernel.update(id(ev._waiters) for ev in events)
+    return [r for r in lists if id(r) in kernel], events
+
+
+def locate(sim: Simulator, p: Process) -> tuple[Event | None, bool]:
+    """(the event `p` waits on, whether it is runnable and waits on nothing)."""
+    lists, events = _queues_holding(sim, p)
+    park = events[0] if events else None
+    waiting = park is not None or any(r is not sim._runnable for r in lists)
+    if getattr(p._wait, "epoch", None) == p._epoch:  # an any_of/all_of/timeout wait
+        waiting = True
+    in_run = any(r is sim._runnable for r in lists)
+    return park, in_run and not waiting
+
+
+def scrub(sim: Simulator, p: Process) -> None:
+    """Make every queued wake-up of `p` inert (its coroutine is being replaced)."""
+    lists, _ = _queues_holding(sim, p)
+    for lst in lists:
+        for i, x in enumerate(lst):
+            if x is p:
+                lst[i] = _INERT
+
+
+class _Inert:
+    """Stands in a scheduler list where a killed or reset process was queued:
+    run, it does nothing; fired as a delta item, it wakes nobody."""
+
+    __slots__ = ("_at",)
+    _plain = True
+    _waiters: list[Any] = []  # always empty: nothing is ever added
+
+    def __init__(self) -> None:
+        self._at: int | None = None
+
+    @staticmethod
+    def _send(_: None) -> object:
+        return RAN
+
+    def hit(self, _: Event) -> None:
+        pass
+
+
+_INERT = _Inert()

@@ -123,8 +123,10 @@ class Process:
         """
         if not self.alive or self._disabled:
             return
+        from tlm.kernel.control import locate
+
         self._disabled = True
-        self._park, self._pass = self.sim._locate(self)
+        self._park, self._pass = locate(self.sim, self)
         self._hold()
 
     def enable(self) -> None:
@@ -175,8 +177,10 @@ class Process:
 
     def _end_coroutine(self) -> None:
         """Close the coroutine and make every wake-up still queued for it inert."""
+        from tlm.kernel.control import scrub
+
         self._epoch += 1
-        self.sim._scrub(self)
+        scrub(self.sim, self)
         coro = self.coro
         self._send = self._throw = _dead
         self._live = _dead

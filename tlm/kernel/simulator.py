@@ -507,39 +507,6 @@ class Simulator:
         elif cmd is not RAN:
             self._dispatch_slow(p, cmd)
 
-    def _queues_holding(self, p: Process) -> tuple[list[list[Any]], list[Event]]:
-        """The scheduler lists and the events whose waiter lists hold `p`.
-
-        Found among the referrers of `p` (a scan of the heap: process control
-        is rare, and the hot path records nothing for it).
-        """
-        lists = [r for r in gc.get_referrers(p) if type(r) is list and r is not self._processes]
-        kernel = {id(self._runnable), id(self._delta)}
-        kernel.update(id(b) for b in self._timed.values())
-        events = [o for o in gc.get_referrers(*lists) if isinstance(o, Event) and o.sim is self
-                  and any(o._waiters is r for r in lists)] if lists else []
-        kernel.update(id(ev._waiters) for ev in events)
-        return [r for r in lists if id(r) in kernel], events
-
-    def _locate(self, p: Process) -> tuple[Event | None, bool]:
-        """(the event `p` waits on, whether it is runnable and waits on nothing)."""
-        lists, events = self._queues_holding(p)
-        park = events[0] if events else None
-        waiting = park is not None or any(r is not self._runnable for r in lists)
-        w = p._wait
-        if getattr(w, "epoch", None) == p._epoch:
-            waiting = True
-        in_run = any(r is self._runnable for r in lists)
-        return park, in_run and not waiting
-
-    def _scrub(self, p: Process) -> None:
-        """Make every queued wake-up of `p` inert (its coroutine is being replaced)."""
-        lists, _ = self._queues_holding(p)
-        for lst in lists:
-            for i, x in enumerate(lst):
-                if x is p:
-                    lst[i] = _INERT
-
     def current_process(self) -> Process | Method | None:
         """The process or method running now (None outside the evaluation phase).
 
@@ -606,24 +573,3 @@ class Simulator:
     @property
     def processes(self) -> tuple[Process, ...]:
         return tuple(self._processes)
-
-
-class _Inert:
-    """Stands in a scheduler list where a killed or reset process was queued."""
-
-    __slots__ = ("_at",)
-    _plain = True
-    _waiters: list[Any] = []  # always empty: nothing is ever added
-
-    def __init__(self) -> None:
-        self._at: int | None = None
-
-    @staticmethod
-    def _send(_: None) -> object:
-        return RAN
-
-    def hit(self, _: Event) -> None:
-        pass
-
-
-_INERT = _Inert()
