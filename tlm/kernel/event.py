@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 # `Event._at` when a delta notification is pending. Being below every time,
 # it also makes a later `notify(t)` lose to it without an extra test.
 _DELTA = -1
+_ZERO = 0
 
 
 class Event:
@@ -99,6 +100,16 @@ class Event:
     # -- notification --------------------------------------------------------
     def notify(self, delay: int | None = None) -> None:
         """Immediate (no argument), delta (`0`) or timed (`t` ps) notification."""
+        if delay is _ZERO:
+            # Delta, tested first: an int 0 is CPython's cached small int, so
+            # identity spares the type check (anything else takes the long way).
+            # A pending timed notification is overridden: its queue entry goes
+            # stale (`_fire_timed` checks `_at`).
+            at = self._at
+            if at is None or at > _DELTA:
+                self._at = _DELTA
+                self._delta.append(self)
+            return
         if delay is None:
             # Immediate: `_trigger` inlined for the hot case.
             if self._at is not None:
