@@ -365,3 +365,18 @@ def test_event_queue_wakes_an_or_list_without_methods():
     eq.notify(2 * NS)
     sim.run()
     assert log == [2 * NS]
+
+
+def test_mutex_taken_outside_the_run_is_held():
+    sim = Simulator()
+    m = Mutex(sim, "m")
+    assert m.trylock() and m.locked
+    got: list[bool] = []
+
+    async def p():
+        got.append(m.trylock())
+
+    sim.spawn(p())
+    sim.run()
+    assert got == [False]
+    assert m.unlock() and not m.locked

@@ -27,13 +27,16 @@ def _caller_id() -> object:
     while f is not None:
         back = f.f_back
         if back is None:
-            return None
+            break
         if back.f_code is _LOOP_CODE:
             if f.f_code.co_flags & inspect.CO_COROUTINE:
                 return f
             return back.f_locals.get("p")  # a method, or a thread under a wrapper
         f = back
-    return None
+    return _OUTSIDE
+
+
+_OUTSIDE = object()  # the caller when no simulation runs (elaboration, between runs)
 
 
 class Mutex:
