@@ -2,20 +2,28 @@
 
 Prints a Markdown table of resumptions per CPU second and the tlm/SimPy
 ratio; tlm and SimPy runs alternate and the best of `--repeat` counts.
-Run: `.venv/bin/python bench/bench_kernel.py [--scale 1.0] [--repeat 5]`.
+With `--systemc` the same programs written for SystemC
+(`bench/systemc/bench_kernel.cpp`) are compiled with g++ -O2 against the
+installed libsystemc and run in the same invocation (one process per case,
+best of `--repeat`), adding their figures and the tlm/SystemC ratio.
+Run: `.venv/bin/python bench/bench_kernel.py [--scale 1.0] [--repeat 5] [--systemc]`.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import os
+import subprocess
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import simpy
 
 import tlm
-from tlm import NS, Clock, Event, Fifo, Simulator, wait
+from tlm import NS, Clock, Event, EventQueue, Fifo, Mutex, Semaphore, Simulator, wait
 
 
 # -- 1. 1000 processes doing timed waits -----------------------------------------
@@ -189,6 +197,101 @@ def simpy_clocked(n_methods: int, n_cycles: int) -> int:
     return n_methods * n_cycles
 
 
+# -- 5. processes sharing a mutex, and a semaphore of 4 ------------------------------------
+def tlm_mutex(n_procs: int, n_locks: int, capacity: int = 1) -> int:
+    sim = Simulator()
+    if capacity == 1:
+        m = Mutex(sim, "m")
+
+        async def user() -> None:
+            for _ in range(n_locks):
+                await m.lock()
+                await wait(1 * NS)
+                m.unlock()
+    else:
+        s = Semaphore(sim, capacity, "s")
+
+        async def user() -> None:
+            for _ in range(n_locks):
+                await s.wait()
+                await wait(1 * NS)
+                s.post()
+
+    for _ in range(n_procs):
+        sim.spawn(user())
+    sim.run()
+    return n_procs * n_locks
+
+
+def simpy_mutex(n_procs: int, n_locks: int, capacity: int = 1) -> int:
+    env = simpy.Environment()
+    res = simpy.Resource(env, capacity=capacity)
+
+    def user():  # type: ignore[no-untyped-def]
+        for _ in range(n_locks):
+            with res.request() as req:
+                yield req
+                yield env.timeout(1 * NS)
+
+    for _ in range(n_procs):
+        env.process(user())
+    env.run()
+    return n_procs * n_locks
+
+
+def tlm_semaphore(n_procs: int, n_locks: int) -> int:
+    return tlm_mutex(n_procs, n_locks, 4)
+
+
+def simpy_semaphore(n_procs: int, n_locks: int) -> int:
+    return simpy_mutex(n_procs, n_locks, 4)
+
+
+# -- 6. an event queue holding many pending notifications -----------------------------------
+def tlm_event_queue(n: int) -> int:
+    sim = Simulator()
+    eq = EventQueue(sim, "eq")
+
+    async def poster() -> None:
+        for i in range(n):
+            eq.notify((i % 97 + 1) * NS)
+            if i % 97 == 96:
+                await wait(100 * NS)
+
+    async def watcher() -> None:
+        for _ in range(n):
+            await eq
+
+    sim.spawn(watcher())
+    sim.spawn(poster())
+    sim.run()
+    return n
+
+
+def simpy_event_queue(n: int) -> int:
+    env = simpy.Environment()
+    box = {"ev": env.event()}
+
+    def fire(_ev):  # type: ignore[no-untyped-def]
+        ev, box["ev"] = box["ev"], env.event()
+        ev.succeed()
+
+    def poster():  # type: ignore[no-untyped-def]
+        for i in range(n):
+            env.timeout((i % 97 + 1) * NS).callbacks.append(fire)
+            if i % 97 == 96:
+                yield env.timeout(100 * NS)
+
+    def watcher():  # type: ignore[no-untyped-def]
+        for _ in range(n):
+            yield box["ev"]
+
+    env.process(watcher())
+    env.process(poster())
+    env.run()
+    return n
+
+
 def measure_pair(t_fn: Callable[..., int], s_fn: Callable[..., int], args: tuple[int, ...],
                  repeat: int) -> tuple[float, float]:
     """Best-of-`repeat` resumptions per CPU second of `t_fn` and `s_fn`.
@@ -207,33 +310,73 @@ def measure_pair(t_fn: Callable[..., int], s_fn: Callable[..., int], args: tuple
     return best[0], best[1]
 
 
+SYSTEMC_SOURCE = Path(__file__).parent / "systemc" / "bench_kernel.cpp"
+
+
+def build_systemc(out_dir: str) -> str:
+    """Compile the SystemC versions; the path of the binary."""
+    exe = os.path.join(out_dir, "bench_kernel_systemc")
+    subprocess.run(["g++", "-O2", "-o", exe, str(SYSTEMC_SOURCE), "-lsystemc"], check=True)
+    return exe
+
+
+def measure_systemc(exe: str, case: str, n: int, repeat: int) -> float:
+    """Best-of-`repeat` resumptions per CPU second of one SystemC case."""
+    best = 0.0
+    env = dict(os.environ, SC_COPYRIGHT_MESSAGE="DISABLE")
+    for _ in range(repeat):
+        out = subprocess.run([exe, case, str(n)], check=True, capture_output=True, text=True, env=env)
+        work, dt = out.stdout.split()[-2:]
+        best = max(best, int(work) / max(float(dt), 1e-9))
+    return best
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--systemc", action="store_true", help="also run the SystemC versions (needs g++, libsystemc)")
     ns = ap.parse_args()
     if ns.scale <= 0 or ns.repeat < 1:
         ap.error("--scale must be > 0 and --repeat >= 1")
     s = ns.scale
-    # The issue's four cases; the ping-pong is the issue's with immediate
-    # notification (like SimPy's succeed(): the partner resumes at the same
-    # time with no phase in between). The delta variant additionally runs a
-    # full update + delta-notification cycle per hop, which SimPy has no
-    # counterpart of; it is kept as an extra row.
+    # The ping-pong runs with immediate notification (like SimPy's succeed():
+    # the partner resumes at the same time with no phase in between) and with
+    # delta notification, which adds a whole update + delta-notification cycle
+    # per hop that SimPy has no counterpart of. Mutex and Semaphore compare
+    # with simpy.Resource; the EventQueue with timeouts firing one event.
+    # (row, tlm, SimPy, arguments, SystemC case; its n is the last argument)
     cases = [
-        ("1000 processes, timed waits", tlm_timed, simpy_timed, (1000, int(300 * s))),
-        ("bounded Fifo producer/consumer (depth 16)", tlm_fifo, simpy_fifo, (int(100_000 * s),)),
-        ("zero-delay event ping-pong (immediate notify)", tlm_pingpong, simpy_pingpong, (int(200_000 * s),)),
-        ("100 methods on one clock", tlm_clocked, simpy_clocked, (100, int(3000 * s))),
-        ("extra: zero-delay ping-pong (delta notify(0))", tlm_pingpong_delta, simpy_pingpong,
-         (int(200_000 * s),)),
+        ("1000 processes, timed waits", tlm_timed, simpy_timed, (1000, int(300 * s)), "timed"),
+        ("bounded Fifo producer/consumer (depth 16)", tlm_fifo, simpy_fifo, (int(100_000 * s),), "fifo"),
+        ("zero-delay event ping-pong (immediate notify)", tlm_pingpong, simpy_pingpong, (int(200_000 * s),),
+         "pingpong"),
+        ("100 methods on one clock", tlm_clocked, simpy_clocked, (100, int(3000 * s)), "clocked"),
+        ("zero-delay ping-pong (delta notify(0))", tlm_pingpong_delta, simpy_pingpong,
+         (int(200_000 * s),), "delta"),
+        ("Mutex, 10 processes contending", tlm_mutex, simpy_mutex, (10, int(20_000 * s)), "mutex"),
+        ("Semaphore(4), 10 processes contending", tlm_semaphore, simpy_semaphore, (10, int(20_000 * s)),
+         "semaphore"),
+        ("EventQueue, 97 pending notifications", tlm_event_queue, simpy_event_queue, (int(200_000 * s),),
+         "event_queue"),
     ]
-    print(f"tlm {tlm.__version__}, simpy {simpy.__version__}, best of {ns.repeat}, CPU time")
-    print("| benchmark | tlm (M/s) | SimPy (M/s) | ratio |")
-    print("|---|---|---|---|")
-    for name, t_fn, s_fn, args in cases:
-        t, r = measure_pair(t_fn, s_fn, args, ns.repeat)
-        print(f"| {name} | {t / 1e6:.2f} | {r / 1e6:.2f} | {t / r:.2f}x |", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        exe = build_systemc(tmp) if ns.systemc else None
+        print(f"tlm {tlm.__version__}, simpy {simpy.__version__}, best of {ns.repeat}, CPU time"
+              + (", SystemC 2.3.4 g++ -O2" if exe else ""))
+        if exe:
+            print("| benchmark | tlm (M/s) | SimPy (M/s) | tlm/SimPy | SystemC (M/s) | tlm/SystemC |")
+            print("|---|---|---|---|---|---|")
+        else:
+            print("| benchmark | tlm (M/s) | SimPy (M/s) | ratio |")
+            print("|---|---|---|---|")
+        for name, t_fn, s_fn, args, sc_case in cases:
+            t, r = measure_pair(t_fn, s_fn, args, ns.repeat)
+            row = f"| {name} | {t / 1e6:.2f} | {r / 1e6:.2f} | {t / r:.2f}x |"
+            if exe:
+                c = measure_systemc(exe, sc_case, args[-1], ns.repeat)
+                row += f" {c / 1e6:.2f} | {t / c:.2f}x |"
+            print(row, flush=True)
 
 
 if __name__ == "__main__":

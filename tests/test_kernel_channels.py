@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tlm import NS, Clock, Event, Fifo, Module, Signal, SimulationError, Simulator, wait
+from tlm import NS, Clock, Event, Fifo, Module, Signal, SimulationError, SimulationWarning, Simulator, wait
 
 
 def test_signal_write_seen_after_update(sim, log):
@@ -278,7 +278,7 @@ def test_error_in_a_large_method_batch_names_the_method(sim):
 
 
 def test_module_hierarchy_names_and_threads(sim, log):
-    """Modules have dotted names; threads are named under them; duplicates are errors."""
+    """Modules have dotted names; threads are named under them; a duplicate is renamed."""
     class Leaf(Module):
         def __init__(self, parent, name):
             super().__init__(parent, name)
@@ -299,8 +299,13 @@ def test_module_hierarchy_names_and_threads(sim, log):
     assert log == ["top.a", "top.b"]
     assert [m.name for m in top.walk()] == ["top", "top.a", "top.b"]
     assert sorted(p.name for p in sim.processes) == ["top.a.run", "top.b.run"]
-    with pytest.raises(SimulationError):
-        Leaf(top, "a")
+    with pytest.warns(SimulationWarning, match="'top.a' is already used: the later object is renamed 'top.a_0'"):
+        again = Leaf(top, "a")
+    assert (again.name, again.basename) == ("top.a_0", "a_0")
+    with pytest.warns(SimulationWarning, match="renamed 'top.a_1'"):
+        assert Leaf(top, "a").name == "top.a_1"
+    sim.run()
+    assert log[2:] == ["top.a_0", "top.a_1"]
 
 
 def test_elaboration_hook_runs_before_time_zero(sim, log):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from heapq import heappush
 
+from tlm.kernel.coro import as_simulator, scoped_name
 from tlm.kernel.event import Event, _as_delay
 from tlm.kernel.process import Method
 from tlm.kernel.signal import Signal
@@ -53,6 +54,9 @@ class Clock(Signal[bool]):
 
     def __init__(self, sim: Simulator, period: int, name: str = "clock",
                  duty: float = 0.5, start: int = 0) -> None:
+        if not isinstance(sim, Simulator):
+            name = scoped_name(sim, name)
+            sim = as_simulator(sim, "Clock")
         if not isinstance(period, int) or period < 2:
             raise ValueError(f"clock period must be an int >= 2 ps, got {period!r}")
         if not 0.0 < duty < 1.0:

@@ -18,3 +18,7 @@ class ProcessError(SimulationError):
         self.time = time
         self.error = error
         super().__init__(f"process '{process}' raised {type(error).__name__}: {error} (at {time})")
+
+
+class SimulationWarning(UserWarning):
+    """Something SystemC reports as a warning (a renamed duplicate name, ...)."""

@@ -15,11 +15,11 @@ earlier time beats a later one, and the later request is ignored.
 
 from __future__ import annotations
 
-import types
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Coroutine, Generator
 from typing import TYPE_CHECKING, Any
 
 from tlm.kernel.batch import batch_send
+from tlm.kernel.coro import as_simulator, native_coroutine, scoped_name
 from tlm.kernel.process import RAN, Method, Process
 from tlm.kernel.time import fmt_time
 
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 # `Event._at` when a delta notification is pending. Being below every time,
 # it also makes a later `notify(t)` lose to it without an extra test.
 _DELTA = -1
+_ZERO = 0
 
 
 class Event:
@@ -43,6 +44,9 @@ class Event:
         def __await__(self) -> Generator[Any, None, None]: ...
 
     def __init__(self, sim: Simulator, name: str = "event") -> None:
+        if not hasattr(sim, "_runnable"):  # a Module (or a mistake): see as_simulator
+            name = scoped_name(sim, name)
+            sim = as_simulator(sim, "Event")
         self.sim = sim
         self.name = name
         # `await ev` yields the event itself to the scheduler, which adds the
@@ -96,6 +100,16 @@ class Event:
     # -- notification --------------------------------------------------------
     def notify(self, delay: int | None = None) -> None:
         """Immediate (no argument), delta (`0`) or timed (`t` ps) notification."""
+        if delay is _ZERO:
+            # Delta, tested first: an int 0 is CPython's cached small int, so
+            # identity spares the type check (anything else takes the long way).
+            # A pending timed notification is overridden: its queue entry goes
+            # stale (`_fire_timed` checks `_at`).
+            at = self._at
+            if at is None or at > _DELTA:
+                self._at = _DELTA
+                self._delta.append(self)
+            return
         if delay is None:
             # Immediate: `_trigger` inlined for the hot case.
             if self._at is not None:
@@ -251,7 +265,13 @@ class _Waiter:
         self.timeout_at: int | None = None
 
     def hit(self, ev: Event) -> None:
-        if self.epoch != self.proc._epoch:
+        proc = self.proc
+        if self.epoch != proc._epoch:
+            return
+        if proc._disabled:  # the trigger is lost; the wait stays in place
+            ev._waiters.append(self)
+            ev._mixed = True
+            ev._plain = False
             return
         if self.remaining is not None:
             self.remaining.discard(ev)
@@ -262,6 +282,15 @@ class _Waiter:
 
     def _fire_timed(self) -> None:
         if self.epoch == self.proc._epoch:
+            if self.proc._disabled:  # a timeout while disabled is lost, with the wait
+                self.fired = None
+                self.proc._epoch += 1
+                for ev in self.events:
+                    try:
+                        ev._waiters.remove(self)
+                    except ValueError:
+                        pass
+                return
             self._wake()
 
     def _wake(self) -> None:
@@ -312,7 +341,7 @@ class _Combined:
             proc.sim._schedule_other(w.timeout_at, w)
 
 
-@types.coroutine
+@native_coroutine
 def _await_combined(c: _Combined) -> Generator[Any, None, Any]:
     yield c
     w = c.waiter
@@ -322,7 +351,7 @@ def _await_combined(c: _Combined) -> Generator[Any, None, Any]:
     return w.fired
 
 
-@types.coroutine
+@native_coroutine
 def wait(t: int, event: Event | None = None) -> Generator[Any, None, Any]:
     """Await `t` ps (`0`: one delta cycle), or `t` ps or `event`, whichever first.
 
@@ -340,17 +369,19 @@ def wait(t: int, event: Event | None = None) -> Generator[Any, None, Any]:
         t = _as_delay(t)
     if t < 0:
         raise ValueError(f"negative delay {t}")
-    return (yield from _await_combined(_Combined((event,), False, t)))
+    c = _Combined((event,), False, t)  # _await_combined, inlined (this body is not a generator to mypy)
+    yield c
+    return c.waiter is not None and c.waiter.fired is not None
 
 
-def any_of(*events: Event) -> Generator[Any, None, Any]:
+def any_of(*events: Event) -> Coroutine[Any, Any, Any]:
     """Await the first of `events` to fire; the result is that event (or-list)."""
     if not events:
         raise ValueError("any_of() needs at least one event")
     return _await_combined(_Combined(events, False, None))
 
 
-def all_of(*events: Event) -> Generator[Any, None, Any]:
+def all_of(*events: Event) -> Coroutine[Any, Any, Any]:
     """Await until every one of `events` has fired since the wait began (and-list)."""
     if not events:
         raise ValueError("all_of() needs at least one event")

@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-import types
 from collections import deque
 from collections.abc import Generator
 from typing import Any, Generic, TypeVar
 
+from tlm.kernel.coro import as_simulator, native_coroutine, scoped_name
 from tlm.kernel.event import Event
 from tlm.kernel.simulator import Simulator
 
 T = TypeVar("T")
-
-
-@types.coroutine
-def _finished() -> Generator[Any, None, None]:
-    return
-    yield  # makes this a generator
-
-
-# An exhausted generator-based coroutine: awaiting it returns None at once
-# (sending into a finished generator just stops it again), so one object
-# serves every put that did not have to wait.
-_DONE = _finished()
-for _ in _DONE:
-    pass
 
 
 class _ReadEvent(Event):
@@ -69,6 +55,9 @@ class Fifo(Generic[T]):
     def __init__(self, sim: Simulator, depth: int = 1, name: str = "fifo") -> None:
         if not isinstance(depth, int) or depth < 1:
             raise ValueError(f"fifo depth must be a positive int, got {depth!r}")
+        if not isinstance(sim, Simulator):
+            name = scoped_name(sim, name)
+            sim = as_simulator(sim, "Fifo")
         self.sim = sim
         self.name = name
         self.depth = depth
@@ -141,12 +130,12 @@ class Fifo(Generic[T]):
         self._note_read()
         return True, self._items.popleft()
 
+    @native_coroutine
     def put(self, item: T) -> Generator[Any, None, None]:
         """Write, waiting for a free slot (``await fifo.put(x)``).
 
-        With a free slot the write happens in this call (awaiting is then a
-        no-op) and the result is one shared, already finished awaitable, so
-        the common case creates no object.
+        Nothing happens until the call is awaited: a forgotten `await` writes
+        nothing and Python warns that the coroutine was never awaited.
         """
         n = self._num_read
         if n and self._read_at != self.sim.delta_count:  # _settle, inlined
@@ -161,13 +150,9 @@ class Fifo(Generic[T]):
                 else:  # _request, inlined for the hot case
                     self._pending = True
                     self._updates.append(self)
-            return _DONE
-        return self._put_waiting(item)
-
-    # The waiting put/get are generator-based awaitables that yield the
-    # kernel's Event directly: cheaper than an `async def` plus `await event`.
-    @types.coroutine
-    def _put_waiting(self, item: T) -> Generator[Any, None, None]:
+            return
+        # The waiting part yields the kernel's Event directly: cheaper than
+        # an `async def` plus `await event`.
         while self.depth - self._readable - self._num_written <= 0:
             yield self.data_read
             self._settle()
@@ -175,7 +160,7 @@ class Fifo(Generic[T]):
         self._num_written += 1
         self._request()
 
-    @types.coroutine
+    @native_coroutine
     def get(self) -> Generator[Any, None, T]:
         """Read, waiting for an item (``x = await fifo.get()``)."""
         while self._readable - self._num_read <= 0:

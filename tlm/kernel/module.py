@@ -45,17 +45,23 @@ class Module:
             parent.children.append(self)
         else:
             raise TypeError(f"parent must be a Simulator or a Module, got {parent!r}")
-        self.basename = name
         self.children: list[Module] = []
-        self.sim.register_name(self.name, self)
+        self.name = self.sim.register_name(self.name, self, rename=True)
+        self.basename = self.name.rpartition(".")[2]
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}>"
 
-    def thread(self, coro_fn: Callable[[], Coroutine[Any, Any, Any]], name: str | None = None) -> Process:
-        """Start `coro_fn()` as a thread process of this module (SC_THREAD)."""
+    def thread(self, coro_fn: Callable[[], Coroutine[Any, Any, Any]], name: str | None = None,
+               reset: Any = None, reset_level: object = True) -> Process:
+        """Start `coro_fn()` as a thread process of this module (SC_THREAD).
+
+        `reset` (a Signal) with `reset_level` is reset_signal_is: whenever the
+        thread resumes while `reset.read() == reset_level`, it restarts from
+        the beginning of `coro_fn` instead.
+        """
         pname = f"{self.name}.{name or coro_fn.__name__}"
-        return self.sim.spawn(coro_fn(), name=pname)
+        return self.sim.spawn(coro_fn, name=pname, reset=reset, reset_level=reset_level)
 
     def method(self, fn: Callable[[], object], sensitive: Iterable[Event] = (),
                dont_initialize: bool = False, name: str | None = None) -> Method:

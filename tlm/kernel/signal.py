@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Generic, TypeVar
 
+from tlm.kernel.coro import as_simulator, scoped_name
 from tlm.kernel.event import Event
 from tlm.kernel.simulator import Simulator
 
@@ -22,6 +23,9 @@ class Signal(Generic[T]):
     __slots__ = ("sim", "name", "_cur", "_new", "_pending", "value_changed", "posedge", "negedge")
 
     def __init__(self, sim: Simulator, init: T = 0, name: str = "signal") -> None:  # type: ignore[assignment]
+        if not isinstance(sim, Simulator):
+            name = scoped_name(sim, name)
+            sim = as_simulator(sim, type(self).__name__)
         self.sim = sim
         self.name = name
         self._cur: T = init

@@ -47,12 +47,13 @@ from __future__ import annotations
 
 import gc
 import heapq
+import warnings
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from tlm.kernel.errors import ProcessError, SimulationError
+from tlm.kernel.errors import ProcessError, SimulationError, SimulationWarning
 from tlm.kernel.event import Event, _as_delay
-from tlm.kernel.process import RAN, Method, Process
+from tlm.kernel.process import RAN, Method, Process, Unwind, _dead
 from tlm.kernel.time import fmt_time
 
 
@@ -84,6 +85,11 @@ class Simulator:
         self._processes: list[Process] = []
         self._methods: list[Method] = []
         self._names: dict[str, object] = {}
+        self._unique: dict[str, int] = {}  # per leaf name, for renaming duplicates
+        self._ports: list[Any] = []         # Port/Export objects, checked at elaboration
+        self._paused = False
+        self._direct_waits: set[type] = set()  # Event subclasses awaited like an Event
+        self._fresh = False  # the last run() stopped at its limit, before what is due then
         self._elab_hooks: list[Callable[[], None]] = []
         self._end_hooks: list[Callable[[], None]] = []
         self._elaborated = False
@@ -96,24 +102,58 @@ class Simulator:
         return f"<Simulator {self.name} at {fmt_time(self.now)}>"
 
     # -- construction ----------------------------------------------------------
-    def register_name(self, name: str, obj: object) -> str:
-        """Reserve a hierarchical name; duplicates are an error (as in SystemC)."""
+    def register_name(self, name: str, obj: object, rename: bool = False) -> str:
+        """Reserve a hierarchical name and return the name given.
+
+        A name already used is an error, or with `rename` (what modules,
+        processes, ports and exports use) a `SimulationWarning` and the next
+        free ``<name>_<n>``, counting per leaf name as SystemC's
+        sc_gen_unique_name does (``top.m`` then ``top.m_0``, ``top.m_1``).
+        """
         if name in self._names:
-            raise SimulationError(f"duplicate name '{name}'")
+            if not rename:
+                raise SimulationError(f"duplicate name '{name}'")
+            head, dot, leaf = name.rpartition(".")
+            new = name
+            while new in self._names:
+                n = self._unique.get(leaf, 0)
+                self._unique[leaf] = n + 1
+                new = f"{head}{dot}{leaf}_{n}"
+            warnings.warn(f"name '{name}' is already used: the later object is renamed '{new}'",
+                          SimulationWarning, stacklevel=3)
+            name = new
         self._names[name] = obj
         return name
 
-    def spawn(self, coro: Coroutine[Any, Any, Any], name: str | None = None) -> Process:
-        """Start a thread process from a coroutine object (sc_spawn).
+    def spawn(self, coro: Coroutine[Any, Any, Any] | Callable[[], Coroutine[Any, Any, Any]],
+              name: str | None = None, reset: Any = None, reset_level: object = True) -> Process:
+        """Start a thread process (sc_spawn) from a coroutine object, or from a
+        function returning one (which `Process.reset()` can call again).
 
         It runs in the current evaluation phase (or at the start of `run()`).
+        `reset`/`reset_level`: see `Module.thread` (needs a function).
         """
         if name is None:
             name = f"process{len(self._processes)}"
             while name in self._names:
                 name += "_"
-        proc = Process(self, coro, name)
-        self.register_name(name, proc)
+        factory = None
+        if callable(coro) and not hasattr(coro, "send"):
+            factory = coro
+            body = factory()
+        else:
+            body = coro  # type: ignore[assignment]
+        proc = Process(self, body, name, factory)
+        proc.name = self.register_name(name, proc, rename=True)
+        if reset is not None:
+            if factory is None:
+                raise SimulationError(f"process '{name}': a reset signal needs the async function, "
+                                      "not a coroutine object")
+            if not hasattr(reset, "read"):
+                raise TypeError(f"reset must be a Signal (with read()), got {reset!r}")
+            proc._reset_sig = reset
+            proc._reset_level = reset_level
+            proc._live = proc._send = proc._reset_send
         self._processes.append(proc)
         self._runnable.append(proc)
         return proc
@@ -122,7 +162,8 @@ class Simulator:
                dont_initialize: bool = False, name: str | None = None) -> Method:
         """Register `fn` as a method process statically sensitive to `sensitive`."""
         name = name or str(getattr(fn, "__qualname__", "method"))
-        m = Method(self, fn, self.register_name(name, None), sensitive)
+        name = self.register_name(name, None, rename=True)
+        m = Method(self, fn, name, sensitive)
         self._names[name] = m
         self._methods.append(m)
         if not dont_initialize:
@@ -155,6 +196,12 @@ class Simulator:
         """
         self._updates.append(channel)
 
+    def pause(self) -> None:
+        """End `run()` after the current delta cycle (sc_pause); a later `run()`
+        continues from there, at the same time."""
+        self._paused = True
+        self.stop()
+
     def stop(self) -> None:
         """End `run()` after the current delta cycle (sc_stop)."""
         self._stop = True
@@ -164,10 +211,13 @@ class Simulator:
 
     # -- running -------------------------------------------------------------------
     def run(self, until: int | None = None, duration: int | None = None) -> None:
-        """Simulate until nothing is left to do, or up to and including time `until`.
+        """Simulate until nothing is left to do, or until time `until`.
 
-        `duration` is relative to `now`. When a limit is given, `now` ends at the
-        limit even if activity stopped earlier (SystemC's run-to-time).
+        As sc_start(t): with a limit, everything due before it runs and `now`
+        ends at the limit (even if activity stopped earlier); what is due at
+        the limit itself runs in the next `run()`. `duration` is relative to
+        `now`, so repeated `run(duration=d)` calls continue where the last
+        one stopped. `stop()`/`pause()` end a run early, at the current time.
         """
         if self._running:
             raise SimulationError("run() called from inside a running simulation")
@@ -180,10 +230,20 @@ class Simulator:
             if until < self.now:
                 raise ValueError(f"until={until} is before now={self.now}")
         if not self._elaborated:
+            self._check_binding()
             self._elaborated = True
             for hook in self._elab_hooks:
                 hook()
         self._stop = False
+        self._paused = False
+        if self._fresh:
+            self._fresh = False
+            due = (self._times and self._times[0] == self.now) or (self._quiet and self._quiet[0] == self.now)
+            if due and not self._runnable and not self._delta:
+                # The last run stopped at `now` before what is due here ran, so the
+                # time advance the loop makes to `now` is the instant's first delta
+                # cycle, counted by none before (as sc_start(t) then sc_start()).
+                self.delta_count -= 1
         self._running = True
         try:
             self._loop(until)
@@ -191,7 +251,9 @@ class Simulator:
             self._running = False
         if until is not None and not self._stop and self.now < until:
             self.now = until
-            self.delta_count += self._pass_quiet(until + 1, visited=False)
+            self.delta_count += self._pass_quiet(until, visited=False)
+            self._t0_delta = self.delta_count  # nothing at `until` has run yet (see Clock.read)
+            self._fresh = True
         for hook in self._end_hooks:
             hook()
 
@@ -231,8 +293,10 @@ class Simulator:
                             self._finish(p)
                             continue
                         self._fail(p, e)
+                        continue
                     except BaseException as e:
-                        self._fail(p, e)
+                        self._fail(p, e)  # returns only for a process's kill/reset of itself
+                        continue
                     cls = type(cmd)
                     if cls is int_cls and cmd > 0:
                         t = now + cmd
@@ -298,7 +362,7 @@ class Simulator:
                 t = heappop(times)
             except IndexError:  # nothing left to do
                 return
-            if bounded and t > limit:  # a flag: comparing with a huge int is slow
+            if bounded and t >= limit:  # a flag: comparing with a huge int is slow
                 heappush(times, t)  # only at the end of a bounded run
                 return
             if times and times[0] == t:
@@ -342,6 +406,9 @@ class Simulator:
                     self._delta.append(p)
                     return
                 exc: BaseException = ValueError(f"negative delay {cmd}")
+            elif type(cmd) in self._direct_waits:  # an Event subclass without a wait hook
+                cmd._waiters.append(p)
+                return
             else:
                 register = getattr(cmd, "_register", None)
                 if register is not None:
@@ -370,6 +437,7 @@ class Simulator:
                 return
             except BaseException as e:
                 self._fail(p, e)
+                return
             if type(cmd) is int and cmd > 0:
                 self._schedule_proc(self.now + cmd, p)
                 return
@@ -398,15 +466,65 @@ class Simulator:
         p.alive = False
         p._wait = None
         if p._terminated is not None:
-            p._terminated.notify(0)
+            p._terminated.notify()  # immediate, as SystemC's terminated_event
 
     def _fail(self, p: Process | Method | Event, e: BaseException) -> None:
+        if type(e) is Unwind and type(p) is Process:  # it killed or reset itself
+            if e.reset:
+                p._epoch += 1
+                p._restart()
+                self._run_now(p)
+            else:
+                p._send = p._live = _dead
+                self._finish(p)
+            return
         if isinstance(p, Event):  # a method batch: blame the method that raised
             p = p._failed_method(e)
         p.alive = False
         if isinstance(e, (KeyboardInterrupt, SystemExit)):
             raise e
         raise ProcessError(p.name, fmt_time(self.now), e) from e
+
+    # -- process control support ---------------------------------------------------
+    def _run_now(self, p: Process) -> None:
+        """Run `p` up to its next `await` (a reset): now in an evaluation phase,
+        else at the start of the next `run()`."""
+        if not self._running:
+            self._runnable.append(p)
+            return
+        try:
+            cmd = p._send(None)
+        except StopIteration:
+            self._finish(p)
+            return
+        except BaseException as e:
+            self._fail(p, e)
+            return
+        if type(cmd) is int and cmd > 0:
+            self._schedule_proc(self.now + cmd, p)
+        elif type(cmd) is Event:
+            cmd._waiters.append(p)
+        elif cmd is not RAN:
+            self._dispatch_slow(p, cmd)
+
+    def current_process(self) -> Process | Method | None:
+        """The process or method running now (None outside the evaluation phase).
+
+        Found from the call stack, so it costs nothing to the scheduler.
+        """
+        from tlm.kernel.control import batch_method, running_item
+
+        item = running_item(self)
+        if isinstance(item, Event):  # a method batch
+            return batch_method(self)
+        return item if isinstance(item, (Process, Method)) else None
+
+    # -- ports -------------------------------------------------------------------------
+    def _check_binding(self) -> None:
+        """Resolve every port and export; raise naming all that are unbound."""
+        unbound = [name for port in self._ports for name in port._elaborate()]
+        if unbound:
+            raise SimulationError("unbound port(s)/export(s) at elaboration: " + ", ".join(unbound))
 
     # -- introspection -------------------------------------------------------------
     def pending_activity(self) -> bool:

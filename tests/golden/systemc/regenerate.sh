@@ -1,6 +1,8 @@
 #!/bin/sh
-# Rebuild the reference program against Debian's libsystemc-dev and rewrite the golden log.
+# Rebuild the reference programs against Debian's libsystemc-dev and rewrite the golden logs.
 set -e
 cd "$(dirname "$0")"
-g++ -O1 -o /tmp/tlm_scenarios scenarios.cpp -lsystemc
-SC_COPYRIGHT_MESSAGE=DISABLE /tmp/tlm_scenarios | grep -E '^[0-9]' > scenarios.log
+for prog in scenarios features; do
+    g++ -O1 -o /tmp/tlm_$prog $prog.cpp -lsystemc
+    SC_COPYRIGHT_MESSAGE=DISABLE /tmp/tlm_$prog | grep -E '^[0-9]' > $prog.log
+done
