@@ -90,6 +90,13 @@ def describe(v: Any, width: int = 40) -> str:
     return r if len(r) <= width else r[:width - 3] + "..."
 
 
+def key_name(key: str, width: int = 40) -> str:
+    """An object key for an error's `where`: as is when short and printable, else quoted."""
+    if len(key) <= width and key.isprintable() and key.strip() == key and key:
+        return key
+    return describe(key, width)
+
+
 def open_input(path: str) -> tuple[int, bool]:
     """Open a file for reading without hanging on a FIFO nobody writes.
 

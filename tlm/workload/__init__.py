@@ -51,6 +51,8 @@ def load_workload(source: str | Path, *, max_bytes: int = MAX_WORKLOAD_BYTES) ->
             raise InputError(text, "workload", f"unknown built-in {name!r} (known: {', '.join(BUILTINS)})")
         return obj
     raw = read_capped(text, max_bytes, "--max-workload-bytes raises it")
+    if not raw.strip():
+        raise InputError(text, "file", "is empty")
     check_json_depth(raw, text)
     try:
         obj = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
