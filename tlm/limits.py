@@ -203,7 +203,7 @@ def check_toml_depth(data: bytes, path: str, *, limit: int = MAX_DEPTH) -> None:
 #: Most tile entries a workload may lower to (`--max-tiles`).
 MAX_TILES = 2_000_000
 #: Most host memory a run's estimate may reach (`--max-memory`).
-MAX_MEMORY = 4 * GIB
+MAX_MEMORY = 2 * GIB
 
 
 @dataclass(frozen=True)
@@ -223,10 +223,13 @@ def _size_arg(text: str) -> int:
 
 
 def _count_arg(text: str) -> int:
-    t = text.replace("_", "")
+    t = text.replace("_", "").replace(",", "").strip().upper()
+    scale = 1
+    if t and t[-1] in "KMG":
+        scale, t = 1000 ** ("KMG".index(t[-1]) + 1), t[:-1]
     if not t.isdigit() or int(t) <= 0:
-        raise argparse.ArgumentTypeError(f"not a positive count: {text!r}")
-    return int(t)
+        raise argparse.ArgumentTypeError(f"not a positive count: {text!r} (e.g. 500000, 4M)")
+    return int(t) * scale
 
 
 def add_limit_args(p: argparse.ArgumentParser) -> None:
