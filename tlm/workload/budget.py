@@ -51,18 +51,25 @@ class Budget:
         self.limits = limits
         self.functional = functional
         self.total = BASE
+        self.parts: dict[str, int] = {}
 
-    def add(self, nbytes: int) -> None:
+    def add(self, nbytes: int, label: str) -> None:
+        """Charge `nbytes` held for the rest of the run, under `label` (named when it dominates)."""
         self.total += nbytes
+        self.parts[label] = self.parts.get(label, 0) + nbytes
 
     def check(self, where: str, what: str, transient: int = 0) -> None:
         """Raise when what is held plus `transient` exceeds the memory limit."""
         need = self.total + transient
         if need > self.limits.memory:
             mode = "" if self.functional else ", timing-only"
+            label, most = max(self.parts.items(), key=lambda kv: kv[1], default=("", 0))
+            if transient > most:
+                label, most = what, transient
             raise InputError(self.file, where,
-                             f"needs about {human(need)} of host memory ({what}{mode}), more than "
-                             f"the limit of {human(self.limits.memory)} (--max-memory raises it)")
+                             f"needs about {human(need)} of host memory ({what}{mode}; the most: "
+                             f"{human(most)} for {label}), more than the limit of "
+                             f"{human(self.limits.memory)} (--max-memory raises it)")
 
     def check_tiles(self, where: str, tiles: int) -> None:
         if tiles > self.limits.tiles:
@@ -112,13 +119,16 @@ def layers_budget(file: str, layout: Layout, arch: Arch, limits: RunLimits, func
     """
     b = Budget(file, limits, functional)
     b.check_tiles("layers", sum(p.tiles for p in layout.plans))
-    b.add(layout.entries * (PER_ENTRY + (PER_ENTRY_FUNCTIONAL if functional else 0)))
+    b.add(layout.entries * (PER_ENTRY + (PER_ENTRY_FUNCTIONAL if functional else 0)),
+          f"{layout.entries:,} program entries")
     pieces = [layer_pieces(p) for p in layout.plans]
     if functional:
-        b.add(PER_MEMORY_BYTE * layout.memory_size)
-        b.add(sum(PER_DMA_BYTE * layer_dma_bytes(p) + PER_SEGMENT * layer_segments(p, n)
-                  for p, n in zip(layout.plans, pieces)))
-        b.add(sum(p.spec.M * p.spec.N * p.out_elem for p in layout.plans))  # expected outputs
+        b.add(PER_MEMORY_BYTE * layout.memory_size, f"{layout.memory_size:,} bytes of operands")
+        moved = sum(layer_dma_bytes(p) for p in layout.plans)
+        b.add(PER_DMA_BYTE * moved, f"the DMA's copy plans of {moved:,} bytes moved")
+        segments = sum(layer_segments(p, n) for p, n in zip(layout.plans, pieces))
+        b.add(PER_SEGMENT * segments, f"{segments:,} DMA segments")
+        b.add(sum(p.spec.M * p.spec.N * p.out_elem for p in layout.plans), "the expected outputs")
     b.check("layers", "the whole program")
     for p, n in zip(layout.plans, pieces):
         transient = n * PER_PIECE + p.entries * PER_TILE_LOWERING
@@ -136,12 +146,16 @@ def tiles_budget(file: str, tiles: tuple[TileSpec, ...], limits: RunLimits, func
     """
     b = Budget(file, limits, functional)
     b.check_tiles("tiles", len(tiles))
-    b.add(len(tiles) * (PER_ENTRY + (PER_ENTRY_FUNCTIONAL if functional else 0))
-          + sum(len(t.deps) for t in tiles) * PER_EDGE)
+    b.add(len(tiles) * (PER_ENTRY + (PER_ENTRY_FUNCTIONAL if functional else 0)),
+          f"{len(tiles):,} program entries")
+    edges = sum(len(t.deps) for t in tiles)
+    b.add(edges * PER_EDGE, f"{edges:,} dependencies")
     if functional:
         moved = sum((t.m + t.n) * t.k + 4 * t.m * t.n for t in tiles)
         segments = sum(2 * t.m + t.n for t in tiles)
         # memory: A, B and C of every tile, each region 64-byte aligned
-        b.add(PER_MEMORY_BYTE * (moved + 192 * len(tiles)) + PER_SEGMENT * segments + PER_DMA_BYTE * moved)
+        b.add(PER_MEMORY_BYTE * (moved + 192 * len(tiles)), "the operands")
+        b.add(PER_SEGMENT * segments, f"{segments:,} DMA segments")
+        b.add(PER_DMA_BYTE * moved, f"the DMA's copy plans of {moved:,} bytes moved")
     b.check("tiles", "the whole program")
     return b

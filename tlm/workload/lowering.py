@@ -256,7 +256,7 @@ def lower_layer(plan: LayerPlan, prev: LayerPlan | None, arch: Arch, seed: int,
         counts[join_entry] = ng_count
     ptr = ptr_from_counts(counts)
     if budget is not None:
-        budget.add(int(ptr[-1]) * PER_EDGE)
+        budget.add(int(ptr[-1]) * PER_EDGE, f"{int(ptr[-1]):,} dependencies of layer {plan.spec.name!r}")
         budget.check(f"layers[{plan.index}]", f"the dependencies of layer {plan.spec.name!r}")
     idx = np.empty(int(ptr[-1]), dtype=np.int64)
     idx[range_index(ptr[t_entry], npro)] = producers[range_index(uptr[unit_a], npro)]
