@@ -192,3 +192,26 @@ def test_fuzz_workload_file_bytes(tmp_path_factory: pytest.TempPathFactory, raw:
         parse_workload(load_workload(f), str(f), Arch())
     except InputError as e:
         assert "\n" not in e.line()
+
+
+_HEADER = json.dumps({"format": "tlm-trace/1", "source": "tlm", "workload": "w", "clock_period_ps": 1000,
+                      "arch": {}})
+_record = st.fixed_dictionaries({"op": st.sampled_from(["tile", "load_a", 7, None, ""]),
+                                 "tile": st.integers(-2, 2**64), "start": st.integers(-1, 5)},
+                                optional={"end": _scalars, "engine": _json, "x": _json})
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(_record.map(json.dumps), _json.map(json.dumps), st.text(max_size=30)), max_size=6),
+       st.booleans())
+def test_fuzz_trace_reader(tmp_path_factory: pytest.TempPathFactory, lines: list[str], newline: bool) -> None:
+    """Random record lines after a valid header: a Trace or an InputError with a one-line message."""
+    from tlm.trace.reader import read_trace
+
+    f = tmp_path_factory.mktemp("tr") / "t.jsonl"
+    f.write_text("\n".join([_HEADER, *lines]) + ("\n" if newline else ""), encoding="utf-8",
+                 errors="surrogatepass")
+    try:
+        read_trace(f)
+    except InputError as e:
+        assert "\n" not in e.line()
