@@ -145,10 +145,41 @@ def test_cycle_is_named() -> None:
     assert e.what == "dependency cycle 4 -> 4"
 
 
-def test_unknown_keys_ignored_outside_layers() -> None:
-    """Extra top-level keys are allowed (forward compatibility)."""
-    prog = compile_workload(layers(conv(), comment="hi", extra={"x": 1}), Arch())
-    assert prog.tiles > 0
+@pytest.mark.parametrize("key, hint", [("extra", ""), ("Seed", "did you mean 'seed'?"),
+                                       ("Tiles", "did you mean 'tiles'?"), ("comment", "")])
+def test_unknown_top_level_keys_rejected(key: str, hint: str) -> None:
+    """Unknown or wrong-case top-level keys are errors listing the known keys (a typo is not ignored)."""
+    e = error_of(layers(conv(), **{key: 1}))
+    assert e.where == key
+    assert "unknown key (known: format, layers, name, seed, tiles)" in e.what
+    assert hint in e.what
+
+
+@pytest.mark.parametrize("bad_id", [-1, -(2**31), 2**31, 2**70, True, 1.0, "1", None])
+def test_tile_ids_the_trace_cannot_hold_rejected(bad_id: Any) -> None:
+    """Tile ids must be integers in 0..2**31-1: a trace refuses negative ids, JSON floats are not ids."""
+    e = error_of(tiles(tile(0), {"id": bad_id, "m": 2, "n": 2, "k": 8}))
+    assert e.where == "tiles[1].id"
+
+
+@pytest.mark.parametrize("name, what", [
+    ("x" * 201, "more than the limit of 200"), ("a\nb", "U+000A"), ("\ud800", "U+D800"),
+    ("x $end\x1b", "U+001B"), ("", "non-empty"), (7, "non-empty"), (["a"], "a list of 1 items"),
+])
+def test_names_the_outputs_cannot_hold_rejected(name: Any, what: str) -> None:
+    """Workload and layer names: bounded length, no control characters or lone surrogates."""
+    e = error_of(layers(conv(), name=name))
+    assert e.where == "name" and what in e.what
+    e = error_of(layers(conv(name=name)))
+    assert e.where == "layers[0].name" and what in e.what
+
+
+def test_sizes_reject_bool_float_and_huge_values_with_short_messages() -> None:
+    """Sizes: bool, float and huge integers are refused, and the message stays short."""
+    for v, what in ((True, "True"), (4.0, "4.0"), (10**200, "an integer of 201 digits"),
+                    (2**31, "2147483648"), ([1] * 1000, "a list of 1000 items")):
+        e = error_of(layers(conv(out_channels=v)))
+        assert e.where == "layers[0].out_channels" and what in e.what and len(e.line()) < 200
 
 
 def test_files(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tlm.errors import InputError
+from tlm.limits import MAX_ARCH_BYTES, check_toml_depth, describe, key_name, read_capped
 
 MAX_SIZE = 2**31 - 1
 
@@ -198,7 +199,8 @@ def arch_from_dict(data: dict[str, Any], file: str = "<arch>", base: Arch | None
     replaced: dict[str, Any] = {}
     for sname, values in data.items():
         if sname not in _SECTION_TYPES:
-            raise InputError(file, f"[{sname}]", f"unknown section (known: {', '.join(_SECTION_TYPES)})")
+            raise InputError(file, f"[{key_name(sname)}]",
+                             f"unknown section (known: {', '.join(_SECTION_TYPES)})")
         if not isinstance(values, dict):
             raise InputError(file, f"[{sname}]", "must be a table")
         scls = _SECTION_TYPES[sname]
@@ -206,12 +208,12 @@ def arch_from_dict(data: dict[str, Any], file: str = "<arch>", base: Arch | None
         kwargs: dict[str, Any] = {}
         for key, v in values.items():
             if key not in known:
-                raise InputError(file, f"[{sname}] {key}", f"unknown key (known: {', '.join(known)})")
+                raise InputError(file, f"[{sname}] {key_name(key)}", f"unknown key (known: {', '.join(known)})")
             want = str if known[key].type in ("str", str) else int
             if want is int and (isinstance(v, bool) or not isinstance(v, int)):
-                raise InputError(file, f"[{sname}] {key}", f"must be an integer, got {v!r}")
+                raise InputError(file, f"[{sname}] {key}", f"must be an integer, got {describe(v)}")
             if want is str and not isinstance(v, str):
-                raise InputError(file, f"[{sname}] {key}", f"must be a string, got {v!r}")
+                raise InputError(file, f"[{sname}] {key}", f"must be a string, got {describe(v)}")
             kwargs[key] = v
         replaced[sname] = dataclasses.replace(getattr(arch, sname), **kwargs)
     arch = dataclasses.replace(arch, **replaced)
@@ -224,15 +226,13 @@ def load_arch(path: str | Path | None, base: Arch | None = None) -> Arch:
     if path is None:
         return base or Arch()
     p = Path(path)
-    try:
-        text = p.read_bytes()
-    except OSError as e:
-        raise InputError(str(p), "file", e.strerror or "cannot read") from None
+    text = read_capped(str(p), MAX_ARCH_BYTES, "a fixed limit")
+    check_toml_depth(text, str(p))
     try:
         data = tomllib.loads(text.decode("utf-8"))
     except UnicodeDecodeError:
         raise InputError(str(p), "file", "not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as e:
+    except (tomllib.TOMLDecodeError, ValueError) as e:  # ValueError: an integer of > 4300 digits
         raise InputError(str(p), "TOML", str(e)) from None
     return arch_from_dict(data, str(p), base)
 

@@ -18,8 +18,15 @@ class InputError(Exception):
         super().__init__(f"{file}: {where}: {what}")
 
     def line(self) -> str:
-        """The one-line message the CLI prints on stderr."""
-        return f"error: {self.file}: {self.where}: {self.what}"
+        """The one-line message the CLI prints on stderr.
+
+        Parts quoted from the input may hold anything: control characters and
+        lone surrogates are escaped, so the message stays one printable line.
+        """
+        text = f"error: {self.file}: {self.where}: {self.what}"
+        if not text.isprintable():
+            text = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+        return text
 
 
 class CheckFailed(Exception):

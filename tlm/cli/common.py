@@ -7,6 +7,7 @@ from importlib import resources
 from pathlib import Path
 
 from tlm.arch import Arch, arch_from_dict, load_arch
+from tlm.limits import add_limit_args
 
 CALIBRATED = "calibrated_timing.toml"
 
@@ -35,6 +36,7 @@ def add_workload_args(p: argparse.ArgumentParser, *, default: str | None = None,
                    help="workload file (tlm-workload/1 JSON) or builtin:NAME")
     p.add_argument("--arch", "-a", metavar="A", default=None,
                    help="arch config TOML (keys not given take the defaults)")
+    add_limit_args(p)
 
 
 def parent_dir_ok(path: str, flag: str) -> None:

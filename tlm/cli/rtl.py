@@ -30,12 +30,13 @@ def run(args: argparse.Namespace) -> int:
     from tlm.cli import print_json
     from tlm.rtl.run import run_rtl
     from tlm.rtl.runner import RtlError
+    from tlm.limits import limits_from_args
     from tlm.workload import compile_workload
 
     wall0 = time.perf_counter()
     arch = resolve_arch(args.arch)
     parent_dir_ok(args.trace, "--trace")
-    program = compile_workload(args.workload, arch, functional=True)
+    program = compile_workload(args.workload, arch, functional=True, limits=limits_from_args(args))
     try:
         result = run_rtl(program, arch, args.trace, waves=args.waves, progress=not args.no_progress)
     except RtlError as e:

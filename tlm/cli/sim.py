@@ -37,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
     from tlm.blocks import simulate
     from tlm.cli import print_json
     from tlm.trace.sinks import open_sinks
+    from tlm.limits import limits_from_args
     from tlm.workload import compile_workload
 
     wall0 = time.perf_counter()
@@ -51,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
     for flag, path in (("--trace", args.trace), ("--perfetto", args.perfetto), ("--vcd", args.vcd)):
         if path:
             parent_dir_ok(path, flag)
-    program = compile_workload(args.workload, arch, functional=not args.timing_only)
+    program = compile_workload(args.workload, arch, functional=not args.timing_only,
+                               limits=limits_from_args(args))
     bar = _progress_bar(program.entries, args.no_progress)
     sink = open_sinks(outputs, source="tlm", workload=program.name, arch=arch,
                       kinds=[k for _, k in chosen])

@@ -18,21 +18,36 @@ Only when a block is wrong is it re-read line by line to name the line.
 
 from __future__ import annotations
 
+import io
 import json
+import os
 from collections.abc import Iterator
 from itertools import repeat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
 from tlm.arch import Arch, arch_from_dict
 from tlm.errors import InputError
+from tlm.limits import (
+    MAX_DEPTH,
+    MAX_TRACE_BYTES,
+    MAX_TRACE_LINE,
+    check_json_depth,
+    describe,
+    open_input,
+    too_big,
+)
 from tlm.trace.schema import FORMAT, MISSING, RECORD_KEYS, op_order
 
 #: Bytes of lines parsed per block.
 BLOCK_BYTES = 8 << 20
+#: Most distinct extra record keys and op names in one trace: each becomes a
+#: column or an array, so unbounded counts would grow memory per record.
+MAX_EXTRA_KEYS = 32
+MAX_OPS = 64
 
 _CORE_COLUMNS = ("tile", "start", "end")
 
@@ -118,27 +133,83 @@ class Trace:
 def read_trace(path: str | Path) -> Trace:
     """Read and validate a `tlm-trace/1` file.
 
+    Bounded whatever the file: lines longer than `MAX_TRACE_LINE`, nesting
+    deeper than `MAX_DEPTH`, more than `MAX_EXTRA_KEYS` extra keys or
+    `MAX_OPS` op names, and files (or pipes) over `MAX_TRACE_BYTES` are
+    refused.
+
     Raises:
-        InputError: Unreadable file, unknown format, or a malformed line
-            (``where`` names the line and field).
+        InputError: Unreadable file, unknown format, a malformed line
+            (``where`` names the line and field), or a limit exceeded.
     """
     p = str(path)
-    try:
-        f = open(p, "rb")
-    except OSError as e:
-        raise InputError(p, "file", e.strerror or "cannot read") from None
-    with f:
-        first = f.readline()
-        header, arch = _parse_header(p, first)
+    fd, regular = open_input(p)
+    with os.fdopen(fd, "rb") as f:
+        if regular and os.fstat(fd).st_size > MAX_TRACE_BYTES:
+            raise too_big(p, f"{os.fstat(fd).st_size} bytes", MAX_TRACE_BYTES, "a fixed limit")
+        lines = _Lines(p, f)
+        header, arch = _parse_header(p, lines.header())
         builder = _Builder(p)
         lineno = 2
-        while True:
-            block = f.readlines(BLOCK_BYTES)
-            if not block:
-                break
+        for block in lines.blocks():
             builder.add_block(block, lineno)
             lineno += len(block)
     return builder.finish(header, arch)
+
+
+class _Lines:
+    """A trace's lines in blocks of about `BLOCK_BYTES`, each line at most `MAX_TRACE_LINE`."""
+
+    def __init__(self, path: str, f: BinaryIO) -> None:
+        self.path = path
+        self.f = f
+        self.total = 0
+        self.lineno = 2  # of the next block's first line: the header is line 1
+
+    def _read(self, n: int) -> bytes:
+        try:
+            data = self.f.read(n)
+        except OSError as e:
+            raise InputError(self.path, "file", e.strerror or "cannot read") from None
+        self.total += len(data)
+        if self.total > MAX_TRACE_BYTES:
+            raise too_big(self.path, f"it goes on past {MAX_TRACE_BYTES} bytes", MAX_TRACE_BYTES,
+                          "a fixed limit")
+        return data
+
+    def _long(self, lineno: int) -> InputError:
+        return _bad(self.path, lineno, None, f"longer than {MAX_TRACE_LINE} bytes (a fixed limit)")
+
+    def header(self) -> bytes:
+        line = self.f.readline(MAX_TRACE_LINE + 1)
+        self.total += len(line)
+        if len(line) > MAX_TRACE_LINE:
+            raise self._long(1)
+        return line
+
+    def blocks(self) -> Iterator[list[bytes]]:
+        rest = b""
+        while True:
+            data = self._read(BLOCK_BYTES)
+            if not data:
+                break
+            data = rest + data
+            cut = data.rfind(b"\n") + 1
+            rest = data[cut:]
+            if len(rest) > MAX_TRACE_LINE:
+                raise self._long(self.lineno + data.count(b"\n", 0, cut))
+            if cut:
+                block = io.BytesIO(data[:cut]).readlines()  # splits at b"\n" only, like the writer
+                self._check_lengths(block)
+                self.lineno += len(block)
+                yield block
+        if rest:
+            yield [rest]
+
+    def _check_lengths(self, block: list[bytes]) -> None:
+        if max(map(len, block)) > MAX_TRACE_LINE:
+            i = next(i for i, line in enumerate(block) if len(line) > MAX_TRACE_LINE)
+            raise self._long(self.lineno + i)
 
 
 def _bad(path: str, line: int, fld: str | None, what: str) -> InputError:
@@ -149,6 +220,7 @@ def _bad(path: str, line: int, fld: str | None, what: str) -> InputError:
 def _parse_header(path: str, line: bytes) -> tuple[dict[str, Any], Arch]:
     if not line.strip():
         raise _bad(path, 1, None, "empty: a trace starts with its header line")
+    check_json_depth(line, path, "line 1")
     try:
         header = json.loads(line)
     except ValueError as e:
@@ -157,14 +229,14 @@ def _parse_header(path: str, line: bytes) -> tuple[dict[str, Any], Arch]:
         raise _bad(path, 1, None, "the header must be a JSON object")
     fmt = header.get("format")
     if fmt != FORMAT:
-        raise _bad(path, 1, "format", f"unknown format {fmt!r} (expected {FORMAT!r})")
+        raise _bad(path, 1, "format", f"unknown format {describe(fmt)} (expected {FORMAT!r})")
     for key in ("source", "workload"):
         v = header.get(key)
         if not isinstance(v, str) or not v:
-            raise _bad(path, 1, key, f"must be a non-empty string, got {v!r}")
+            raise _bad(path, 1, key, f"must be a non-empty string, got {describe(v)}")
     period = header.get("clock_period_ps")
     if type(period) is not int or period <= 0:
-        raise _bad(path, 1, "clock_period_ps", f"must be a positive integer, got {period!r}")
+        raise _bad(path, 1, "clock_period_ps", f"must be a positive integer, got {describe(period)}")
     if not isinstance(header.get("arch"), dict):
         raise _bad(path, 1, "arch", "must be an object (the arch config)")
     try:
@@ -186,6 +258,7 @@ class _Builder:
         self.path = path
         self.chunks: dict[str, list[dict[str, np.ndarray]]] = {}
         self.non_int_keys: set[str] = set()
+        self.extra_keys: set[str] = set()
         self.footer: dict[str, Any] | None = None
         self.footer_line = 0
         self.warnings: list[str] = []
@@ -202,17 +275,24 @@ class _Builder:
                 block = block[:-1]
                 if not block:
                     return
+        joined = b"[" + b",".join(block) + b"]"
         try:
-            objs = json.loads(b"[" + b",".join(block) + b"]")
+            objs = json.loads(joined)
             if len(objs) != len(block) or set(map(type, objs)) != {dict}:
                 raise ValueError("a line is not one object")
-        except ValueError:
+            # Each line is one object, so it holds a '{'; one bracket per line means
+            # no nesting at all (the usual case). Else measure (lines are balanced).
+            if joined.count(b"{") + joined.count(b"[") != len(block) + 1:
+                check_json_depth(joined, self.path, f"lines {first_line}-{first_line + len(block) - 1}",
+                                 limit=MAX_DEPTH + 1)
+        except (ValueError, RecursionError, InputError):
             objs = [self._parse_line(line, first_line + i) for i, line in enumerate(block)]
         self._add_objects(objs, first_line)
 
     def _parse_line(self, raw: bytes, lineno: int) -> dict[str, Any]:
         if not raw.strip():
             raise _bad(self.path, lineno, None, "empty line")
+        check_json_depth(raw, self.path, f"line {lineno}")
         try:
             obj = json.loads(raw)
         except ValueError as e:
@@ -259,19 +339,27 @@ class _Builder:
             for o in objs:
                 keys.update(o)
             # `line` is the reader's own column; a record's `line` key is not kept.
-            for key in sorted(keys.difference(RECORD_KEYS, ("line",))):
+            extra = keys.difference(RECORD_KEYS, ("line",))
+            self.extra_keys.update(extra)
+            if len(self.extra_keys) > MAX_EXTRA_KEYS:
+                raise _bad(path, first_line, None, f"records use more than {MAX_EXTRA_KEYS} different "
+                                                   "extra keys (a fixed limit)")
+            for key in sorted(extra):
                 col = self._extra_column(objs, key)
                 if col is not None:
                     cols[key] = col
+        names = set(ops)
+        if len(names) + len(self.chunks.keys() - names) > MAX_OPS:
+            raise _bad(path, first_line, "op", f"more than {MAX_OPS} different op names (a fixed limit)")
         op_arr = np.array(ops)
-        for op in sorted(set(ops)):
+        for op in sorted(names):
             idx = np.flatnonzero(op_arr == op)
             self.chunks.setdefault(op, []).append({k: v[idx] for k, v in cols.items()})
 
     def _op_error(self, obj: dict[str, Any], lineno: int) -> InputError:
         if "op" not in obj:
             return _bad(self.path, lineno, "op", "missing")
-        return _bad(self.path, lineno, "op", f"must be a string, got {obj['op']!r}")
+        return _bad(self.path, lineno, "op", f"must be a string, got {describe(obj['op'])}")
 
     def _int_column(self, objs: list[dict[str, Any]], name: str, first_line: int) -> np.ndarray:
         # map(dict.get, ...) runs in C: the column pull is most of the reading time.
@@ -285,7 +373,7 @@ class _Builder:
         i = _first_bad(values, lambda v: type(v) is int)
         if name not in objs[i]:
             raise _bad(self.path, first_line + i, name, "missing")
-        raise _bad(self.path, first_line + i, name, f"must be an integer, got {values[i]!r}")
+        raise _bad(self.path, first_line + i, name, f"must be an integer, got {describe(values[i])}")
 
     def _extra_column(self, objs: list[dict[str, Any]], key: str) -> np.ndarray | None:
         values = list(map(dict.get, objs, repeat(key), repeat(MISSING)))
@@ -302,9 +390,10 @@ class _Builder:
         for key in ("cycles", "tiles"):
             v = obj.get(key)
             if type(v) is not int or v < 0:
-                raise _bad(self.path, lineno, key, f"must be an integer >= 0, got {v!r}")
+                raise _bad(self.path, lineno, key, f"must be an integer >= 0, got {describe(v)}")
         if not isinstance(obj.get("functional"), str):
-            raise _bad(self.path, lineno, "functional", f"must be a string, got {obj.get('functional')!r}")
+            raise _bad(self.path, lineno, "functional",
+                       f"must be a string, got {describe(obj.get('functional'))}")
         self.footer = obj
         self.footer_line = lineno
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from tlm.arch import Arch
 from tlm.errors import InputError
+from tlm.limits import MAX_WORKLOAD_BYTES, RunLimits, check_json_depth, read_capped
 from tlm.workload.builtins import BUILTINS, builtin
 from tlm.workload.compiler import compile_spec
 from tlm.workload.dag import admission_deadlock, critical_path, depth, tile_dag
@@ -31,11 +32,16 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not allowed")
 
 
-def load_workload(source: str | Path) -> dict[str, Any]:
+def load_workload(source: str | Path, *, max_bytes: int = MAX_WORKLOAD_BYTES) -> dict[str, Any]:
     """The workload object of a JSON file or of `builtin:NAME`.
 
+    Args:
+        source: a path or `builtin:NAME`.
+        max_bytes: largest file accepted (`--max-workload-bytes`).
+
     Raises:
-        InputError: unreadable file, invalid JSON, not an object, unknown built-in.
+        InputError: unreadable file, larger than `max_bytes`, nested too
+            deep, invalid JSON, not an object, unknown built-in.
     """
     text = str(source)
     if text.startswith(BUILTIN_PREFIX):
@@ -44,11 +50,10 @@ def load_workload(source: str | Path) -> dict[str, Any]:
         if obj is None:
             raise InputError(text, "workload", f"unknown built-in {name!r} (known: {', '.join(BUILTINS)})")
         return obj
-    path = Path(source)
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise InputError(text, "file", e.strerror or "cannot read") from None
+    raw = read_capped(text, max_bytes, "--max-workload-bytes raises it")
+    if not raw.strip():
+        raise InputError(text, "file", "is empty")
+    check_json_depth(raw, text)
     try:
         obj = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
     except UnicodeDecodeError:
@@ -63,7 +68,7 @@ def load_workload(source: str | Path) -> dict[str, Any]:
 
 
 def compile_workload(source: str | Path | Mapping[str, Any], arch: Arch, *, functional: bool = True,
-                     file: str | None = None) -> TileProgram:
+                     file: str | None = None, limits: RunLimits | None = None) -> TileProgram:
     """Load, validate and lower a workload for `arch`.
 
     Args:
@@ -72,17 +77,21 @@ def compile_workload(source: str | Path | Mapping[str, Any], arch: Arch, *, func
         functional: also draw the operand data, keep segment lists and compute
             the numpy reference (`expected`); False gives a timing-only program.
         file: the name errors report (default: the path, or `<workload>`).
+        limits: file size, tile count and host memory a run may take
+            (`tlm.limits.RunLimits`; default: its defaults).
 
     Raises:
-        InputError: bad input, naming the field (`layers[2].dilation`, `tiles[5].deps`).
+        InputError: bad input, naming the field (`layers[2].dilation`, `tiles[5].deps`),
+            or a run over one of `limits` (the estimate and the limit).
     """
+    limits = limits or RunLimits()
     if isinstance(source, (str, Path)):
-        data, name = load_workload(source), file or str(source)
+        data, name = load_workload(source, max_bytes=limits.workload_bytes), file or str(source)
     else:
         data = dict(source) if isinstance(source, Mapping) else source
         name = file or "<workload>"
     spec = parse_workload(data, name, arch)
-    return compile_spec(spec, arch, name, functional)
+    return compile_spec(spec, arch, name, functional, limits)
 
 
 __all__ = [

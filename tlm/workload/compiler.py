@@ -20,7 +20,9 @@ import numpy as np
 
 from tlm.arch import Arch
 from tlm.errors import InputError
+from tlm.limits import RunLimits
 from tlm.workload import data
+from tlm.workload.budget import layers_budget, tiles_budget
 from tlm.workload.dag import depth, transpose
 from tlm.workload.layout import MAX_ENTRIES, align_up, plan_layers
 from tlm.workload.lowering import LayerEntries, lower_layer
@@ -51,10 +53,12 @@ def _check_fits(file: str, where: str, memory_size: int, entries: int, arch: Arc
         raise InputError(file, where, f"lowers to {entries} tiles, more than the {MAX_ENTRIES} supported")
 
 
-def compile_spec(spec: WorkloadSpec, arch: Arch, file: str, functional: bool = True) -> TileProgram:
+def compile_spec(spec: WorkloadSpec, arch: Arch, file: str, functional: bool = True,
+                 limits: RunLimits | None = None) -> TileProgram:
     """Lower a validated workload to a TileProgram (see `compile_workload`)."""
-    program = _compile_layers(spec, arch, file, functional) if spec.layers is not None \
-        else _compile_tiles(spec, arch, file, functional)
+    limits = limits or RunLimits()
+    program = _compile_layers(spec, arch, file, functional, limits) if spec.layers is not None \
+        else _compile_tiles(spec, arch, file, functional, limits)
     program.succs = transpose(program.preds, program.entries)
     tiles = program.tiles
     program.info.update({
@@ -78,15 +82,17 @@ def _empty_csr(n: int) -> Csr:
     return Csr(ptr=np.zeros(n + 1, dtype=np.int64), idx=np.zeros(0, dtype=np.int64))
 
 
-def _compile_layers(spec: WorkloadSpec, arch: Arch, file: str, functional: bool) -> TileProgram:
+def _compile_layers(spec: WorkloadSpec, arch: Arch, file: str, functional: bool,
+                    limits: RunLimits) -> TileProgram:
     assert spec.layers is not None
     layout = plan_layers(spec.layers, arch)
     _check_fits(file, "layers", layout.memory_size, layout.entries, arch)
+    budget = layers_budget(file, layout, arch, limits, functional)
     parts: list[LayerEntries] = []
     collectors = {op: SegmentCollector() for op in OPS} if functional else None
     prev = None
     for plan in layout.plans:
-        part = lower_layer(plan, prev, arch, spec.seed, functional)
+        part = lower_layer(plan, prev, arch, spec.seed, functional, budget)
         if collectors is not None and part.segments is not None:
             for op in OPS:
                 collectors[op].add(part.segments[op])
@@ -129,13 +135,15 @@ def _compile_layers(spec: WorkloadSpec, arch: Arch, file: str, functional: bool)
     return program
 
 
-def _compile_tiles(spec: WorkloadSpec, arch: Arch, file: str, functional: bool) -> TileProgram:
+def _compile_tiles(spec: WorkloadSpec, arch: Arch, file: str, functional: bool,
+                   limits: RunLimits) -> TileProgram:
     assert spec.tiles is not None
     tiles = spec.tiles
     n_e = len(tiles)
     m = np.array([t.m for t in tiles], dtype=np.int64)
     n = np.array([t.n for t in tiles], dtype=np.int64)
     k = np.array([t.k for t in tiles], dtype=np.int64)
+    tiles_budget(file, tiles, limits, functional)
     # regions A_t, B_t, C_t per tile in file order, each 64-byte aligned
     sizes = np.stack([m * k, n * k, m * n * 4], axis=1)
     aligned = (sizes + 63) // 64 * 64

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tlm.arch import Arch
+from tlm.workload.budget import PER_EDGE, Budget
 from tlm.workload.data import deformable_offsets
 from tlm.workload.layout import LayerPlan
 from tlm.workload.program import OPS, EntryKind, StoreMode
@@ -141,12 +142,17 @@ def _a_items(plan: LayerPlan, prev: LayerPlan | None, arch: Arch, seed: int) -> 
     return _Items(*cols)
 
 
-def _unit_producers(plan: LayerPlan, prev: LayerPlan, items: _Items, rows: int) -> tuple[np.ndarray, np.ndarray]:
+def _unit_producers(plan: LayerPlan, prev: LayerPlan, items: _Items, rows: int,
+                    budget: Budget | None = None) -> tuple[np.ndarray, np.ndarray]:
     """CSR (ptr over units, global entry index of producer representatives)."""
     units = plan.m_groups * plan.k_chunks
     use = ~items.zero & (items.src_lo >= 0)
     lo = items.src_lo[use] // rows
     cnt = items.src_hi[use] // rows - lo + 1
+    if budget is not None:
+        # a piece can span many producer m-groups (a flatten of a narrow output)
+        budget.check(f"layers[{plan.index}]", f"the dependencies of layer {plan.spec.name!r}",
+                     int(cnt.sum()) * 32)
     pmg = range_index(lo, cnt)
     unit = np.repeat(items.unit[use], cnt)
     key = np.unique(unit * prev.m_groups + pmg)
@@ -179,8 +185,12 @@ def _totals(seg: SegList, bus: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def lower_layer(plan: LayerPlan, prev: LayerPlan | None, arch: Arch, seed: int,
-                functional: bool) -> LayerEntries:
-    """All entries of one layer: shapes, dependencies, beats/bytes and (optionally) segments."""
+                functional: bool, budget: Budget | None = None) -> LayerEntries:
+    """All entries of one layer: shapes, dependencies, beats/bytes and (optionally) segments.
+
+    `budget`, when given, is charged the layer's dependency edges before they
+    are allocated (raising InputError past the memory limit).
+    """
     spec = plan.spec
     rows, cols, bus = arch.array.rows, arch.array.cols, arch.dma.bus_bytes
     nc, ng_count, per = plan.k_chunks, plan.n_groups, plan.entries_per_group
@@ -198,7 +208,7 @@ def lower_layer(plan: LayerPlan, prev: LayerPlan | None, arch: Arch, seed: int,
     # -- load_a: per (m-group, K-chunk) unit, merged per lane
     items = _a_items(plan, prev, arch, seed)
     if prev is not None:
-        uptr, producers = _unit_producers(plan, prev, items, rows)
+        uptr, producers = _unit_producers(plan, prev, items, rows, budget)
     else:
         uptr, producers = np.zeros(plan.m_groups * nc + 1, dtype=np.int64), np.zeros(0, dtype=np.int64)
     group = items.unit * rows + items.row
@@ -245,6 +255,9 @@ def lower_layer(plan: LayerPlan, prev: LayerPlan | None, arch: Arch, seed: int,
     if plan.join:
         counts[join_entry] = ng_count
     ptr = ptr_from_counts(counts)
+    if budget is not None:
+        budget.add(int(ptr[-1]) * PER_EDGE, f"{int(ptr[-1]):,} dependencies of layer {plan.spec.name!r}")
+        budget.check(f"layers[{plan.index}]", f"the dependencies of layer {plan.spec.name!r}")
     idx = np.empty(int(ptr[-1]), dtype=np.int64)
     idx[range_index(ptr[t_entry], npro)] = producers[range_index(uptr[unit_a], npro)]
     chained = c > 0

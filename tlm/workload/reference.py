@@ -32,9 +32,29 @@ def relu_shift_int8(acc: np.ndarray, shift: int) -> np.ndarray:
     return np.clip(np.maximum(acc, 0) >> shift, 0, 127).astype(np.int8)
 
 
+#: Elements of one operand block of the reference product (bounds its temporaries).
+MATMUL_BLOCK = 1 << 22
+
+
 def _matmul_int32(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """int8 x int8 -> int32 product with wrap-around accumulation."""
-    return (a.astype(np.int64) @ b.astype(np.int64)).astype(np.int32)
+    """int8 x int8 -> int32 product with wrap-around accumulation.
+
+    Computed in blocks of K (and of M) in float64, which is exact here: a
+    block's sum of int8 products stays far below 2**53. So the temporaries
+    stay within a few `MATMUL_BLOCK`s whatever the shapes, and the product
+    runs on BLAS; the int64 sum of the blocks wraps to int32 at the end.
+    """
+    M, K = a.shape
+    N = b.shape[1]
+    acc = np.zeros((M, N), dtype=np.int64)
+    kb = max(1, min(K, MATMUL_BLOCK // max(1, N)))
+    for k0 in range(0, K, kb):
+        bf = b[k0:k0 + kb].astype(np.float64)
+        width = bf.shape[0]
+        mb = max(1, MATMUL_BLOCK // max(1, width, N))
+        for m0 in range(0, M, mb):
+            acc[m0:m0 + mb] += (a[m0:m0 + mb, k0:k0 + kb].astype(np.float64) @ bf).astype(np.int64)
+    return acc.astype(np.int32)
 
 
 def im2col(x: np.ndarray, layer: LayerSpec, offsets: np.ndarray | None, rows: int) -> np.ndarray:

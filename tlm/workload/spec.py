@@ -17,6 +17,7 @@ row-major (a flatten: VGG's first fully connected layer after its last conv).
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -25,10 +26,15 @@ import networkx as nx
 
 from tlm.arch import MAX_SIZE, Arch
 from tlm.errors import InputError
+from tlm.limits import describe, key_name
 
 FORMAT = "tlm-workload/1"
 OPS = ("gemm", "conv2d")
 MAX_SHIFT = 31
+#: Longest workload or layer name (names reach traces, VCD and reports).
+MAX_NAME = 200
+
+_TOP_KEYS = {"format", "name", "seed", "layers", "tiles"}
 
 _GEMM_KEYS = {"name", "op", "M", "N", "K", "shift"}
 _CONV_KEYS = {"name", "op", "in_channels", "out_channels", "height", "width", "kernel",
@@ -105,9 +111,9 @@ class _Reader:
         v = obj[key]
         path = key if where == "top level" else f"{where}.{key}"
         if isinstance(v, bool) or not isinstance(v, int):
-            raise self.error(path, f"must be an integer, got {v!r}")
+            raise self.error(path, f"must be an integer, got {describe(v)}")
         if v < lo or v > hi:
-            raise self.error(path, f"must be in {lo}..{hi}, got {v}")
+            raise self.error(path, f"must be in {lo}..{hi}, got {describe(v)}")
         return v
 
     def str_field(self, obj: Mapping[str, Any], key: str, where: str, default: str | None = None) -> str:
@@ -116,10 +122,24 @@ class _Reader:
                 raise self.error(where, f"missing field '{key}'")
             return default
         v = obj[key]
+        path = f"{where}.{key}" if where != "top level" else key
         if not isinstance(v, str) or not v:
-            raise self.error(f"{where}.{key}" if where != "top level" else key,
-                             f"must be a non-empty string, got {v!r}")
+            raise self.error(path, f"must be a non-empty string, got {describe(v)}")
+        if len(v) > MAX_NAME:
+            raise self.error(path, f"is {len(v)} characters long, more than the limit of {MAX_NAME}")
+        bad = next((c for c in v if unicodedata.category(c) in ("Cc", "Cs")), None)
+        if bad is not None:
+            # names are written into traces, VCD and terminals: no control characters,
+            # and no lone surrogates (they cannot be encoded as UTF-8)
+            raise self.error(path, f"must not contain the character U+{ord(bad):04X}")
         return v
+
+
+def _unknown_key_message(key: str, known: set[str]) -> str:
+    """`unknown key (known: ...)`, suggesting the known key that differs only in case."""
+    same = [k for k in known if k.lower() == key.lower()]
+    hint = f"; did you mean '{same[0]}'?" if same else ""
+    return f"unknown key (known: {', '.join(sorted(known))}){hint}"
 
 
 def parse_workload(data: Any, file: str, arch: Arch) -> WorkloadSpec:
@@ -139,7 +159,10 @@ def parse_workload(data: Any, file: str, arch: Arch) -> WorkloadSpec:
     if "format" not in data:
         raise rd.error("format", f"missing field (expected \"{FORMAT}\")")
     if data["format"] != FORMAT:
-        raise rd.error("format", f"unknown format {data['format']!r} (expected \"{FORMAT}\")")
+        raise rd.error("format", f"unknown format {describe(data['format'])} (expected \"{FORMAT}\")")
+    for key in data:
+        if key not in _TOP_KEYS:
+            raise rd.error(key_name(key), _unknown_key_message(key, _TOP_KEYS))
     name = rd.str_field(data, "name", "top level", default="workload")
     seed = rd.int_field(data, "seed", "top level", default=0, lo=0, hi=2**63 - 1)
     has_layers, has_tiles = "layers" in data, "tiles" in data
@@ -160,12 +183,13 @@ def _parse_layers(rd: _Reader, raw: Any) -> tuple[LayerSpec, ...]:
         if not isinstance(obj, dict):
             raise rd.error(where, "must be an object")
         op = obj.get("op")
-        if op not in OPS:
-            raise rd.error(f"{where}.op", f"must be one of {', '.join(OPS)}, got {op!r}")
+        if not isinstance(op, str) or op not in OPS:
+            raise rd.error(f"{where}.op", f"must be one of {', '.join(OPS)}, got {describe(op)}")
         known = _GEMM_KEYS if op == "gemm" else _CONV_KEYS
         for key in obj:
             if key not in known:
-                raise rd.error(f"{where}.{key}", f"unknown key for op {op} (known: {', '.join(sorted(known))})")
+                raise rd.error(f"{where}.{key_name(key)}",
+                               f"unknown key for op {op} (known: {', '.join(sorted(known))})")
         name = rd.str_field(obj, "name", where, default=f"layer{i}")
         if name in names:
             raise rd.error(f"{where}.name", f"duplicate layer name {name!r}")
@@ -203,7 +227,7 @@ def _parse_conv(rd: _Reader, obj: dict[str, Any], where: str, name: str, shift: 
             raise rd.error(dwhere, "must be an object like {\"max_offset\": 2}")
         for key in d:
             if key != "max_offset":
-                raise rd.error(f"{dwhere}.{key}", "unknown key (known: max_offset)")
+                raise rd.error(f"{dwhere}.{key_name(key)}", "unknown key (known: max_offset)")
         max_offset = rd.int_field(d, "max_offset", dwhere, lo=0)
     extent = dilation * (kernel - 1) + 1
     out_h = conv_out_size(h, kernel, stride, padding, dilation)
@@ -253,8 +277,8 @@ def _parse_tiles(rd: _Reader, raw: Any, arch: Arch) -> tuple[TileSpec, ...]:
             raise rd.error(where, "must be an object")
         for key in obj:
             if key not in _TILE_KEYS:
-                raise rd.error(f"{where}.{key}", f"unknown key (known: {', '.join(sorted(_TILE_KEYS))})")
-        tid = rd.int_field(obj, "id", where, lo=-MAX_SIZE - 1)
+                raise rd.error(f"{where}.{key_name(key)}", _unknown_key_message(key, _TILE_KEYS))
+        tid = rd.int_field(obj, "id", where, lo=0)
         if tid in index_of:
             raise rd.error(f"{where}.id", f"duplicate id {tid} (also tiles[{index_of[tid]}])")
         index_of[tid] = i
