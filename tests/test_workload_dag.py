@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from tlm.arch import Arch
 from tlm.workload import admission_deadlock, compile_workload, critical_path, tile_dag
+from tlm.workload.dag import permute_entries
 from tlm.workload.program import EntryKind
 
 FMT = "tlm-workload/1"
@@ -62,12 +63,14 @@ def test_joins_weigh_nothing_and_expand() -> None:
 
 
 def test_admission_deadlock() -> None:
-    """A forward reference farther than the table can hold deadlocks in-order admission."""
+    """Compiled programs never deadlock; a forward reference farther than the table does."""
     deps = [[5]] + [[] for _ in range(5)]  # tile 0 waits for tile 5, listed last
     prog = compile_workload(tiles_workload(deps), Arch())
-    assert admission_deadlock(prog, 6) is None
-    assert admission_deadlock(prog, 2) is None  # the others complete and free slots
+    assert all(admission_deadlock(prog, d) is None for d in (1, 2, 6))
     chain = [[1], [2], [3], [4], [5], []]       # every tile waits for the next one
     prog = compile_workload(tiles_workload(chain), Arch())
-    assert admission_deadlock(prog, 6) is None
-    assert admission_deadlock(prog, 5) == 5
+    assert prog.tile_id.tolist() == [50, 40, 30, 20, 10, 0]
+    assert admission_deadlock(prog, 1) is None
+    in_file_order = permute_entries(prog, np.arange(5, -1, -1))
+    assert admission_deadlock(in_file_order, 6) is None
+    assert admission_deadlock(in_file_order, 5) == 5
