@@ -2,7 +2,8 @@
 
 Longest paths are computed on the CSR arrays with a frontier (Kahn) sweep:
 each step takes every entry whose predecessors are all finished, so the work
-is O(entries + edges) numpy operations in as many steps as the DAG is deep,
+is O(entries + edges) numpy operations in as many steps as the DAG is deep
+(long narrow stretches are finished by a plain pass in topological order),
 and no topological order is assumed. `admission_order` is the order the
 compiler gives the entries of the tiles form (which may list a tile before
 one it depends on): topological, lowest file position first when free.
@@ -28,8 +29,14 @@ def transpose(preds: Csr, entries: int) -> Csr:
     return Csr(ptr=ptr_from_counts(counts), idx=owner[order])
 
 
-def longest_paths(preds: Csr, succs: Csr, weight: np.ndarray) -> np.ndarray:
+def longest_paths(preds: Csr, succs: Csr, weight: np.ndarray, *, narrow_after: int = 64) -> np.ndarray:
     """Per entry, the heaviest path ending at it (its own weight included).
+
+    Wide DAGs (layers: a few steps of many entries) go level by level in
+    numpy. A numpy step costs tens of microseconds however small its
+    frontier, so once `narrow_after` steps have averaged fewer than 64
+    entries each (a long chain), the rest is finished in one plain pass in
+    topological order.
 
     Raises:
         ValueError: the graph has a cycle.
@@ -41,10 +48,11 @@ def longest_paths(preds: Csr, succs: Csr, weight: np.ndarray) -> np.ndarray:
     dist = np.zeros(n, dtype=np.int64)
     succ_count = np.diff(succs.ptr)
     frontier = np.flatnonzero(pending == 0)
-    finished = 0
+    finished = steps = 0
     while frontier.shape[0]:
         dist[frontier] = best_in[frontier] + weight[frontier]
         finished += frontier.shape[0]
+        steps += 1
         cnt = succ_count[frontier]
         nxt = succs.idx[range_index(succs.ptr[frontier], cnt)]
         if nxt.shape[0] == 0:
@@ -53,9 +61,24 @@ def longest_paths(preds: Csr, succs: Csr, weight: np.ndarray) -> np.ndarray:
         touched, dec = np.unique(nxt, return_counts=True)
         pending[touched] -= dec
         frontier = touched[pending[touched] == 0]
+        if steps >= narrow_after and finished < 64 * steps:
+            return _finish_longest(preds, weight, dist, frontier, pending)
     if finished < n:
         raise ValueError("dependency graph has a cycle")
     return dist
+
+
+def _finish_longest(preds: Csr, weight: np.ndarray, dist: np.ndarray, frontier: np.ndarray,
+                    pending: np.ndarray) -> np.ndarray:
+    """`longest_paths` for the entries not finished yet, in one pass in topological order."""
+    todo = pending > 0
+    todo[frontier] = True
+    order = admission_order(preds, int(weight.shape[0]))  # raises on a cycle
+    d = dist.tolist()
+    pp, pi, w = preds.ptr.tolist(), preds.idx.tolist(), weight.tolist()
+    for e in order[todo[order]].tolist():
+        d[e] = w[e] + max((d[p] for p in pi[pp[e]:pp[e + 1]]), default=0)
+    return np.array(d, dtype=np.int64)
 
 
 def critical_path(program: TileProgram, weight: np.ndarray) -> int:
