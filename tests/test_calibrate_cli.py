@@ -62,8 +62,8 @@ def test_held_out_below_min_accuracy_exits_1(tmp_path, capsys, monkeypatch):
 
     # One case each way keeps the (bound-hitting, hence long) search short.
     small_cal, small_val = calib.calibration_set()[:1], calib.validation_set()[:1]
-    monkeypatch.setattr(calib, "calibration_set", lambda r, c: small_cal)
-    monkeypatch.setattr(calib, "validation_set", lambda r, c: small_val)
+    monkeypatch.setattr(calib, "calibration_set", lambda r, c, k=0: small_cal)
+    monkeypatch.setattr(calib, "validation_set", lambda r, c, k=0: small_val)
     hidden = tmp_path / "far.toml"
     hidden.write_text("[timing]\nengine_done_cycles = 260\n")
     out = tmp_path / "cal.toml"

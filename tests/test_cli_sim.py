@@ -82,12 +82,14 @@ def test_existing_trace_not_lost_on_bad_input(tmp_path, capsys):
     assert trace.read_text() == "precious\n"
 
 
-def test_deadlock_exit_1(tmp_path, capsys):
-    wl = {"format": "tlm-workload/1", "name": "fwd", "seed": 1, "tiles": [
-        {"id": 0, "m": 2, "n": 2, "k": 4, "deps": [1]}, {"id": 1, "m": 2, "n": 2, "k": 4, "deps": []}]}
-    f = tmp_path / "w.json"
-    f.write_text(json.dumps(wl))
-    a = tmp_path / "a.toml"
-    a.write_text("[scheduler]\ntable_depth = 1\n")
-    assert main(["sim", "-w", str(f), "--arch", str(a)]) == 1
+def test_deadlock_exit_1(tmp_path, capsys, monkeypatch):
+    """A run that cannot finish (DeadlockError) exits 1 with the diagnosis on stderr."""
+    import tlm.blocks
+    from tlm.errors import DeadlockError
+
+    def stuck(*args, **kwargs):
+        raise DeadlockError("deadlock at cycle 32: 2 of 2 entries unfinished")
+
+    monkeypatch.setattr(tlm.blocks, "simulate", stuck)
+    assert main(["sim", "-w", "builtin:gemm_small", "--no-progress"]) == 1
     assert "deadlock" in capsys.readouterr().err

@@ -30,7 +30,8 @@ from tlm.rtl.image import (
 )
 from tlm.rtl.run import run_rtl
 from tlm.workload import compile_workload
-from tlm.workload.program import OPS
+from tlm.workload.dag import permute_entries
+from tlm.workload.program import OPS, TileProgram
 
 TINY = {"format": "tlm-workload/1", "name": "tiny", "seed": 7, "tiles": [
     {"id": 0, "m": 4, "n": 4, "k": 16, "deps": []},
@@ -157,17 +158,57 @@ def test_wrong_reference_is_a_functional_failure(tmp_path: Path) -> None:
     assert any(m.startswith("tile1:") for m in result.mismatches)
 
 
-def test_table_too_small_is_a_deadlock(tmp_path: Path) -> None:
-    """Tile 0 waits for tile 1, which a one-entry table never admits: DeadlockError."""
+def test_forward_dependency_runs_with_a_one_entry_table(tmp_path: Path) -> None:
+    """Tile 0 waits for tile 1, listed after it: the compiler admits tile 1 first."""
+    arch = arch_from_dict({"scheduler": {"table_depth": 1}})
+    wl = {"format": "tlm-workload/1", "name": "fwd", "seed": 1, "tiles": [
+        {"id": 0, "m": 2, "n": 2, "k": 4, "deps": [1]},
+        {"id": 1, "m": 2, "n": 2, "k": 4, "deps": []}]}
+    program = compile_workload(wl, arch)
+    result = run_rtl(program, arch, tmp_path / "t.jsonl", progress=False)
+    assert result.functional == "pass"
+
+
+def _in_file_order(wl: dict, arch: Arch) -> TileProgram:
+    """The program admitted in file order (what the compiler no longer emits)."""
+    program = compile_workload(wl, arch)
+    ids = [t["id"] for t in wl["tiles"]]
+    where = {int(t): e for e, t in enumerate(program.tile_id)}
+    return permute_entries(program, np.array([where[i] for i in ids]))
+
+
+def test_deadlock_with_nothing_recorded_names_no_trace(tmp_path: Path) -> None:
+    """Stuck before any record: no trace file, an earlier one kept, and the message says so."""
     arch = arch_from_dict({"scheduler": {"table_depth": 1}})
     wl = {"format": "tlm-workload/1", "name": "stuck", "seed": 1, "tiles": [
         {"id": 0, "m": 2, "n": 2, "k": 4, "deps": [1]},
         {"id": 1, "m": 2, "n": 2, "k": 4, "deps": []}]}
-    program = compile_workload(wl, arch)
-    with pytest.raises(DeadlockError, match="deadlock"):
-        run_rtl(program, arch, tmp_path / "t.jsonl", progress=False)
-    _, footer = read_records(tmp_path / "t.jsonl") if (tmp_path / "t.jsonl").exists() else ([], None)
-    assert footer is None
+    trace = tmp_path / "t.jsonl"
+    trace.write_text("earlier\n")
+    with pytest.raises(DeadlockError, match="deadlock") as info:
+        run_rtl(_in_file_order(wl, arch), arch, trace, progress=False)
+    assert "nothing was recorded, so no trace was written" in str(info.value)
+    assert trace.read_text() == "earlier\n"
+    fresh = tmp_path / "fresh.jsonl"
+    with pytest.raises(DeadlockError, match="no trace was written"):
+        run_rtl(_in_file_order(wl, arch), arch, fresh, progress=False)
+    assert not fresh.exists()
+
+
+def test_deadlock_after_some_records_names_the_cut_trace(tmp_path: Path) -> None:
+    """Stuck after a tile ran: the records are in the trace, without a footer."""
+    arch = arch_from_dict({"scheduler": {"table_depth": 2}})
+    wl = {"format": "tlm-workload/1", "name": "stuck", "seed": 1, "tiles": [
+        {"id": 0, "m": 2, "n": 2, "k": 4, "deps": []},
+        {"id": 1, "m": 2, "n": 2, "k": 4, "deps": [3]},
+        {"id": 2, "m": 2, "n": 2, "k": 4, "deps": [3]},
+        {"id": 3, "m": 2, "n": 2, "k": 4, "deps": []}]}
+    trace = tmp_path / "t.jsonl"
+    with pytest.raises(DeadlockError) as info:
+        run_rtl(_in_file_order(wl, arch), arch, trace, progress=False)
+    records, footer = read_records(trace)
+    assert footer is None and any(r["op"] == "tile" and r["tile"] == 0 for r in records)
+    assert f"its {len(records)} records are in {trace} (no footer: cut short)" in str(info.value)
 
 
 def test_cli_rtl_json_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -115,7 +115,7 @@ def test_malformed_line(tmp_path: Path, lines: list[str], where: str, what_start
         ({**HEADER, "clock_period_ps": 0}, "line 1: field clock_period_ps", "must be a positive integer"),
         ({**HEADER, "arch": []}, "line 1: field arch", "must be an object"),
         ({**HEADER, "arch": {"array": {"rowz": 4}}}, "line 1: field arch [array] rowz", "unknown key"),
-        ({**HEADER, "arch": {"array": {"rows": 100}}}, "line 1: field arch [array] rows", "must be <= 64"),
+        ({**HEADER, "arch": {"array": {"rows": 300}}}, "line 1: field arch [array] rows", "must be <= 256"),
         ("not json", "line 1", "not a JSON header"),
         ("[]", "line 1", "the header must be a JSON object"),
         ("", "line 1", "empty"),

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import networkx as nx
+import pytest
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tlm.arch import Arch
 from tlm.workload import admission_deadlock, compile_workload, critical_path, tile_dag
+from tlm.workload.dag import permute_entries
 from tlm.workload.program import EntryKind
 
 FMT = "tlm-workload/1"
@@ -62,12 +64,45 @@ def test_joins_weigh_nothing_and_expand() -> None:
 
 
 def test_admission_deadlock() -> None:
-    """A forward reference farther than the table can hold deadlocks in-order admission."""
+    """Compiled programs never deadlock; a forward reference farther than the table does."""
     deps = [[5]] + [[] for _ in range(5)]  # tile 0 waits for tile 5, listed last
     prog = compile_workload(tiles_workload(deps), Arch())
-    assert admission_deadlock(prog, 6) is None
-    assert admission_deadlock(prog, 2) is None  # the others complete and free slots
+    assert all(admission_deadlock(prog, d) is None for d in (1, 2, 6))
     chain = [[1], [2], [3], [4], [5], []]       # every tile waits for the next one
     prog = compile_workload(tiles_workload(chain), Arch())
-    assert admission_deadlock(prog, 6) is None
-    assert admission_deadlock(prog, 5) == 5
+    assert prog.tile_id.tolist() == [50, 40, 30, 20, 10, 0]
+    assert admission_deadlock(prog, 1) is None
+    in_file_order = permute_entries(prog, np.arange(5, -1, -1))
+    assert admission_deadlock(in_file_order, 6) is None
+    assert admission_deadlock(in_file_order, 5) == 5
+
+
+@settings(max_examples=40, deadline=None)
+@given(random_dags(), st.lists(st.integers(0, 50), min_size=25, max_size=25), st.integers(1, 4))
+def test_longest_paths_narrow_pass_agrees_with_the_numpy_sweep(deps, weights, after) -> None:
+    """Switching to the plain pass after any number of steps gives the same distances."""
+    from tlm.workload.dag import longest_paths
+
+    prog = compile_workload(tiles_workload(deps), Arch())
+    w = np.array(weights[:prog.entries], dtype=np.int64)
+    sweep = longest_paths(prog.preds, prog.succs, w, narrow_after=10**9)
+    assert np.array_equal(longest_paths(prog.preds, prog.succs, w, narrow_after=after), sweep)
+
+
+def test_longest_paths_of_a_long_chain_and_a_cycle() -> None:
+    """A 5,000-long chain takes the plain pass; a cycle is still refused there."""
+    from tlm.workload.dag import longest_paths, transpose
+    from tlm.workload.program import Csr
+    from tlm.workload.segments import ptr_from_counts
+
+    n = 5000
+    preds = Csr(ptr_from_counts(np.r_[0, np.ones(n - 1, dtype=np.int64)]), np.arange(n - 1, dtype=np.int64))
+    d = longest_paths(preds, transpose(preds, n), np.full(n, 2, dtype=np.int64))
+    assert d.tolist() == list(range(2, 2 * n + 1, 2))
+    # entries 0..99 a chain, then 100 <-> 101 wait for each other
+    counts = np.r_[0, np.ones(101, dtype=np.int64)]
+    counts[100] = 2
+    idx = np.r_[np.arange(99), [99, 101], [100]].astype(np.int64)
+    cyc = Csr(ptr_from_counts(counts), idx)
+    with pytest.raises(ValueError, match="cycle"):
+        longest_paths(cyc, transpose(cyc, 102), np.ones(102, dtype=np.int64), narrow_after=10)

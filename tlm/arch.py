@@ -21,6 +21,9 @@ from tlm.errors import InputError
 from tlm.limits import MAX_ARCH_BYTES, check_toml_depth, describe, key_name, read_capped
 
 MAX_SIZE = 2**31 - 1
+#: Largest MAC array side and scratchpad a (TLM) run accepts; the RTL accepts less.
+MAX_ARRAY = 256
+MAX_SCRATCHPAD = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -168,8 +171,8 @@ def _validate(arch: Arch, file: str) -> None:
                     raise bad(f"[{sname}] {f.name}", f"must be a positive integer <= {MAX_SIZE}, got {v}")
     a = arch.array
     for name, v in (("rows", a.rows), ("cols", a.cols)):
-        if v > 64:
-            raise bad(f"[array] {name}", f"must be <= 64, got {v}")
+        if v > MAX_ARRAY:
+            raise bad(f"[array] {name}", f"must be <= {MAX_ARRAY}, got {v} (RTL runs: <= 64)")
     if a.engines > 64:
         raise bad("[array] engines", f"must be <= 64, got {a.engines}")
     bb = arch.dma.bus_bytes
@@ -186,9 +189,10 @@ def _validate(arch: Arch, file: str) -> None:
     need = a.rows + a.cols + 4 * a.rows * a.cols
     if arch.scratchpad.bytes < need:
         raise bad("[scratchpad] bytes", f"{arch.scratchpad.bytes} cannot hold one {a.rows}x{a.cols} tile with k=1 (needs {need})")
-    if arch.kmax > 65535:
-        # lane offsets are 16-bit in the RTL's segment descriptors
-        raise bad("[scratchpad] bytes", f"gives {arch.kmax} bytes per lane; at most 65535 are addressable")
+    if arch.scratchpad.bytes > MAX_SCRATCHPAD:
+        raise bad("[scratchpad] bytes", f"must be <= {MAX_SCRATCHPAD} (64 MiB), got {arch.scratchpad.bytes}")
+    # The RTL's own, tighter bounds (16-bit k, 64x64 arrays) are checked before
+    # an RTL run (`tlm.rtl.introspect.check_rtl_limits`), not for TLM-only runs.
 
 
 def arch_from_dict(data: dict[str, Any], file: str = "<arch>", base: Arch | None = None) -> Arch:

@@ -69,8 +69,12 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(args.out, "--out", f"folder {folder} is not writable")
     if Path(args.out).is_dir():
         raise InputError(args.out, "--out", "is a folder, not a file")
-    calibration = calibration_set(arch.array.rows, arch.array.cols)
-    validation = validation_set(arch.array.rows, arch.array.cols)
+    if not args.stand_in:
+        from tlm.rtl.introspect import check_rtl_limits
+
+        check_rtl_limits(arch)  # the RTL is the reference: refuse what it cannot build, up front
+    calibration = calibration_set(arch.array.rows, arch.array.cols, arch.kmax)
+    validation = validation_set(arch.array.rows, arch.array.cols, arch.kmax)
     bar = None
     if not args.no_progress:
         from tqdm import tqdm

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from tlm.arch import Arch, arch_from_dict, arch_to_toml
+from tlm.arch import MAX_SIZE, Arch, arch_from_dict, arch_to_toml
 from tlm.compare.calib_fit import Fit, fit_timing
 from tlm.compare.calib_runs import CaseError, FitCase, Reference, case_error, run_tlm
 from tlm.errors import CheckFailed, InputError
@@ -31,6 +31,7 @@ from tlm.trace.base import write_atomically
 from tlm.trace.schema import op_order
 from tlm.workload import compile_workload
 from tlm.workload.calibration import Case, calibration_set, validation_set
+from tlm.workload.program import TileProgram
 
 FIT, HELD_OUT = "fit", "held-out"
 
@@ -123,6 +124,21 @@ def case_arch(case: Case, arch: Arch) -> Arch:
     return arch_from_dict(case.get("arch") or {}, f"<case {case['name']}>", base=arch)
 
 
+def compile_case(case: Case, arch: Arch) -> tuple[Arch, TileProgram]:
+    """The arch and program of a case on the arch being calibrated.
+
+    `[memory] bytes` only bounds how much memory a workload may use (no
+    timing of the TLM or the RTL depends on it), so a case that needs more
+    than the arch has runs with just enough: calibration works whatever it is.
+    """
+    a = case_arch(case, arch)
+    roomy = dataclasses.replace(a, memory=dataclasses.replace(a.memory, bytes=MAX_SIZE))
+    program = compile_workload(case["workload"], roomy, file=f"<case {case['name']}>")
+    if program.memory_size > a.memory.bytes:
+        a = dataclasses.replace(a, memory=dataclasses.replace(a.memory, bytes=program.memory_size))
+    return a, program
+
+
 def prepare(cases: list[Case], arch: Arch, reference: Reference,
             on_case: Callable[[str], None] | None = None) -> list[FitCase]:
     """Compile each case and run it through the reference.
@@ -133,8 +149,7 @@ def prepare(cases: list[Case], arch: Arch, reference: Reference,
     # Compile everything first: a case that does not fit the arch is reported before any run.
     compiled = []
     for case in cases:
-        a = case_arch(case, arch)
-        compiled.append((case, a, compile_workload(case["workload"], a, file=f"<case {case['name']}>")))
+        compiled.append((case, *compile_case(case, arch)))
     out: list[FitCase] = []
     for case, a, program in compiled:
         if on_case is not None:
@@ -187,8 +202,8 @@ def calibrate(arch: Arch, reference: Reference, *,
               max_evaluations: int = 3000) -> CalibrationResult:
     """Fit `arch.timing` to `reference` on the calibration cases, validate on the others."""
     rows_, cols_ = arch.array.rows, arch.array.cols
-    calibration = calibration if calibration is not None else calibration_set(rows_, cols_)
-    validation = validation if validation is not None else validation_set(rows_, cols_)
+    calibration = calibration if calibration is not None else calibration_set(rows_, cols_, arch.kmax)
+    validation = validation if validation is not None else validation_set(rows_, cols_, arch.kmax)
     fit_names = {c["name"] for c in calibration}
     overlap = fit_names & {c["name"] for c in validation}
     if overlap:

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tlm.arch import Arch
+from tlm.arch import MAX_ARRAY, MAX_SCRATCHPAD, Arch
 from tlm.errors import InputError
 from tlm.rtl.constexpr import Expr, evaluate, expr_text, from_pyverilog
 from tlm.rtl.constexpr import width as range_width
@@ -58,6 +58,34 @@ ARCH_SOURCES = {
     "MEM_LATENCY": "[memory] latency_cycles",
     "KMAX": "kmax (from [scratchpad] bytes and [array] rows, cols)",
 }
+
+
+#: What the RTL can represent, tighter than what TLM-only runs accept (`tlm.arch`):
+#: k (up to kmax) is a 16-bit field of the entry word and of the MAC array's
+#: counter (`engine.v`, `mac_array.v`); arrays beyond 64x64 are not supported
+#: by the RTL build (nor practical to simulate gate by gate).
+RTL_MAX_ARRAY = 64
+RTL_MAX_KMAX = 65535
+
+
+def check_rtl_limits(arch: Arch, file: str = "rtl/accel_top.v") -> None:
+    """Refuse an arch the RTL cannot build, before any RTL run.
+
+    Raises:
+        InputError: rows or cols above `RTL_MAX_ARRAY`, or kmax above `RTL_MAX_KMAX`.
+    """
+    a = arch.array
+    for name, v in (("rows", a.rows), ("cols", a.cols)):
+        if v > RTL_MAX_ARRAY:
+            raise InputError(file, f"[array] {name}",
+                             f"{v} is more than the RTL supports (<= {RTL_MAX_ARRAY}); "
+                             f"TLM-only runs (tlmsim sim) accept up to {MAX_ARRAY}")
+    if arch.kmax > RTL_MAX_KMAX:
+        raise InputError(file, "[scratchpad] bytes",
+                         f"{arch.scratchpad.bytes} gives {arch.kmax} bytes per lane (kmax), more than "
+                         f"the RTL's 16-bit k supports (<= {RTL_MAX_KMAX}, i.e. [scratchpad] bytes <= "
+                         f"{RTL_MAX_KMAX * (a.rows + a.cols) + 4 * a.rows * a.cols + a.rows + a.cols - 1} "
+                         f"on a {a.rows}x{a.cols} array); TLM-only runs accept up to {MAX_SCRATCHPAD}")
 
 
 class RtlParameterMismatch(InputError):
@@ -382,9 +410,11 @@ def check_arch(
         The top's resolved parameter values (parameters and localparams).
 
     Raises:
+        InputError: the arch is beyond what the RTL supports (`check_rtl_limits`).
         RtlParameterMismatch: an override names no parameter of the top, the
             top lacks a parameter the arch derives, or a value differs.
     """
+    check_rtl_limits(arch)
     mod = module or find_module(top, rtl_dir)
     derived = arch.rtl_parameters()
     names = list(derived) if only is None else list(only)

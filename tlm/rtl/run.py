@@ -12,7 +12,8 @@
    the program's output regions in the dumped memory with `program.expected`.
 
 A deadlock (the RTL's own detector, or no end within a generous cycle bound)
-raises `tlm.errors.DeadlockError` after writing the trace prefix.
+raises `tlm.errors.DeadlockError` after writing the trace prefix (no trace
+file when nothing was recorded; the message says which).
 """
 
 from __future__ import annotations
@@ -248,9 +249,13 @@ def run_rtl(program: TileProgram, arch: Arch, trace_path: str | Path, *, waves: 
                 what = ("the RTL reports a deadlock" if end_tag == "DEADLOCK"
                         else f"no end after {status['max_cycles']} cycles")
                 _keep_log(tmp / "sim.log", trace_path)
+                # abort() keeps the records (no footer) or, with none, writes no file at all
+                writer.abort()
+                kept = (f"its {writer.records_written} records are in {trace_path} (no footer: cut short)"
+                        if writer.records_written else
+                        f"nothing was recorded, so no trace was written to {trace_path}")
                 raise DeadlockError(f"{program.name}: {what} at cycle {status['cycles']} "
-                                    f"(table_depth {arch.scheduler.table_depth}); what was recorded "
-                                    f"is in {trace_path}")
+                                    f"(table_depth {arch.scheduler.table_depth}); {kept}")
             memory = img.read_memory_hex(dump_path, arch.dma.bus_bytes)
             functional, mismatches = check_outputs(program, memory)
             sim_s = float(status["sim_s"])

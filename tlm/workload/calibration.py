@@ -23,6 +23,13 @@ random irregular DAGs of other sizes and shapes.
 
 Every case is small (tens of tiles, a few thousand cycles) so that an RTL
 run of it takes seconds.
+
+The cases fit every arch the parser accepts: tile shapes are clipped to the
+array (rows or cols may be 1) and reduction lengths to the scratchpad lane
+(`kmax`); on arrays larger than 8x8 `shape_chain` samples the tile sides
+(1, 2, 3, half, all but one, all) instead of listing every m x n. On the
+default 4x4 array with its 8184-byte lanes nothing is clipped or sampled,
+so the cases (and the RTL results cached for them) stay the same.
 """
 
 from __future__ import annotations
@@ -32,9 +39,11 @@ from typing import Any
 
 import numpy as np
 
+from tlm.arch import Arch
 from tlm.workload.builtins import builtin, random_dag
 
 FORMAT = "tlm-workload/1"
+KMAX = Arch().kmax  # the default arch's lane: 8184 bytes
 Case = dict[str, Any]
 
 
@@ -48,50 +57,57 @@ def _chain(shapes: list[tuple[int, int, int]]) -> list[dict[str, Any]]:
             for i, (m, n, k) in enumerate(shapes)]
 
 
-def dma_chain(rows: int, cols: int) -> dict[str, Any]:
+def _sides(size: int) -> list[int]:
+    """Tile sides to try on an array side of `size`: all of them up to 8, else a sample."""
+    if size <= 8:
+        return list(range(1, size + 1))
+    return sorted({1, 2, 3, size // 2, size - 1, size})
+
+
+def dma_chain(rows: int, cols: int, kmax: int = KMAX) -> dict[str, Any]:
     """Single tiles in sequence with k from 1 to 200, aligned and unaligned."""
     ks = [1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 33, 64, 65, 100, 127, 129, 200]
-    shapes = [(1 + i % rows, 1 + (3 * i) % cols, k) for i, k in enumerate(ks)]
+    shapes = [(1 + i % rows, 1 + (3 * i) % cols, min(k, kmax)) for i, k in enumerate(ks)]
     return _tiles("cal_dma_chain", 21, _chain(shapes))
 
 
-def shape_chain(rows: int, cols: int) -> dict[str, Any]:
-    """Every tile shape m x n on the array, one at a time, two reduction lengths."""
-    shapes = [(m, n, k) for k in (5, 24) for m in range(1, rows + 1) for n in range(1, cols + 1)]
+def shape_chain(rows: int, cols: int, kmax: int = KMAX) -> dict[str, Any]:
+    """Every tile shape m x n on the array (a sample on large arrays), one at a time, two k."""
+    shapes = [(m, n, min(k, kmax)) for k in (5, 24) for m in _sides(rows) for n in _sides(cols)]
     return _tiles("cal_shapes", 22, _chain(shapes))
 
 
-def contention(rows: int, cols: int, count: int = 32) -> dict[str, Any]:
+def contention(rows: int, cols: int, count: int = 32, kmax: int = KMAX) -> dict[str, Any]:
     """Independent tiles of mixed sizes: every engine busy, the DMA contended."""
     rng = np.random.default_rng(23)
     tiles = [{"id": i, "m": int(rng.integers(1, rows + 1)), "n": int(rng.integers(1, cols + 1)),
-              "k": int(rng.integers(1, 160)), "deps": []} for i in range(count)]
+              "k": min(int(rng.integers(1, 160)), kmax), "deps": []} for i in range(count)]
     return _tiles("cal_contention", 23, tiles)
 
 
-def fan_out_in(rows: int, cols: int, width: int = 14) -> dict[str, Any]:
+def fan_out_in(rows: int, cols: int, width: int = 14, kmax: int = KMAX) -> dict[str, Any]:
     """root -> width tiles -> one sink waiting for all of them, twice in a row."""
     tiles: list[dict[str, Any]] = []
     prev: list[int] = []
     nid = 0
     for stage in range(2):
         root = nid
-        tiles.append({"id": root, "m": rows, "n": cols, "k": 8, "deps": prev})
+        tiles.append({"id": root, "m": rows, "n": cols, "k": min(8, kmax), "deps": prev})
         nid += 1
         mids = list(range(nid, nid + width))
         for j, t in enumerate(mids):
-            tiles.append({"id": t, "m": 1 + j % rows, "n": cols, "k": 4 + 3 * j + stage,
+            tiles.append({"id": t, "m": 1 + j % rows, "n": cols, "k": min(4 + 3 * j + stage, kmax),
                           "deps": [root]})
         nid += width
-        tiles.append({"id": nid, "m": rows, "n": 1 + stage, "k": 12, "deps": mids})
+        tiles.append({"id": nid, "m": rows, "n": min(1 + stage, cols), "k": min(12, kmax), "deps": mids})
         prev = [nid]
         nid += 1
     return _tiles("cal_fan_out_in", 24, tiles)
 
 
-def long_chain(rows: int, cols: int, count: int = 40) -> dict[str, Any]:
+def long_chain(rows: int, cols: int, count: int = 40, kmax: int = KMAX) -> dict[str, Any]:
     """Tiny tiles in a long chain with some skip edges: scheduler costs dominate."""
-    tiles = [{"id": i, "m": 1 + i % 2, "n": 1, "k": 1 + i % 3,
+    tiles = [{"id": i, "m": min(1 + i % 2, rows), "n": 1, "k": min(1 + i % 3, kmax),
               "deps": sorted({i - 1} | ({i - 3} if i >= 3 and i % 4 == 0 else set())) if i else []}
              for i in range(count)]
     return _tiles("cal_long_chain", 25, tiles)
@@ -121,18 +137,23 @@ def _renamed(workload: dict[str, Any], name: str) -> dict[str, Any]:
     return w
 
 
-def calibration_set(rows: int = 4, cols: int = 4) -> list[Case]:
-    """The cases `tlmsim calibrate` fits the `[timing]` parameters on."""
+def calibration_set(rows: int = 4, cols: int = 4, kmax: int = KMAX) -> list[Case]:
+    """The cases `tlmsim calibrate` fits the `[timing]` parameters on.
+
+    Args:
+        rows, cols: the array calibrated (`[array] rows`, `cols`).
+        kmax: its scratchpad lane (`Arch.kmax`): no tile gets a longer k.
+    """
     # A scratchpad of 4RC + (R+C)*32 bytes gives 32-byte lanes: K=100 splits in 4 chunks.
     small_spad = 4 * rows * cols + (rows + cols) * 32
     return [
-        {"name": "cal_dma_chain", "workload": dma_chain(rows, cols), "arch": {}},
-        {"name": "cal_shapes", "workload": shape_chain(rows, cols), "arch": {}},
-        {"name": "cal_contention", "workload": contention(rows, cols), "arch": {}},
-        {"name": "cal_fan_out_in", "workload": fan_out_in(rows, cols), "arch": {}},
-        {"name": "cal_long_chain", "workload": long_chain(rows, cols), "arch": {}},
+        {"name": "cal_dma_chain", "workload": dma_chain(rows, cols, kmax), "arch": {}},
+        {"name": "cal_shapes", "workload": shape_chain(rows, cols, kmax), "arch": {}},
+        {"name": "cal_contention", "workload": contention(rows, cols, kmax=kmax), "arch": {}},
+        {"name": "cal_fan_out_in", "workload": fan_out_in(rows, cols, kmax=kmax), "arch": {}},
+        {"name": "cal_long_chain", "workload": long_chain(rows, cols, kmax=kmax), "arch": {}},
         {"name": "cal_small_table",
-         "workload": _renamed(random_dag(seed=31, count=36, rows=rows, cols=cols, kmax=96),
+         "workload": _renamed(random_dag(seed=31, count=36, rows=rows, cols=cols, kmax=min(96, kmax)),
                               "cal_small_table"),
          "arch": {"scheduler": {"table_depth": 4}}},
         {"name": "cal_layers", "workload": layer_stack(), "arch": {}},
@@ -141,8 +162,12 @@ def calibration_set(rows: int = 4, cols: int = 4) -> list[Case]:
     ]
 
 
-def validation_set(rows: int = 4, cols: int = 4) -> list[Case]:
-    """Held-out cases: never fitted on; the accuracy `calibrate` reports and checks."""
+def validation_set(rows: int = 4, cols: int = 4, kmax: int = KMAX) -> list[Case]:
+    """Held-out cases: never fitted on; the accuracy `calibrate` reports and checks.
+
+    Args:
+        rows, cols, kmax: as for `calibration_set`.
+    """
     cases: list[Case] = []
     for name in ("gemm_small", "dilated_vgg_small", "deformable_small"):
         w = builtin(name)
@@ -150,9 +175,10 @@ def validation_set(rows: int = 4, cols: int = 4) -> list[Case]:
         cases.append({"name": name, "workload": w, "arch": {}})
     # The built-in random_dag draws tile shapes for a 4x4 array; this is the same DAG
     # with shapes drawn for the array being calibrated (identical on 4x4).
-    cases.append({"name": "random_dag", "workload": random_dag(rows=rows, cols=cols), "arch": {}})
-    for seed, count, kmax in ((41, 48, 200), (42, 80, 64), (43, 30, 400)):
+    cases.append({"name": "random_dag", "workload": random_dag(rows=rows, cols=cols, kmax=min(256, kmax)),
+                  "arch": {}})
+    for seed, count, k in ((41, 48, 200), (42, 80, 64), (43, 30, 400)):
         name = f"val_random_dag_{seed}"
-        w = _renamed(random_dag(seed=seed, count=count, rows=rows, cols=cols, kmax=kmax), name)
+        w = _renamed(random_dag(seed=seed, count=count, rows=rows, cols=cols, kmax=min(k, kmax)), name)
         cases.append({"name": name, "workload": w, "arch": {}})
     return cases

@@ -2,7 +2,11 @@
 
 `compile_spec` is the whole compiler behind `tlm.workload.compile_workload`.
 The layers form is lowered layer by layer (`tlm.workload.lowering`) and
-concatenated; the tiles form maps each tile to one entry in file order. In
+concatenated; the tiles form maps each tile to one entry, in the
+deterministic topological order that takes the lowest file position first
+among the tiles whose predecessors are all placed (file order when that is
+already topological). Either way every entry comes after its predecessors,
+which is what makes in-order admission deadlock-free at any table depth. In
 timing-only mode (`functional=False`) no operand data is drawn and segment
 lists are dropped once beats and bytes are known, which keeps full-size
 networks (VGG-16: ~850k tiles) within seconds and a few hundred MiB.
@@ -11,7 +15,8 @@ Layers form: tile ids are 0, 1, 2 ... in program order (joins have id -1);
 every layer's output is an `OutputRegion` named after the layer (int8
 `M x N`, the last layer int32). Tiles form: tile ids are the user's ids and
 tile `id`'s C is the int32 region `tile<id>`; A_t (m x k) and B_t stored
-transposed (n x k) occupy their own regions, in file order.
+transposed (n x k) occupy their own regions, in file order, and a tile's
+data is drawn from its file position (so reordering changes no value).
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from tlm.errors import InputError
 from tlm.limits import RunLimits
 from tlm.workload import data
 from tlm.workload.budget import layers_budget, tiles_budget
-from tlm.workload.dag import depth, transpose
+from tlm.workload.dag import admission_order, depth, is_topological, transpose
 from tlm.workload.layout import MAX_ENTRIES, align_up, plan_layers
 from tlm.workload.lowering import LayerEntries, lower_layer
 from tlm.workload.program import OPS, Csr, EntryKind, OutputRegion, StoreMode, TileProgram
@@ -32,11 +37,12 @@ from tlm.workload.segments import (
     SegList,
     SegmentCollector,
     ptr_from_counts,
+    range_index,
     row_segments,
     segment_beats,
     sum_per_owner,
 )
-from tlm.workload.spec import WorkloadSpec
+from tlm.workload.spec import TileSpec, WorkloadSpec
 
 
 def _arch_layout(arch: Arch) -> dict[str, int]:
@@ -59,6 +65,13 @@ def compile_spec(spec: WorkloadSpec, arch: Arch, file: str, functional: bool = T
     limits = limits or RunLimits()
     program = _compile_layers(spec, arch, file, functional, limits) if spec.layers is not None \
         else _compile_tiles(spec, arch, file, functional, limits)
+    # The scheduler admits entries in program order, so a predecessor listed after
+    # its successor can fill the dependency table with tiles that never become
+    # ready. The layers form is topological by construction (a tile waits for the
+    # previous K-chunk of its group and for earlier layers; a join comes right
+    # after its group's final tiles); the tiles form is sorted by `_tile_order`.
+    if not is_topological(program.preds):
+        raise AssertionError(f"{program.name}: entries are not in a topological order")
     program.succs = transpose(program.preds, program.entries)
     tiles = program.tiles
     program.info.update({
@@ -135,6 +148,33 @@ def _compile_layers(spec: WorkloadSpec, arch: Arch, file: str, functional: bool,
     return program
 
 
+def _tile_order(tiles: tuple[TileSpec, ...], file: str) -> tuple[np.ndarray, Csr]:
+    """Admission order of the tiles form and its predecessor lists over entries.
+
+    Returns:
+        (order, preds): order[e] is the file position of entry e; preds are
+        entry indices, ascending per entry.
+    """
+    n_e = len(tiles)
+    counts = np.fromiter((len(t.deps) for t in tiles), dtype=np.int64, count=n_e)
+    idx = np.fromiter((d for t in tiles for d in t.deps), dtype=np.int64, count=int(counts.sum()))
+    file_preds = Csr(ptr=ptr_from_counts(counts), idx=idx)
+    try:
+        order = admission_order(file_preds, n_e)
+    except ValueError:
+        raise InputError(file, "tiles", "dependency cycle") from None  # the parser names one first
+    if np.array_equal(order, np.arange(n_e)):
+        return order, file_preds
+    entry_of = np.empty(n_e, dtype=np.int64)
+    entry_of[order] = np.arange(n_e, dtype=np.int64)
+    new_counts = counts[order]
+    rows = range_index(file_preds.ptr[order], new_counts)
+    owner = np.repeat(np.arange(n_e, dtype=np.int64), new_counts)
+    pred = entry_of[idx[rows]]
+    pred = pred[np.lexsort((pred, owner))]  # ascending per entry, as the layers form has them
+    return order, Csr(ptr=ptr_from_counts(new_counts), idx=pred)
+
+
 def _compile_tiles(spec: WorkloadSpec, arch: Arch, file: str, functional: bool,
                    limits: RunLimits) -> TileProgram:
     assert spec.tiles is not None
@@ -150,7 +190,12 @@ def _compile_tiles(spec: WorkloadSpec, arch: Arch, file: str, functional: bool,
     starts = np.concatenate([[0], np.cumsum(aligned.ravel())[:-1]]).reshape(n_e, 3)
     memory_size = align_up(int(aligned.sum()))
     _check_fits(file, "tiles", memory_size, n_e, arch)
-    a_addr, b_addr, c_addr = starts[:, 0], starts[:, 1], starts[:, 2]
+    a_file, b_file, c_file = starts[:, 0], starts[:, 1], starts[:, 2]
+    # Entries in admission order: every tile after the tiles it waits for, so no
+    # table depth can fill up with tiles whose predecessors are not admitted.
+    order, preds = _tile_order(tiles, file)
+    m, n, k = m[order], n[order], k[order]
+    a_addr, b_addr, c_addr = a_file[order], b_file[order], c_file[order]
     cols, kmax = arch.array.cols, arch.kmax
     seg = {
         "load_a": row_segments(m, a_addr, k, k, np.full(n_e, kmax), 0),
@@ -170,20 +215,20 @@ def _compile_tiles(spec: WorkloadSpec, arch: Arch, file: str, functional: bool,
             col = SegmentCollector()
             col.add(s)
             segments[op] = col.build()
-    counts = np.array([len(t.deps) for t in tiles], dtype=np.int64)
-    idx = np.array([d for t in tiles for d in t.deps], dtype=np.int64)
+    tile_id = np.fromiter((t.id for t in tiles), dtype=np.int64, count=n_e)[order]
     program = TileProgram(
         name=spec.name, seed=spec.seed, kind=np.full(n_e, EntryKind.TILE, dtype=np.uint8),
-        tile_id=np.array([t.id for t in tiles], dtype=np.int64), layer=np.full(n_e, -1, dtype=np.int32),
+        tile_id=tile_id, layer=np.full(n_e, -1, dtype=np.int32),
         m=m.astype(np.int32), n=n.astype(np.int32), k=k.astype(np.int32),
         load_c=np.zeros(n_e, dtype=bool), store_mode=np.full(n_e, StoreMode.INT32, dtype=np.uint8),
-        shift=np.zeros(n_e, dtype=np.uint8), preds=Csr(ptr=ptr_from_counts(counts), idx=idx),
+        shift=np.zeros(n_e, dtype=np.uint8), preds=preds,
         succs=_empty_csr(0), beats=beats, bytes=moved, segments=segments, memory_size=memory_size)
     program.info["form"] = "tiles"
     program.info["layers"] = []
+    # outputs and operand data stay in file order: tile i's data is drawn from its file position
     for i, t in enumerate(tiles):
-        program.outputs.append(OutputRegion(f"tile{t.id}", int(c_addr[i]), "int32", (t.m, t.n)))
+        program.outputs.append(OutputRegion(f"tile{t.id}", int(c_file[i]), "int32", (t.m, t.n)))
         if functional:
-            program.memory_image.append((int(a_addr[i]), data.tile_a(spec.seed, i, t.m, t.k).tobytes()))
-            program.memory_image.append((int(b_addr[i]), data.tile_b_t(spec.seed, i, t.n, t.k).tobytes()))
+            program.memory_image.append((int(a_file[i]), data.tile_a(spec.seed, i, t.m, t.k).tobytes()))
+            program.memory_image.append((int(b_file[i]), data.tile_b_t(spec.seed, i, t.n, t.k).tobytes()))
     return program

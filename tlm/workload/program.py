@@ -6,7 +6,10 @@ TLM accelerator (`tlm.blocks`) runs it and the RTL image encoder
 `accel_top`. docs/microarch.md explains what the hardware does with it.
 
 Entries are in *admission order* (the order the tile scheduler admits them
-into its dependency table). An entry is either a TILE (a GEMM tile job) or a
+into its dependency table), which the compiler makes topological: every
+entry's predecessors come before it. Then the oldest entry in the table
+always has all its predecessors done, so a table of any depth (even 1)
+cannot deadlock. An entry is either a TILE (a GEMM tile job) or a
 JOIN (no work: it completes as soon as its predecessors have; the compiler
 inserts joins so that many-to-many layer dependencies stay linear in size).
 Dependencies are entry indices, stored as CSR arrays.
