@@ -15,6 +15,7 @@ import sys
 from typing import Any
 
 from tlm.errors import CheckFailed, InputError
+from tlm.outputs import Terminated, install_signal_handlers
 
 COMMANDS = ("sim", "rtl", "compare", "calibrate", "report")
 
@@ -56,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except BrokenPipeError:
         return 0
+    # SIGTERM/SIGHUP/SIGINT become exceptions: outputs are finished or removed, children ended.
+    install_signal_handlers()
     try:
         return int(args._run(args))
     except InputError as e:
@@ -67,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         return 130
+    except Terminated as e:
+        sys.stderr.write(f"terminated by {e}\n")
+        return 128 + e.signum
     except BrokenPipeError:
         # stdout went away (e.g. `| head`): not an error of ours.
         import os

@@ -36,9 +36,19 @@ def add_workload_args(p: argparse.ArgumentParser, *, default: str | None = None)
 
 
 def parent_dir_ok(path: str, flag: str) -> None:
-    """An output path whose folder does not exist is bad input, caught before running."""
-    from tlm.errors import InputError
+    """An output path that cannot be a file (empty, a folder, no parent folder) is bad input."""
+    from tlm.outputs import check_output_path
 
-    folder = Path(path).resolve().parent
-    if not folder.is_dir():
-        raise InputError(path, flag, f"folder {folder} does not exist")
+    check_output_path(path, flag)
+
+
+def check_outputs(outputs: list[tuple[str, str | None]], inputs: list[tuple[str, str | None]]) -> None:
+    """Refuse bad output paths and outputs that name another output or an input file.
+
+    `outputs` and `inputs` are (flag, path) pairs; None paths were not given.
+    A workload ``builtin:NAME`` is not a file.
+    """
+    from tlm.outputs import refuse_clashes
+
+    files = [(f, p) for f, p in inputs if p and not p.startswith("builtin:")]
+    refuse_clashes(outputs, files)

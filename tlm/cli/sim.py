@@ -9,7 +9,8 @@ from dataclasses import fields
 from typing import Any
 
 from tlm.arch import Timing
-from tlm.cli.common import add_workload_args, parent_dir_ok, resolve_arch
+from tlm.cli.common import add_workload_args, check_outputs, resolve_arch
+from tlm.outputs import safe_text
 
 TIMING_HELP = {
     "dma_grant_cycles": "request seen by an idle DMA -> grant",
@@ -66,11 +67,11 @@ def run(args: argparse.Namespace) -> int:
 
     wall0 = time.perf_counter()
     arch = resolve_arch(args.arch, calibrated=not args.uncalibrated)
-    chosen = [(p, k) for p, k in ((args.trace, ".jsonl"), (args.perfetto, ".json"), (args.vcd, ".vcd")) if p]
+    chosen = [(p, k) for p, k in ((args.trace, ".jsonl"), (args.perfetto, ".json"), (args.vcd, ".vcd"))
+              if p is not None]
     outputs = [p for p, _ in chosen]
-    for flag, path in (("--trace", args.trace), ("--perfetto", args.perfetto), ("--vcd", args.vcd)):
-        if path:
-            parent_dir_ok(path, flag)
+    check_outputs([("--trace", args.trace), ("--perfetto", args.perfetto), ("--vcd", args.vcd)],
+                  [("--workload", args.workload), ("--arch", args.arch)])
     program = compile_workload(args.workload, arch, functional=not args.timing_only)
     bar = _progress_bar(program.entries, args.no_progress)
     sink = open_sinks(outputs, source="tlm", workload=program.name, arch=arch,
@@ -121,7 +122,7 @@ def _print_human(s: dict[str, Any], result: Any, arch: Any, outputs: list[str]) 
     e = arch.array
     period_ns = arch.clock.period_ps / 1000
     lines = [
-        f"workload      {s['workload']}  ({result.tiles} tiles, {result.entries - result.tiles} joins)",
+        f"workload      {safe_text(s['workload'])}  ({result.tiles} tiles, {result.entries - result.tiles} joins)",
         f"accelerator   {e.engines} engines x {e.rows}x{e.cols} MACs, table {arch.scheduler.table_depth}, "
         f"bus {arch.dma.bus_bytes} B, memory latency {arch.memory.latency_cycles} cycles",
         f"cycles        {s['cycles']:,}  ({s['cycles'] * period_ns / 1e3:,.3f} us at {1e3 / period_ns:g} MHz)",
@@ -138,5 +139,5 @@ def _print_human(s: dict[str, Any], result: Any, arch: Any, outputs: list[str]) 
         f"speed         {s['cycles_per_s']:,} simulated cycles/s  (sim {s['sim_s']:.3f} s, wall {s['wall_s']:.3f} s)",
     ]
     for o in outputs:
-        lines.append(f"wrote         {o}")
+        lines.append(f"wrote         {safe_text(o)}")
     print("\n".join(lines))

@@ -1,4 +1,4 @@
-"""Waveforms of a run as a VCD file (GTKWave, Surfer), written with pyvcd.
+"""Waveforms of a run as a VCD file (GTKWave, Surfer).
 
 Signals, timescale 1 ps (cycles x clock period):
 
@@ -11,28 +11,56 @@ Signals, timescale 1 ps (cycles x clock period):
   reports it through `VcdWriter.occupancy(time, value)`.
 
 Records arrive in any order but a VCD is written in time order, so changes
-are buffered in packed arrays (20 bytes each) and sorted when the writer
-closes. Several changes of one signal at one time collapse to the last
-state, so a phase that ends when the next begins shows no glitch.
+are buffered in packed arrays (20 bytes each) and sorted: every
+`SPILL_CHANGES` changes the buffer is sorted and spilled to a scratch file
+beside the output, and at close the sorted runs are merged a window of times
+at a time. Memory stays bounded whatever the length of the run. Several
+changes of one signal at one time collapse to the last state, so a phase
+that ends when the next begins shows no glitch; a value that does not change
+is not repeated. The file follows IEEE 1364 VCD (the format pyvcd reads); the
+workload name only reaches the ``$comment``, escaped so it cannot end it.
 """
 
 from __future__ import annotations
 
-import os
 from array import array
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from vcd import VCDWriter
 
 from tlm.arch import Arch
-from tlm.errors import InputError
-from tlm.trace.base import SinkBase, _unlink_quietly, open_temp_beside
+from tlm.outputs import AtomicOutput, safe_text
+from tlm.trace.base import SinkBase
 
 # Change kinds; within one time, ends apply before starts, then absolute sets.
 _END, _START, _SET = 0, 1, 2
 IDLE = "idle"
+
+#: Changes buffered in memory before a sorted run is spilled to disk (20 bytes each).
+SPILL_CHANGES = 1 << 22
+#: Changes per run taken into one merge window.
+MERGE_BLOCK = 1 << 18
+#: VCD lines buffered between two writes.
+WRITE_LINES = 1 << 16
+
+# Signal kinds in the VCD.
+_WIRE, _STRING, _COUNT, _VALUE = 0, 1, 2, 3
+
+
+def _ident(i: int) -> str:
+    """The VCD identifier code of variable `i`: base 94 over the printable ASCII."""
+    out = ""
+    i += 1
+    while i:
+        i, r = divmod(i - 1, 94)
+        out += chr(33 + r)
+    return out
+
+
+def _comment(text: str) -> str:
+    # A `$` in a name could write `$end` and declare variables: escape it.
+    return safe_text(text).replace("$", "\\x24")
 
 
 class VcdWriter(SinkBase):
@@ -68,18 +96,18 @@ class VcdWriter(SinkBase):
         self._times = array("q")
         self._keys = array("i")   # signal * 4 + kind
         self._values = array("q")  # counter delta, op-name index, or set value
+        self._runs: list[tuple[str, int]] = []  # spilled sorted runs: (file, changes)
         self._op_names: list[str] = [IDLE]
         self._op_index: dict[str, int] = {IDLE: 0}
         self._last = 0
-        try:
-            self._file, self._tmp = open_temp_beside(self.path)
-        except OSError as e:
-            raise InputError(self.path, "file", f"cannot write: {e.strerror or e}") from None
+        self._out = AtomicOutput(self.path)
 
     def _change(self, time: int, sig: int, kind: int, value: int) -> None:
         self._times.append(time)
         self._keys.append(sig * 4 + kind)
         self._values.append(value)
+        if len(self._times) >= SPILL_CHANGES:
+            self._spill()
 
     def record(self, op: str, tile: int, start: int, end: int, **extra: Any) -> None:
         """One record; see `TraceSink.record`."""
@@ -122,67 +150,174 @@ class VcdWriter(SinkBase):
 
     def abort(self) -> None:
         """Write what was recorded; the comment says the run was cut short."""
-        if not self.closed:
+        if not self.closed and not self._out.done:
             self._write(self._last, f"{self.comment}; run cut short")
+        self.closed = True
+
+    # -- sorting ---------------------------------------------------------------
+    def _sorted_buffer(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        times = np.frombuffer(self._times, dtype=np.int64)
+        keys = np.frombuffer(self._keys, dtype=np.int32)
+        values = np.frombuffer(self._values, dtype=np.int64)
+        order = np.lexsort((keys & 3, times))  # stable: ties keep the order of arrival
+        return times[order], keys[order], values[order]
+
+    def _spill(self) -> None:
+        t, k, v = self._sorted_buffer()
+        name = self._out.scratch()
+        with open(name, "wb") as f:
+            f.write(t.tobytes())
+            f.write(k.tobytes())
+            f.write(v.tobytes())
+        self._runs.append((name, len(t)))
+        self._times, self._keys, self._values = array("q"), array("i"), array("q")
+
+    def _sorted_runs(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        runs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        for name, n in self._runs:
+            runs.append((np.memmap(name, dtype=np.int64, mode="r", offset=0, shape=(n,)),
+                         np.memmap(name, dtype=np.int32, mode="r", offset=8 * n, shape=(n,)),
+                         np.memmap(name, dtype=np.int64, mode="r", offset=12 * n, shape=(n,))))
+        if len(self._times):
+            runs.append(self._sorted_buffer())
+        return runs
+
+    def _windows(self) -> Any:
+        """Merge the sorted runs: blocks of (times, keys, values) lists, in time order.
+
+        A block holds every change up to a bound time, so no time is split
+        between two blocks; ties keep run order, as one stable sort would.
+        """
+        runs = self._sorted_runs()
+        pos = [0] * len(runs)
+        while True:
+            active = [r for r in range(len(runs)) if pos[r] < len(runs[r][0])]
+            if not active:
+                return
+            if len(active) == 1:
+                r = active[0]
+                hi = min(pos[r] + MERGE_BLOCK, len(runs[r][0]))
+                t = runs[r][0]
+                hi = int(np.searchsorted(t, t[hi - 1], side="right"))
+                yield (t[pos[r]:hi].tolist(), runs[r][1][pos[r]:hi].tolist(),
+                       runs[r][2][pos[r]:hi].tolist())
+                pos[r] = hi
+                continue
+            bound = min(runs[r][0][min(pos[r] + MERGE_BLOCK, len(runs[r][0])) - 1] for r in active)
+            parts = []
+            for r in active:
+                t = runs[r][0]
+                hi = pos[r] + int(np.searchsorted(t[pos[r]:], bound, side="right"))
+                parts.append((t[pos[r]:hi], runs[r][1][pos[r]:hi], runs[r][2][pos[r]:hi]))
+                pos[r] = hi
+            t = np.concatenate([p[0] for p in parts])
+            k = np.concatenate([p[1] for p in parts])
+            v = np.concatenate([p[2] for p in parts])
+            order = np.lexsort((k & 3, t))
+            yield t[order].tolist(), k[order].tolist(), v[order].tolist()
+
+    # -- writing ---------------------------------------------------------------
+    def _signals(self) -> list[tuple[str, str, str, int, int]]:
+        """(scope, name, VCD type, size, kind) per signal id."""
+        sigs: list[tuple[str, str, str, int, int]] = []
+        for e in range(self.engines):
+            sigs.append((f"engine{e}", "busy", "wire", 1, _WIRE))
+            sigs.append((f"engine{e}", "phase", "string", 1, _STRING))
+        sigs.append(("dma", "busy", "wire", 1, _WIRE))
+        sigs.append(("dma", "op", "string", 1, _STRING))
+        sigs.append(("scheduler", "ready", "integer", 32, _COUNT))
+        sigs.append(("scheduler", "occupancy", "integer", 32, _VALUE))
+        return sigs
 
     def _write(self, end_cycle: int, comment: str) -> None:
         self.closed = True
+        out = self._out
         try:
-            with self._file as f:
-                vcd = VCDWriter(f, timescale="1 ps", date="", comment=comment, version="tlmsim")
-                self._dump(vcd, max(end_cycle, self._last))
-            os.replace(self._tmp, self.path)
+            out.rollback()
+            self._dump(out, max(end_cycle, self._last), comment)
+            out.commit()
         except BaseException:
-            _unlink_quietly(self._tmp)
+            out.discard()
             raise
 
-    def _dump(self, vcd: VCDWriter, end_cycle: int) -> None:
-        variables: list[Any] = []
-        for e in range(self.engines):
-            variables.append(vcd.register_var(f"engine{e}", "busy", "wire", size=1, init=0))
-            variables.append(vcd.register_var(f"engine{e}", "phase", "string", init=IDLE))
-        variables.append(vcd.register_var("dma", "busy", "wire", size=1, init=0))
-        variables.append(vcd.register_var("dma", "op", "string", init=IDLE))
-        variables.append(vcd.register_var("scheduler", "ready", "integer", size=32, init=0))
-        variables.append(vcd.register_var("scheduler", "occupancy", "integer", size=32, init=0))
-        counters = {2 * e for e in range(self.engines)} | {self.sig_dma_busy, self.sig_ready}
-        state = [0] * len(variables)  # counters: count; strings: op index; integers: value
-        times = np.array(self._times, dtype=np.int64)
-        keys = np.array(self._keys, dtype=np.int32)
-        values = np.array(self._values, dtype=np.int64)
-        order = np.lexsort((keys & 3, times))
+    def _dump(self, out: AtomicOutput, end_cycle: int, comment: str) -> None:
+        sigs = self._signals()
+        ids = [_ident(i) for i in range(len(sigs))]
+        head = [f"$comment {_comment(comment)} $end", "$timescale 1 ps $end", "$version tlmsim $end"]
+        scope = None
+        for (sc, name, kind, size, _), ident in zip(sigs, ids):
+            if sc != scope:
+                if scope is not None:
+                    head.append("$upscope $end")
+                head.append(f"$scope module {sc} $end")
+                scope = sc
+            head.append(f"$var {kind} {size} {ident} {name} $end")
+        head += ["$upscope $end", "$enddefinitions $end"]
+        out.write(("\n".join(head) + "\n").encode())
+
+        kinds = [k for *_, k in sigs]
+        counter = [k in (_WIRE, _COUNT) for k in kinds]
         names = self._op_names
+        state = [0] * len(sigs)  # counters: count; strings: op index; integers: value
+
+        def fmt(sig: int, v: int) -> str:
+            kind = kinds[sig]
+            if kind == _WIRE:
+                return ("1" if v > 0 else "0") + ids[sig]
+            if kind == _STRING:
+                return f"s{names[v]} {ids[sig]}"
+            return f"b{v:b} {ids[sig]}" if v >= 0 else f"b{v & 0xFFFFFFFF:b} {ids[sig]}"
+
+        last = [fmt(s, 0) for s in range(len(sigs))]
+        lines: list[str] = []
+        dumped = False
         period = self.period
-        dirty: set[int] = set()
 
-        def emit(t: int) -> None:
+        def dumpvars() -> None:
+            lines.extend(["#0", "$dumpvars", *last, "$end"])
+
+        def emit(t: int, dirty: set[int]) -> None:
+            nonlocal dumped
+            if t != 0 and not dumped:
+                dumpvars()
+                dumped = True
+            changed = []
             for sig in sorted(dirty):
-                v = state[sig]
-                if sig in counters:
-                    value: Any = min(v, 1) if sig != self.sig_ready else v
-                elif sig == self.sig_occupancy:
-                    value = v
-                else:
-                    value = names[v]
-                vcd.change(variables[sig], t * period, value)
-            dirty.clear()
+                s = fmt(sig, state[sig])
+                if s != last[sig]:
+                    last[sig] = s
+                    changed.append(s)
+            if not dumped:
+                return  # time-0 values go to $dumpvars
+            if changed:
+                lines.append(f"#{t * period}")
+                lines.extend(changed)
+            if len(lines) >= WRITE_LINES:
+                out.write(("\n".join(lines) + "\n").encode())
+                lines.clear()
 
-        current = None
-        tl, kl, vl = times[order].tolist(), keys[order].tolist(), values[order].tolist()
-        for t, key, v in zip(tl, kl, vl):
-            if t != current:
-                if current is not None:
-                    emit(current)
-                current = t
-            sig, kind = key >> 2, key & 3
-            if sig in counters:
-                state[sig] += v
-            elif kind == _END:
-                if state[sig] == v:  # only the phase that ends clears the name
-                    state[sig] = 0
-            else:
-                state[sig] = v
-            dirty.add(sig)
+        current: int | None = None
+        dirty: set[int] = set()
+        for tl, kl, vl in self._windows():
+            for t, key, v in zip(tl, kl, vl):
+                if t != current:
+                    if current is not None:
+                        emit(current, dirty)
+                        dirty = set()
+                    current = t
+                sig = key >> 2
+                if counter[sig]:
+                    state[sig] += v
+                elif key & 3 == _END:
+                    if state[sig] == v:  # only the phase that ends clears the name
+                        state[sig] = 0
+                else:
+                    state[sig] = v
+                dirty.add(sig)
         if current is not None:
-            emit(current)
-        vcd.close(end_cycle * period)
+            emit(current, dirty)
+        if not dumped:
+            dumpvars()
+        if end_cycle * period > (current or 0) * period and end_cycle > 0:
+            lines.append(f"#{end_cycle * period}")
+        out.write(("\n".join(lines) + "\n").encode())
