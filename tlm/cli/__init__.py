@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import math
 import sys
 from typing import Any
 
@@ -46,9 +47,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _finite(x: Any) -> Any:
+    """`x` with every float that is not finite (inf, NaN) replaced by None."""
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_finite(v) for v in x]
+    return x
+
+
 def print_json(summary: dict[str, Any]) -> None:
-    """The one JSON object a `--json` run prints on stdout."""
-    sys.stdout.write(json.dumps(summary, sort_keys=False) + "\n")
+    """The one JSON object a `--json` run prints on stdout: strict JSON (no NaN/Infinity)."""
+    sys.stdout.write(json.dumps(_finite(summary), sort_keys=False, allow_nan=False) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:

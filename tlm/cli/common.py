@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from tlm.arch import Arch, arch_from_dict, load_arch
 
@@ -40,6 +42,26 @@ def parent_dir_ok(path: str, flag: str) -> None:
     from tlm.outputs import check_output_path
 
     check_output_path(path, flag)
+
+
+def check_trace_pair(tlm: Any, rtl: Any) -> None:
+    """Refuse comparing a file with itself, or two traces of the TLM model.
+
+    Args:
+        tlm, rtl: `tlm.trace.reader.Trace` objects, as given on the command line.
+    """
+    from tlm.errors import InputError
+
+    try:
+        same = os.path.samefile(tlm.path, rtl.path)
+    except OSError:
+        same = False
+    if same:
+        raise InputError(rtl.path, "RTL", f"is the same file as TLM {tlm.path}: "
+                         "compare a TLM trace with an RTL trace")
+    if tlm.source == "tlm" and rtl.source == "tlm":
+        raise InputError(rtl.path, "line 1: field source", "both traces are from the TLM model "
+                         "(source 'tlm'): the second must be an RTL trace")
 
 
 def check_outputs(outputs: list[tuple[str, str | None]], inputs: list[tuple[str, str | None]]) -> None:

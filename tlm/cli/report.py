@@ -23,6 +23,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    from tlm.cli.common import check_trace_pair
     from tlm.compare.metrics import compare_traces
     from tlm.errors import InputError
     from tlm.trace.reader import read_trace
@@ -35,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
         refuse_clashes([("-o", args.output)], [("TLM", args.tlm), ("RTL", args.rtl)])
     tlm = read_trace(args.tlm)
     rtl = read_trace(args.rtl)
+    check_trace_pair(tlm, rtl)
     result = compare_traces(tlm, rtl)
     if args.format == "md" and args.output is None:
         from tlm.compare.summary import render_markdown

@@ -74,8 +74,9 @@ def run(args: argparse.Namespace) -> int:
                   [("--workload", args.workload), ("--arch", args.arch)])
     program = compile_workload(args.workload, arch, functional=not args.timing_only)
     bar = _progress_bar(program.entries, args.no_progress)
+    header: dict[str, Any] = {"program_hash": program.content_hash()} if outputs else {}
     sink = open_sinks(outputs, source="tlm", workload=program.name, arch=arch,
-                      kinds=[k for _, k in chosen])
+                      kinds=[k for _, k in chosen], **header)
     with sink:
         result = simulate(program, arch, functional=not args.timing_only, trace=sink,
                           progress=bar.update if bar else None)

@@ -241,7 +241,8 @@ def run_rtl(program: TileProgram, arch: Arch, trace_path: str | Path, *, waves: 
             shutil.move(str(recorded), waves_path)
 
         writer = TraceWriter(trace_path, source="rtl", workload=workload or program.name, arch=arch,
-                             clock_period_ps=arch.clock.period_ps)
+                             clock_period_ps=arch.clock.period_ps,
+                             program_hash=program.content_hash())
         with writer:
             end_tag, end_cycle = convert_log(log_path, program, writer)
             if status["status"] != "done" or end_tag != "END":

@@ -66,7 +66,7 @@ class PerfettoWriter(SinkBase):
         self.events = 0
         self._last_end = 0
         self._chunks: list[str] = []
-        self._formats: dict[tuple[str, ...], tuple[tuple[int, ...], str, str]] = {}
+        self._formats: dict[tuple[Any, ...], tuple[list[str], str, str]] = {}
         self._out = AtomicOutput(self.path)
         other = {"format": "chrome-trace-events", "source": source, "workload": workload,
                  "clock_period_ps": clock_period_ps, "arch": arch.to_dict(), **header_extra}
@@ -106,53 +106,91 @@ class PerfettoWriter(SinkBase):
         # Integer picoseconds, one rounding: 26 cycles at 1 ns is 0.026, not 0.026000000000000002.
         return int(cycles) * self._period_ps / 1_000_000
 
-    def _templates(self, key: tuple[str, ...]) -> tuple[tuple[int, ...], str, str]:
-        """(value order, thread-slice template, DMA-slice template) of (op, extra keys)."""
-        op, names = key[0], key[1:]
-        order = tuple(sorted(range(len(names)), key=lambda i: names[i]))
-        args = '{"tile": %d' + "".join(f", {json.dumps(names[i])}: %s" for i in order) + "}"
-        name = json.dumps(op)
-        x = (f'{{"ph": "X", "name": {name}, "cat": {name}, "pid": {PID}, "tid": %d, '
-             f'"ts": %r, "dur": %r, "args": {args}}}')
-        dma = (f'{{"ph": "X", "name": {name}, "cat": "dma", "pid": {PID}, "tid": {self.dma_tid}, '
-               f'"ts": %r, "dur": %r, "args": {args}}}')
-        self._formats[key] = (order, x, dma)
-        return order, x, dma
+    def _templates(self, key: tuple[Any, ...]) -> tuple[list[str], str, str]:
+        """(extra keys sorted, event template, DMA-slice template) of (op, extra keys).
+
+        The templates write what ``json.dumps`` of the event dict would, with
+        ``%d`` for integers; a non-integer value falls back to `_record_slow`.
+        """
+        op, names = key[0], sorted(key[1:])
+        args = '"args": {"tile": %d' + "".join(f", {json.dumps(n)}: %d" for n in names) + "}"
+        if op == "dispatch":
+            # Waiting in the ready queue overlaps across tiles: async slices.
+            x = ('{"ph": "b", "ts": %r, "cat": "ready", "name": "ready", "id": %d, "pid": ' + str(PID)
+                 + ", " + args + '},\n{"ph": "e", "ts": %r, "cat": "ready", "name": "ready", '
+                 '"id": %d, "pid": ' + str(PID) + "}")
+            dma = ""
+        else:
+            name = json.dumps(op)
+            x = (f'{{"ph": "X", "name": {name}, "cat": {name}, "pid": {PID}, "tid": %d, '
+                 f'"ts": %r, "dur": %r, {args}}}')
+            dma = (f'{{"ph": "X", "name": {name}, "cat": "dma", "pid": {PID}, "tid": {self.dma_tid}, '
+                   f'"ts": %r, "dur": %r, {args}}}')
+        self._formats[key] = (names, x, dma)
+        return names, x, dma
 
     def record(self, op: str, tile: int, start: int, end: int, **extra: Any) -> None:
         """One record; see `TraceSink.record`."""
+        start, end, tile = int(start), int(end), int(tile)
         if end > self._last_end:
-            self._last_end = int(end)
+            self._last_end = end
+        key = (op, *extra)
+        names, x, dma = self._formats.get(key) or self._templates(key)
+        period = self._period_ps
+        try:
+            vals = [extra[k] for k in names]
+            if op == "dispatch":
+                text = x % (start * period / 1_000_000, tile, tile, *vals, end * period / 1_000_000, tile)
+                n = 2
+            else:
+                engine = extra.get("engine")
+                tid = (int(engine) + 1 if engine is not None and 0 <= int(engine) < self.engines
+                       else self.other_tid)
+                text = x % (tid, start * period / 1_000_000, (end - start) * period / 1_000_000,
+                            tile, *vals)
+                n = 1
+                grant = extra.get("grant")
+                if grant is not None:
+                    g = int(grant)
+                    text += ",\n" + dma % (g * period / 1_000_000, (end - g) * period / 1_000_000,
+                                           tile, *vals)
+                    n = 2
+        except TypeError:  # a value that is not an integer
+            self._record_slow(op, tile, start, end, extra)
+            return
+        chunks = self._chunks
+        chunks.append(",\n" + text)
+        self.events += n
+        if len(chunks) >= FLUSH_EVERY:
+            self._flush()
+
+    def _record_slow(self, op: str, tile: int, start: int, end: int, extra: dict[str, Any]) -> None:
+        args: dict[str, Any] = {"tile": tile}
+        for k in sorted(extra):  # sorted: the same file whatever the keyword order
+            v = extra[k]
+            args[k] = int(v) if hasattr(v, "__index__") else v
         if op == "dispatch":
-            # Waiting in the ready queue overlaps across tiles: async slices.
-            args: dict[str, Any] = {"tile": int(tile)}
-            for k in sorted(extra):
-                v = extra[k]
-                args[k] = int(v) if hasattr(v, "__index__") else v
-            common = {"cat": "ready", "name": "ready", "id": int(tile), "pid": PID}
+            common = {"cat": "ready", "name": "ready", "id": tile, "pid": PID}
             self._emit({"ph": "b", "ts": self._us(start), **common, "args": args})
             self._emit({"ph": "e", "ts": self._us(end), **common})
             return
-        key = (op, *extra)
-        order, x, dma = self._formats.get(key) or self._templates(key)
-        values = list(extra.values())
-        vals = tuple(_json_value(values[i]) for i in order)
-        period = self._period_ps
-        ts = int(start) * period / 1_000_000
-        dur = (int(end) - int(start)) * period / 1_000_000
         engine = extra.get("engine")
         tid = int(engine) + 1 if engine is not None and 0 <= int(engine) < self.engines else self.other_tid
-        self._add(x % (tid, ts, dur, int(tile), *vals))
+        self._emit({"ph": "X", "name": op, "cat": op, "pid": PID, "tid": tid,
+                    "ts": self._us(start), "dur": self._us(end - start), "args": args})
         grant = extra.get("grant")
         if grant is not None:
-            g = int(grant)
-            self._add(dma % (g * period / 1_000_000, (int(end) - g) * period / 1_000_000,
-                             int(tile), *vals))
+            self._emit({"ph": "X", "name": op, "cat": "dma", "pid": PID, "tid": self.dma_tid,
+                        "ts": self._us(int(grant)), "dur": self._us(end - int(grant)), "args": args})
 
     def occupancy(self, time: int, value: int) -> None:
         """Dependency-table entries in use from cycle `time`, as a counter track."""
-        self._emit({"ph": "C", "name": "table occupancy", "pid": PID, "ts": self._us(int(time)),
-                    "args": {"entries": int(value)}})
+        self._chunks.append(',\n{"ph": "C", "name": "table occupancy", "pid": %d, "ts": %r, '
+                            '"args": {"entries": %d}}' % (PID, int(time) * self._period_ps / 1_000_000,
+                                                         int(value)))
+        self.events += 1
+        if len(self._chunks) >= FLUSH_EVERY:
+            self._flush()
 
     def _finish(self, label: str, cycles: int, args: dict[str, Any]) -> None:
         self._emit({"ph": "i", "s": "g", "name": label, "pid": PID, "tid": self.other_tid,
@@ -180,13 +218,6 @@ class PerfettoWriter(SinkBase):
         except BaseException:
             self._out.discard()
             raise
-
-
-def _json_value(v: Any) -> str:
-    """An extra value as JSON: integers as such, anything else JSON-encoded."""
-    if hasattr(v, "__index__") and not isinstance(v, bool):
-        return str(int(v))
-    return json.dumps(v)
 
 
 def jsonl_to_perfetto(in_path: str | Path, out_path: str | Path) -> int:

@@ -114,30 +114,35 @@ class VcdWriter(SinkBase):
         start, end = int(start), int(end)
         if end > self._last:
             self._last = end
+        times, keys, values = self._times.append, self._keys.append, self._values.append
         if op == "dispatch":
-            self._change(start, self.sig_ready, _START, 1)
-            self._change(end, self.sig_ready, _END, -1)
-            return
-        opi = self._op_index.get(op)
-        if opi is None:
-            opi = self._op_index[op] = len(self._op_names)
-            self._op_names.append(op)
-        engine = extra.get("engine")
-        if engine is not None and 0 <= int(engine) < self.engines:
-            e = int(engine)
-            if op == "tile":
-                self._change(start, 2 * e, _START, 1)
-                self._change(end, 2 * e, _END, -1)
-            elif end > start:  # a zero-length phase would leave its name behind
-                self._change(start, 2 * e + 1, _START, opi)
-                self._change(end, 2 * e + 1, _END, opi)
-        grant = extra.get("grant")
-        if grant is not None and int(grant) < end:
-            g = int(grant)
-            self._change(g, self.sig_dma_busy, _START, 1)
-            self._change(end, self.sig_dma_busy, _END, -1)
-            self._change(g, self.sig_dma_op, _START, opi)
-            self._change(end, self.sig_dma_op, _END, opi)
+            s = self.sig_ready * 4
+            times(start), keys(s + _START), values(1)
+            times(end), keys(s + _END), values(-1)
+        else:
+            opi = self._op_index.get(op)
+            if opi is None:
+                opi = self._op_index[op] = len(self._op_names)
+                self._op_names.append(op)
+            engine = extra.get("engine")
+            if engine is not None and 0 <= int(engine) < self.engines:
+                e = int(engine)
+                if op == "tile":
+                    times(start), keys(8 * e + _START), values(1)
+                    times(end), keys(8 * e + _END), values(-1)
+                elif end > start:  # a zero-length phase would leave its name behind
+                    times(start), keys(8 * e + 4 + _START), values(opi)
+                    times(end), keys(8 * e + 4 + _END), values(opi)
+            grant = extra.get("grant")
+            if grant is not None and int(grant) < end:
+                g = int(grant)
+                busy, name = self.sig_dma_busy * 4, self.sig_dma_op * 4
+                times(g), keys(busy + _START), values(1)
+                times(end), keys(busy + _END), values(-1)
+                times(g), keys(name + _START), values(opi)
+                times(end), keys(name + _END), values(opi)
+        if len(self._times) >= SPILL_CHANGES:
+            self._spill()
 
     def occupancy(self, time: int, value: int) -> None:
         """Dependency-table entries in use from cycle `time` on."""
