@@ -12,9 +12,10 @@ from typing import Any
 from tlm.cli.common import check_outputs, resolve_arch
 from tlm.errors import InputError
 from tlm.outputs import is_special, safe_text
+from tlm.rtl.runner import cache_root
 
 DEFAULT_OUT = "calibrated_timing.toml"
-DEFAULT_CACHE = Path("sim_build") / "calib-cache"
+DEFAULT_CACHE = cache_root() / "calib"  # per user: $TLMSIM_CACHE or ~/.cache/tlmsim
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:

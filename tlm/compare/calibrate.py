@@ -1,6 +1,6 @@
 """Calibration: fit the TLM's `[timing]` to a reference, then validate on held-out cases.
 
-    ref = RtlReference(Path("sim_build/calib-cache"))
+    ref = RtlReference(cache_root() / "calib")
     result = calibrate(Arch(), ref)
     write_overlay("calibrated_timing.toml", result)
 

@@ -17,10 +17,10 @@ raises `tlm.errors.DeadlockError` after writing the trace prefix.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -180,6 +180,20 @@ def _keep_log(log: Path, trace_path: str | Path) -> None:
         sys.stderr.write(f"rtl: simulator log kept in {kept}\n")
 
 
+@contextlib.contextmanager
+def _run_folder() -> Iterator[Path]:
+    """This run's own folder in the cache (`runs/rtl-<pid>-*`), removed afterwards.
+
+    A folder left by a killed run (its pid no longer runs) is removed by the
+    next run.
+    """
+    folder = runner.private_folder(runner.cache_root() / "runs", "rtl-")
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def _say(progress: bool, text: str) -> None:
     if progress:
         sys.stderr.write(f"rtl: {text}\n")
@@ -210,8 +224,7 @@ def run_rtl(program: TileProgram, arch: Arch, trace_path: str | Path, *, waves: 
     params = build_parameters(program, arch)
     check_arch(arch, params)
     runner.require_icarus()
-    with tempfile.TemporaryDirectory(prefix="tlmsim-rtl-") as tmp_name:
-        tmp = Path(tmp_name)
+    with _run_folder() as tmp:
         image = img.encode_program(program, arch, tmp / "image")
         t_build = time.perf_counter()
         _say(progress, f"building {TOP} ({', '.join(f'{k}={v}' for k, v in params.items())})")
@@ -227,16 +240,16 @@ def run_rtl(program: TileProgram, arch: Arch, trace_path: str | Path, *, waves: 
         try:
             runner.run_test(handle, BENCH_MODULE, Path(__file__).parent, plusargs=plus,
                             extra_env={"ACCEL_MAX_CYCLES": str(bound), "ACCEL_STATUS": str(status_path)},
-                            results_xml=tmp / "results.xml", log_file=tmp / "sim.log")
+                            results_xml=tmp / "results.xml", log_file=tmp / "sim.log",
+                            run_dir=tmp / "run")
             status = json.loads(status_path.read_text())
         except (runner.RtlError, OSError):
             _keep_log(tmp / "sim.log", trace_path)
             raise
         waves_path = None
         if waves:
-            # The runner records into the shared build folder; keep this run's
-            # waveform beside its trace instead.
-            recorded = handle.build_dir / f"run-{BENCH_MODULE}" / f"{TOP}.fst"
+            # Recorded in this run's own folder; kept beside its trace.
+            recorded = tmp / "run" / f"{TOP}.fst"
             waves_path = Path(trace_path).with_suffix(".fst")
             shutil.move(str(recorded), waves_path)
 
