@@ -102,7 +102,7 @@ def test_huge_footer_cycles_are_refused(tmp_path: Path, capsys: pytest.CaptureFi
     bad = _edit(RTL, tmp_path / "r.jsonl", n - 1, cycles=2**70)
     assert main(["report", str(TLM), str(bad), "-o", str(tmp_path / "r.html")]) == 2
     err = capsys.readouterr().err
-    assert "field cycles: must be an integer in 0..2**63-1" in err and "Traceback" not in err
+    assert "field cycles: integer out of range" in err and "Traceback" not in err
 
 
 def test_json_output_is_strict(capsys: pytest.CaptureFixture[str]) -> None:

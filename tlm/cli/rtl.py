@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from tlm.cli.common import add_workload_args, check_outputs, resolve_arch
@@ -36,6 +37,11 @@ def run(args: argparse.Namespace) -> int:
     wall0 = time.perf_counter()
     arch = resolve_arch(args.arch)
     check_outputs([("--trace", args.trace)], [("--workload", args.workload), ("--arch", args.arch)])
+    if args.waves and Path(args.trace).suffix == ".fst":
+        from tlm.errors import InputError
+
+        raise InputError(args.trace, "--trace", "ends in .fst, the waveform's name with --waves: "
+                         "use .jsonl")
     program = compile_workload(args.workload, arch, functional=True)
     try:
         result = run_rtl(program, arch, args.trace, waves=args.waves, progress=not args.no_progress)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import sys
 import time
@@ -175,9 +176,24 @@ def check_outputs(program: TileProgram, memory: np.ndarray) -> tuple[str, list[s
 def _keep_log(log: Path, trace_path: str | Path) -> None:
     """Copy the simulator's log beside the trace after a failed run."""
     if log.is_file():
-        kept = Path(trace_path).with_suffix(".sim.log")
+        kept = beside_trace(trace_path, ".sim.log")
         shutil.copyfile(log, kept)
         sys.stderr.write(f"rtl: simulator log kept in {kept}\n")
+
+
+def beside_trace(trace_path: str | Path, suffix: str) -> Path:
+    """Where a file that goes with the trace is kept: the trace's path with `suffix`.
+
+    When the trace is a device (``/dev/null``) or a FIFO, the file goes to
+    the cache's ``kept/`` folder instead of beside it.
+    """
+    from tlm.outputs import is_special
+
+    if is_special(trace_path):
+        folder = runner.cache_root() / "kept"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / f"{Path(trace_path).name}-{os.getpid()}{suffix}"
+    return Path(trace_path).with_suffix(suffix)
 
 
 @contextlib.contextmanager
@@ -250,7 +266,7 @@ def run_rtl(program: TileProgram, arch: Arch, trace_path: str | Path, *, waves: 
         if waves:
             # Recorded in this run's own folder; kept beside its trace.
             recorded = tmp / "run" / f"{TOP}.fst"
-            waves_path = Path(trace_path).with_suffix(".fst")
+            waves_path = beside_trace(trace_path, ".fst")
             shutil.move(str(recorded), waves_path)
 
         writer = TraceWriter(trace_path, source="rtl", workload=workload or program.name, arch=arch,

@@ -313,8 +313,10 @@ class _Builder:
     def _set_footer(self, obj: dict[str, Any], lineno: int) -> None:
         for key in ("cycles", "tiles"):
             v = obj.get(key)
-            if type(v) is not int or not 0 <= v < INT_LIMIT:
-                raise _bad(self.path, lineno, key, f"must be an integer in 0..2**63-1, got {v!r}")
+            if type(v) is not int or v < 0:
+                raise _bad(self.path, lineno, key, f"must be an integer >= 0, got {v!r}")
+            if v >= INT_LIMIT:
+                raise _bad(self.path, lineno, key, f"integer out of range (must be < 2**63), got {v}")
         if not isinstance(obj.get("functional"), str):
             raise _bad(self.path, lineno, "functional", f"must be a string, got {obj.get('functional')!r}")
         self.footer = obj
