@@ -273,7 +273,9 @@ def test_writers_and_summary_survive_a_hostile_name(tmp_path: Path,
     json.loads(outs[1].read_text())
 
 
-def test_vcd_spilled_runs_merge_to_the_same_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("spill,block", [(97, 13), (50, 1), (5000, 7)])
+def test_vcd_spilled_runs_merge_to_the_same_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 spill: int, block: int) -> None:
     """Sorted runs spilled to disk and merged give the bytes of one in-memory sort."""
     import random
 
@@ -295,8 +297,8 @@ def test_vcd_spilled_runs_merge_to_the_same_file(tmp_path: Path, monkeypatch: py
             w.close(400, 400, "pass")
 
     write(tmp_path / "a.vcd")
-    monkeypatch.setattr(vcd_mod, "SPILL_CHANGES", 97)
-    monkeypatch.setattr(vcd_mod, "MERGE_BLOCK", 13)
+    monkeypatch.setattr(vcd_mod, "SPILL_CHANGES", spill)
+    monkeypatch.setattr(vcd_mod, "MERGE_BLOCK", block)
     write(tmp_path / "b.vcd")
     assert (tmp_path / "a.vcd").read_bytes() == (tmp_path / "b.vcd").read_bytes()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.vcd", "b.vcd"]  # spills removed

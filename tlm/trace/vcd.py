@@ -13,8 +13,10 @@ Signals, timescale 1 ps (cycles x clock period):
 Records arrive in any order but a VCD is written in time order, so changes
 are buffered in packed arrays (20 bytes each) and sorted: every
 `SPILL_CHANGES` changes the buffer is sorted and spilled to a scratch file
-beside the output, and at close the sorted runs are merged a window of times
-at a time. Memory stays bounded whatever the length of the run. Several
+beside the output, and at close the sorted runs are merged, reading
+`MERGE_BLOCK` changes of each at a time. Memory stays bounded (tens of MB)
+whatever the length of the run; the scratch files take 20 bytes per change
+on disk until the writer closes. Several
 changes of one signal at one time collapse to the last state, so a phase
 that ends when the next begins shows no glitch; a value that does not change
 is not repeated. The file follows IEEE 1364 VCD (the format pyvcd reads); the
@@ -24,6 +26,7 @@ workload name only reaches the ``$comment``, escaped so it cannot end it.
 from __future__ import annotations
 
 from array import array
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,14 +41,42 @@ _END, _START, _SET = 0, 1, 2
 IDLE = "idle"
 
 #: Changes buffered in memory before a sorted run is spilled to disk (20 bytes each).
-SPILL_CHANGES = 1 << 22
-#: Changes per run taken into one merge window.
-MERGE_BLOCK = 1 << 18
+SPILL_CHANGES = 1 << 21
+#: Changes per run read into one merge window.
+MERGE_BLOCK = 1 << 15
 #: VCD lines buffered between two writes.
 WRITE_LINES = 1 << 16
 
 # Signal kinds in the VCD.
 _WIRE, _STRING, _COUNT, _VALUE = 0, 1, 2, 3
+
+
+class _Run:
+    """One sorted run of changes: arrays in memory, or a spilled file read a block at a time."""
+
+    def __init__(self, t: np.ndarray, k: np.ndarray, v: np.ndarray, name: str | None = None,
+                 n: int = 0) -> None:
+        self.arrays = (t, k, v)
+        self.name = name
+        self.n = len(t) if name is None else n
+
+    @classmethod
+    def from_file(cls, name: str, n: int) -> _Run:
+        empty = np.empty(0, dtype=np.int64)
+        return cls(empty, empty, empty, name, n)
+
+    def _column(self, col: int, lo: int, hi: int) -> np.ndarray:
+        if self.name is None:
+            return self.arrays[col][lo:hi]
+        # File layout: n times (int64), n keys (int32), n values (int64).
+        dtype, base, size = ((np.int64, 0, 8), (np.int32, 8 * self.n, 4), (np.int64, 12 * self.n, 8))[col]
+        return np.fromfile(self.name, dtype=dtype, count=hi - lo, offset=base + size * lo)
+
+    def times(self, lo: int, hi: int) -> np.ndarray:
+        return self._column(0, lo, hi)
+
+    def read(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self._column(0, lo, hi), self._column(1, lo, hi), self._column(2, lo, hi)
 
 
 def _ident(i: int) -> str:
@@ -177,49 +208,48 @@ class VcdWriter(SinkBase):
         self._runs.append((name, len(t)))
         self._times, self._keys, self._values = array("q"), array("i"), array("q")
 
-    def _sorted_runs(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        runs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        for name, n in self._runs:
-            runs.append((np.memmap(name, dtype=np.int64, mode="r", offset=0, shape=(n,)),
-                         np.memmap(name, dtype=np.int32, mode="r", offset=8 * n, shape=(n,)),
-                         np.memmap(name, dtype=np.int64, mode="r", offset=12 * n, shape=(n,))))
+    def _sorted_runs(self) -> list[_Run]:
+        runs = [_Run.from_file(name, n) for name, n in self._runs]
         if len(self._times):
-            runs.append(self._sorted_buffer())
+            runs.append(_Run(*self._sorted_buffer()))
+            self._times, self._keys, self._values = array("q"), array("i"), array("q")
         return runs
 
-    def _windows(self) -> Any:
+    def _windows(self) -> Iterator[tuple[list[int], list[int], list[int]]]:
         """Merge the sorted runs: blocks of (times, keys, values) lists, in time order.
 
         A block holds every change up to a bound time, so no time is split
         between two blocks; ties keep run order, as one stable sort would.
+        Only blocks are read from the spilled runs, so memory stays bounded.
         """
         runs = self._sorted_runs()
         pos = [0] * len(runs)
         while True:
-            active = [r for r in range(len(runs)) if pos[r] < len(runs[r][0])]
+            active = [r for r in range(len(runs)) if pos[r] < runs[r].n]
             if not active:
                 return
-            if len(active) == 1:
-                r = active[0]
-                hi = min(pos[r] + MERGE_BLOCK, len(runs[r][0]))
-                t = runs[r][0]
-                hi = int(np.searchsorted(t, t[hi - 1], side="right"))
-                yield (t[pos[r]:hi].tolist(), runs[r][1][pos[r]:hi].tolist(),
-                       runs[r][2][pos[r]:hi].tolist())
-                pos[r] = hi
-                continue
-            bound = min(runs[r][0][min(pos[r] + MERGE_BLOCK, len(runs[r][0])) - 1] for r in active)
+            heads = {r: runs[r].times(pos[r], min(pos[r] + MERGE_BLOCK, runs[r].n)) for r in active}
+            bound = min(int(h[-1]) for h in heads.values())
             parts = []
             for r in active:
-                t = runs[r][0]
-                hi = pos[r] + int(np.searchsorted(t[pos[r]:], bound, side="right"))
-                parts.append((t[pos[r]:hi], runs[r][1][pos[r]:hi], runs[r][2][pos[r]:hi]))
+                run, t = runs[r], heads[r]
+                count = int(np.searchsorted(t, bound, side="right"))
+                hi = pos[r] + count
+                while count == len(t) and hi < run.n:  # ties at `bound` beyond this block
+                    t = run.times(hi, min(hi + MERGE_BLOCK, run.n))
+                    count = int(np.searchsorted(t, bound, side="right"))
+                    hi += count
+                parts.append(run.read(pos[r], hi))
                 pos[r] = hi
-            t = np.concatenate([p[0] for p in parts])
-            k = np.concatenate([p[1] for p in parts])
-            v = np.concatenate([p[2] for p in parts])
-            order = np.lexsort((k & 3, t))
-            yield t[order].tolist(), k[order].tolist(), v[order].tolist()
+            if len(parts) == 1:
+                t, k, v = parts[0]
+            else:
+                t = np.concatenate([p[0] for p in parts])
+                k = np.concatenate([p[1] for p in parts])
+                v = np.concatenate([p[2] for p in parts])
+                order = np.lexsort((k & 3, t))
+                t, k, v = t[order], k[order], v[order]
+            yield t.tolist(), k.tolist(), v.tolist()
 
     # -- writing ---------------------------------------------------------------
     def _signals(self) -> list[tuple[str, str, str, int, int]]:
