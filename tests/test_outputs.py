@@ -329,3 +329,25 @@ def test_time_zero_values_are_the_dumpvars(tmp_path: Path) -> None:
     text = path.read_text()
     assert "$dumpvars" in text and text.count("#0") == 1
     assert outputs._LIVE == set()
+
+
+GOLDEN = Path(__file__).resolve().parent.parent / "traces" / "golden"
+
+
+@pytest.mark.parametrize("argv", [
+    ["report", str(GOLDEN / "two_tiles_tlm.jsonl"), str(GOLDEN / "two_tiles_rtl.jsonl"), "-o", "{d}"],
+    ["calibrate", "--out", "{d}", "--no-progress"],
+    ["rtl", "-w", "builtin:gemm_small", "--trace", "{d}", "--no-progress"],
+])
+def test_every_command_refuses_a_folder_as_output(tmp_path: Path, argv: list[str],
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    code = main([a.replace("{d}", str(tmp_path)) for a in argv])
+    assert code == 2 and "is a folder" in _only_error_line(capsys.readouterr().err)
+
+
+def test_report_cannot_overwrite_its_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rtl = tmp_path / "r.jsonl"
+    rtl.write_bytes((GOLDEN / "two_tiles_rtl.jsonl").read_bytes())
+    code = main(["report", str(GOLDEN / "two_tiles_tlm.jsonl"), str(rtl), "-o", str(rtl)])
+    assert code == 2 and "input file of RTL" in _only_error_line(capsys.readouterr().err)
+    assert rtl.read_bytes() == (GOLDEN / "two_tiles_rtl.jsonl").read_bytes()

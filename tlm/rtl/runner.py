@@ -120,7 +120,7 @@ class BuildHandle:
 
     Attributes:
         top: the root module's name.
-        build_dir: where `sim.vvp` lives (`sim_build/<top>-<hash>`).
+        build_dir: where `sim.vvp` lives (`<cache>/build/<top>-<hash>`).
         parameters: the Verilog parameter overrides it was built with.
         waves: whether it records an FST waveform.
         key: the content hash naming the build.
@@ -287,7 +287,7 @@ def build(
         parameters: Verilog parameter overrides of `top` (name -> int).
         waves: record an FST waveform of `top` when run.
         includes: `include directories (their files are part of the key).
-        build_root: parent of the build folders (default `<repo>/sim_build`).
+        build_root: parent of the build folders (default `cache_root() / "build"`).
 
     Returns:
         The handle `run_test` takes.
