@@ -292,42 +292,52 @@ class VcdWriter(SinkBase):
 
         kinds = [k for *_, k in sigs]
         counter = [k in (_WIRE, _COUNT) for k in kinds]
+        wire = [k == _WIRE for k in kinds]
         names = self._op_names
         state = [0] * len(sigs)  # counters: count; strings: op index; integers: value
+        texts: list[dict[int, str]] = [{} for _ in sigs]  # per signal: shown value -> VCD line
 
-        def fmt(sig: int, v: int) -> str:
+        def text(sig: int, v: int) -> str:
             kind = kinds[sig]
             if kind == _WIRE:
-                return ("1" if v > 0 else "0") + ids[sig]
-            if kind == _STRING:
-                return f"s{names[v]} {ids[sig]}"
-            return f"b{v:b} {ids[sig]}" if v >= 0 else f"b{v & 0xFFFFFFFF:b} {ids[sig]}"
+                line = f"{v}{ids[sig]}"
+            elif kind == _STRING:
+                line = f"s{names[v]} {ids[sig]}"
+            else:
+                line = f"b{v & 0xFFFFFFFF:b} {ids[sig]}"
+            texts[sig][v] = line
+            return line
 
-        last = [fmt(s, 0) for s in range(len(sigs))]
+        last = [0] * len(sigs)  # value last written per signal (wires as 0/1)
         lines: list[str] = []
         dumped = False
         period = self.period
-
-        def dumpvars() -> None:
-            lines.extend(["#0", "$dumpvars", *last, "$end"])
+        limit = WRITE_LINES
 
         def emit(t: int, dirty: set[int]) -> None:
             nonlocal dumped
-            if t != 0 and not dumped:
-                dumpvars()
-                dumped = True
-            changed = []
-            for sig in sorted(dirty):
-                s = fmt(sig, state[sig])
-                if s != last[sig]:
-                    last[sig] = s
-                    changed.append(s)
             if not dumped:
-                return  # time-0 values go to $dumpvars
-            if changed:
-                lines.append(f"#{t * period}")
-                lines.extend(changed)
-            if len(lines) >= WRITE_LINES:
+                if t == 0:  # time-0 values go to $dumpvars
+                    for sig in dirty:
+                        v = state[sig]
+                        last[sig] = (1 if v > 0 else 0) if wire[sig] else v
+                    return
+                lines.extend(["#0", "$dumpvars",
+                              *(texts[s].get(last[s]) or text(s, last[s]) for s in range(len(sigs))),
+                              "$end"])
+                dumped = True
+            stamp = False
+            for sig in sorted(dirty) if len(dirty) > 1 else dirty:
+                v = state[sig]
+                if wire[sig]:
+                    v = 1 if v > 0 else 0
+                if v != last[sig]:
+                    last[sig] = v
+                    if not stamp:
+                        lines.append(f"#{t * period}")
+                        stamp = True
+                    lines.append(texts[sig].get(v) or text(sig, v))
+            if len(lines) >= limit:
                 out.write(("\n".join(lines) + "\n").encode())
                 lines.clear()
 
@@ -352,7 +362,7 @@ class VcdWriter(SinkBase):
         if current is not None:
             emit(current, dirty)
         if not dumped:
-            dumpvars()
+            emit(1, set())  # writes $dumpvars
         if end_cycle * period > (current or 0) * period and end_cycle > 0:
             lines.append(f"#{end_cycle * period}")
         out.write(("\n".join(lines) + "\n").encode())
