@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import subprocess
+import time
 import sys
 from pathlib import Path
 
@@ -351,3 +352,26 @@ def test_report_cannot_overwrite_its_input(tmp_path: Path, capsys: pytest.Captur
     code = main(["report", str(GOLDEN / "two_tiles_tlm.jsonl"), str(rtl), "-o", str(rtl)])
     assert code == 2 and "input file of RTL" in _only_error_line(capsys.readouterr().err)
     assert rtl.read_bytes() == (GOLDEN / "two_tiles_rtl.jsonl").read_bytes()
+
+
+def test_sigterm_during_a_cli_run_exits_cleanly(tmp_path: Path) -> None:
+    """SIGTERM inside the simulation kernel: exit 143, one line, a valid incomplete trace, no temps."""
+    t = tmp_path / "t.jsonl"
+    t.write_text("old")
+    proc = subprocess.Popen([sys.executable, "-m", "tlm.cli", "sim", "-w", "builtin:dilated_vgg",
+                             "--timing-only", "--no-progress", "--trace", str(t), "--vcd", str(tmp_path / "t.vcd")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    for _ in range(600):  # until the outputs are open and recording
+        temps = list(tmp_path.glob(".t.jsonl.*.tmp"))
+        if temps and temps[0].stat().st_size > 100_000:
+            break
+        assert proc.poll() is None
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert err.decode().strip() == "terminated by SIGTERM"
+    trace = read_trace(t)
+    assert not trace.complete and len(trace) > 0
+    assert "run cut short" in (tmp_path / "t.vcd").read_text().splitlines()[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.jsonl", "t.vcd"]

@@ -50,8 +50,12 @@ _TEMP = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[A-Za-z0-9_]+\.tmp$")
 _LIVE: set[AtomicOutput] = set()
 
 
-class Terminated(BaseException):
-    """The process received SIGTERM or SIGHUP (raised by the handler)."""
+class Terminated(KeyboardInterrupt):
+    """The process received SIGTERM or SIGHUP (raised by the handler).
+
+    A KeyboardInterrupt, so every layer that lets an interrupt through (the
+    kernel re-raises it from a process as is) lets this through too.
+    """
 
     def __init__(self, signum: int) -> None:
         super().__init__(signal.Signals(signum).name)

@@ -79,12 +79,12 @@ def main(argv: list[str] | None = None) -> int:
     except CheckFailed as e:
         sys.stderr.write(f"check failed: {e}\n")
         return 1
+    except Terminated as e:  # before KeyboardInterrupt, its base class
+        sys.stderr.write(f"terminated by {e}\n")
+        return 128 + e.signum
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         return 130
-    except Terminated as e:
-        sys.stderr.write(f"terminated by {e}\n")
-        return 128 + e.signum
     except BrokenPipeError:
         # stdout went away (e.g. `| head`): not an error of ours.
         import os
