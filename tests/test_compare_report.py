@@ -73,7 +73,7 @@ def test_bad_inputs_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert capsys.readouterr().err.startswith("error: -o: value: an HTML report needs an output file")
     target = tmp_path / "missing" / "r.html"
     assert main(["report", TLM, RTL, "-o", str(target)]) == 2
-    assert capsys.readouterr().err.startswith(f"error: {target}: file: cannot write")
+    assert capsys.readouterr().err.startswith(f"error: {target}: -o: folder ")
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"format": "nope"}\n')
     assert main(["report", TLM, str(bad), "-o", str(tmp_path / "r.html")]) == 2

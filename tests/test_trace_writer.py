@@ -118,13 +118,13 @@ def test_earlier_file_kept_until_the_first_record(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.jsonl"]
 
 
-def test_earlier_file_replaced_once_recording_starts(tmp_path: Path) -> None:
-    """The first record publishes the new trace; an abort then keeps its prefix."""
+def test_earlier_file_kept_until_the_writer_ends(tmp_path: Path) -> None:
+    """The target keeps its old content while recording; an abort then publishes the prefix."""
     path = tmp_path / "t.jsonl"
     path.write_text("old\n")
     w = TraceWriter(path, **KW)
     w.record("tile", 0, 0, 5, engine=0)
-    assert json.loads(path.read_text().splitlines()[0])["format"] == "tlm-trace/1"
+    assert path.read_text() == "old\n"
     w.abort()
     trace = read_trace(path)
     assert not trace.complete and len(trace) == 1
@@ -132,17 +132,23 @@ def test_earlier_file_replaced_once_recording_starts(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.jsonl"]
 
 
-def test_interrupted_run_leaves_a_readable_prefix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without close or abort (a killed process), whole flushed blocks are readable."""
+def test_killed_run_leaves_the_old_file_and_whole_lines(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without close or abort (a killed process) the target is untouched; the temp file has whole blocks."""
     monkeypatch.setattr(writer_mod, "FLUSH_EVERY", 10)
     path = tmp_path / "t.jsonl"
+    path.write_text("old\n")
     w = TraceWriter(path, **KW)
     for i in range(25):
         w.record("tile", i, i, i + 1, engine=0)
-    trace = read_trace(path)  # the writer is still open: 20 records flushed
+    assert path.read_text() == "old\n"
+    tmp = w._out.temp_name
+    assert tmp is not None
+    trace = read_trace(tmp)  # 20 records flushed, as whole lines
     assert len(trace) == 20 and not trace.complete
     w.close(30, 25, "pass")
     assert len(read_trace(path)) == 25
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.jsonl"]
 
 
 def test_exception_inside_with_block_aborts(tmp_path: Path) -> None:

@@ -11,10 +11,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import math
 import sys
 from typing import Any
 
 from tlm.errors import CheckFailed, InputError
+from tlm.outputs import Terminated, install_signal_handlers
 
 COMMANDS = ("sim", "rtl", "compare", "calibrate", "report")
 
@@ -45,9 +47,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _finite(x: Any) -> Any:
+    """`x` with every float that is not finite (inf, NaN) replaced by None."""
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_finite(v) for v in x]
+    return x
+
+
 def print_json(summary: dict[str, Any]) -> None:
-    """The one JSON object a `--json` run prints on stdout."""
-    sys.stdout.write(json.dumps(summary, sort_keys=False) + "\n")
+    """The one JSON object a `--json` run prints on stdout: strict JSON (no NaN/Infinity)."""
+    sys.stdout.write(json.dumps(_finite(summary), sort_keys=False, allow_nan=False) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except BrokenPipeError:
         return 0
+    # SIGTERM/SIGHUP/SIGINT become exceptions: outputs are finished or removed, children ended.
+    install_signal_handlers()
     try:
         return int(args._run(args))
     except InputError as e:
@@ -64,6 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     except CheckFailed as e:
         sys.stderr.write(f"check failed: {e}\n")
         return 1
+    except Terminated as e:  # before KeyboardInterrupt, its base class
+        sys.stderr.write(f"terminated by {e}\n")
+        return 128 + e.signum
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         return 130

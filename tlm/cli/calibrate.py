@@ -9,11 +9,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tlm.cli.common import parent_dir_ok, resolve_arch
+from tlm.cli.common import check_outputs, resolve_arch
 from tlm.errors import InputError
+from tlm.outputs import is_special, safe_text
+from tlm.rtl.runner import cache_root
 
 DEFAULT_OUT = "calibrated_timing.toml"
-DEFAULT_CACHE = Path("sim_build") / "calib-cache"
+DEFAULT_CACHE = cache_root() / "calib"  # per user: $TLMSIM_CACHE or ~/.cache/tlmsim
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
@@ -63,12 +65,10 @@ def run(args: argparse.Namespace) -> int:
     if args.max_evaluations < 1:
         raise InputError("--max-evaluations", "value", f"must be >= 1, got {args.max_evaluations}")
     arch = resolve_arch(args.arch, calibrated=False)
-    parent_dir_ok(args.out, "--out")
+    check_outputs([("--out", args.out)], [("--arch", args.arch), ("--stand-in", args.stand_in)])
     folder = Path(args.out).resolve().parent
-    if not os.access(folder, os.W_OK):
+    if not is_special(args.out) and not os.access(folder, os.W_OK):
         raise InputError(args.out, "--out", f"folder {folder} is not writable")
-    if Path(args.out).is_dir():
-        raise InputError(args.out, "--out", "is a folder, not a file")
     if not args.stand_in:
         from tlm.rtl.introspect import check_rtl_limits
 
@@ -127,5 +127,5 @@ def render_text(result: Any, out: str) -> str:
     parts = [f"calibrated against: {src}" + ("  (STAND-IN: not RTL figures)" if src == "stand-in" else ""),
              "", markdown_params(result), "", *[f"  {n}" for n in result.fit.notes], "",
              markdown_cases(result), "", markdown_residuals(result), "",
-             f"held-out accuracy: min {result.held_out_min_accuracy:.4%}", f"wrote {out}"]
+             f"held-out accuracy: min {result.held_out_min_accuracy:.4%}", f"wrote {safe_text(out)}"]
     return "\n".join(parts)

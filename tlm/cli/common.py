@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from tlm.arch import Arch, arch_from_dict, load_arch
 from tlm.limits import add_limit_args
@@ -39,10 +41,33 @@ def add_workload_args(p: argparse.ArgumentParser, *, default: str | None = None,
     add_limit_args(p)
 
 
-def parent_dir_ok(path: str, flag: str) -> None:
-    """An output path whose folder does not exist is bad input, caught before running."""
+def check_trace_pair(tlm: Any, rtl: Any) -> None:
+    """Refuse comparing a file with itself, or two traces of the TLM model.
+
+    Args:
+        tlm, rtl: `tlm.trace.reader.Trace` objects, as given on the command line.
+    """
     from tlm.errors import InputError
 
-    folder = Path(path).resolve().parent
-    if not folder.is_dir():
-        raise InputError(path, flag, f"folder {folder} does not exist")
+    try:
+        same = os.path.samefile(tlm.path, rtl.path)
+    except OSError:
+        same = False
+    if same:
+        raise InputError(rtl.path, "RTL", f"is the same file as TLM {tlm.path}: "
+                         "compare a TLM trace with an RTL trace")
+    if tlm.source == "tlm" and rtl.source == "tlm":
+        raise InputError(rtl.path, "line 1: field source", "both traces are from the TLM model "
+                         "(source 'tlm'): the second must be an RTL trace")
+
+
+def check_outputs(outputs: list[tuple[str, str | None]], inputs: list[tuple[str, str | None]]) -> None:
+    """Refuse bad output paths and outputs that name another output or an input file.
+
+    `outputs` and `inputs` are (flag, path) pairs; None paths were not given.
+    A workload ``builtin:NAME`` is not a file.
+    """
+    from tlm.outputs import refuse_clashes
+
+    files = [(f, p) for f, p in inputs if p and not p.startswith("builtin:")]
+    refuse_clashes(outputs, files)

@@ -41,6 +41,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from tlm.cli import print_json
+    from tlm.cli.common import check_trace_pair
     from tlm.compare.metrics import compare_traces
     from tlm.compare.summary import render_text
     from tlm.trace.reader import read_trace
@@ -50,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--worst", "value", f"must be >= 0, got {args.worst}")
     tlm = read_trace(args.tlm)
     rtl = read_trace(args.rtl)
+    check_trace_pair(tlm, rtl)
     result = compare_traces(tlm, rtl, worst=args.worst)
     if args.json:
         print_json(result.to_json())

@@ -23,16 +23,22 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    from tlm.cli.common import check_trace_pair
     from tlm.compare.metrics import compare_traces
     from tlm.errors import InputError
     from tlm.trace.reader import read_trace
 
-    if args.format == "html" and not args.output:
+    if args.format == "html" and args.output is None:
         raise InputError("-o", "value", "an HTML report needs an output file (-o report.html)")
+    if args.output is not None:
+        from tlm.outputs import refuse_clashes
+
+        refuse_clashes([("-o", args.output)], [("TLM", args.tlm), ("RTL", args.rtl)])
     tlm = read_trace(args.tlm)
     rtl = read_trace(args.rtl)
+    check_trace_pair(tlm, rtl)
     result = compare_traces(tlm, rtl)
-    if args.format == "md" and not args.output:
+    if args.format == "md" and args.output is None:
         from tlm.compare.summary import render_markdown
 
         sys.stdout.write(render_markdown(result))
@@ -40,5 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from tlm.compare.report import write_report
 
     write_report(result, tlm, rtl, args.output, args.format)
-    sys.stderr.write(f"report written to {args.output}\n")
+    from tlm.outputs import safe_text
+
+    sys.stderr.write(f"report written to {safe_text(args.output)}\n")
     return 0

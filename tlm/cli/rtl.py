@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
-from tlm.cli.common import add_workload_args, parent_dir_ok, resolve_arch
+from tlm.cli.common import add_workload_args, check_outputs, resolve_arch
+from tlm.outputs import safe_text
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
@@ -35,7 +37,12 @@ def run(args: argparse.Namespace) -> int:
 
     wall0 = time.perf_counter()
     arch = resolve_arch(args.arch)
-    parent_dir_ok(args.trace, "--trace")
+    check_outputs([("--trace", args.trace)], [("--workload", args.workload), ("--arch", args.arch)])
+    if args.waves and Path(args.trace).suffix == ".fst":
+        from tlm.errors import InputError
+
+        raise InputError(args.trace, "--trace", "ends in .fst, the waveform's name with --waves: "
+                         "use .jsonl")
     program = compile_workload(args.workload, arch, functional=True, limits=limits_from_args(args))
     try:
         result = run_rtl(program, arch, args.trace, waves=args.waves, progress=not args.no_progress)
@@ -62,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         arr = arch.array
         lines = [
-            f"workload      {program.name}  ({result.tiles} tiles, {program.entries - result.tiles} joins)",
+            f"workload      {safe_text(program.name)}  ({result.tiles} tiles, {program.entries - result.tiles} joins)",
             f"accelerator   {arr.engines} engines x {arr.rows}x{arr.cols} MACs, table "
             f"{arch.scheduler.table_depth}, bus {arch.dma.bus_bytes} B, memory latency "
             f"{arch.memory.latency_cycles} cycles  (RTL)",
@@ -70,10 +77,10 @@ def run(args: argparse.Namespace) -> int:
             f"functional    {result.functional}",
             f"speed         {summary['cycles_per_s']:,} simulated cycles/s  (sim {result.sim_s:.3f} s, "
             f"build {result.build_s:.3f} s, wall {summary['wall_s']:.3f} s)",
-            f"wrote         {args.trace}",
+            f"wrote         {safe_text(args.trace)}",
         ]
         if result.waves_path is not None:
-            lines.append(f"waves         {result.waves_path}")
+            lines.append(f"waves         {safe_text(str(result.waves_path))}")
         print("\n".join(lines))
     if result.functional == "fail":
         sys.stderr.write("functional check failed: " + "; ".join(result.mismatches) + "\n")

@@ -8,8 +8,9 @@ import time
 from typing import Any
 
 from tlm.arch import KEY_HELP, Arch, arch_keys
-from tlm.cli.common import add_workload_args, calibrated_base, parent_dir_ok, resolve_arch
+from tlm.cli.common import add_workload_args, calibrated_base, check_outputs, resolve_arch
 from tlm.errors import InputError
+from tlm.outputs import safe_text
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     p: argparse.ArgumentParser = sub.add_parser(
@@ -47,16 +48,17 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.workload is None:
         raise InputError("tlmsim sim", "arguments", "the following arguments are required: --workload/-w")
-    chosen = [(p, k) for p, k in ((args.trace, ".jsonl"), (args.perfetto, ".json"), (args.vcd, ".vcd")) if p]
+    chosen = [(p, k) for p, k in ((args.trace, ".jsonl"), (args.perfetto, ".json"), (args.vcd, ".vcd"))
+              if p is not None]
     outputs = [p for p, _ in chosen]
-    for flag, path in (("--trace", args.trace), ("--perfetto", args.perfetto), ("--vcd", args.vcd)):
-        if path:
-            parent_dir_ok(path, flag)
+    check_outputs([("--trace", args.trace), ("--perfetto", args.perfetto), ("--vcd", args.vcd)],
+                  [("--workload", args.workload), ("--arch", args.arch)])
     program = compile_workload(args.workload, arch, functional=not args.timing_only,
                                limits=limits_from_args(args))
     bar = _progress_bar(program.entries, args.no_progress)
+    header: dict[str, Any] = {"program_hash": program.content_hash()} if outputs else {}
     sink = open_sinks(outputs, source="tlm", workload=program.name, arch=arch,
-                      kinds=[k for _, k in chosen])
+                      kinds=[k for _, k in chosen], **header)
     with sink:
         result = simulate(program, arch, functional=not args.timing_only, trace=sink,
                           progress=bar.update if bar else None)
@@ -120,7 +122,7 @@ def _print_human(s: dict[str, Any], result: Any, arch: Any, outputs: list[str]) 
     e = arch.array
     period_ns = arch.clock.period_ps / 1000
     lines = [
-        f"workload      {s['workload']}  ({result.tiles} tiles, {result.entries - result.tiles} joins)",
+        f"workload      {safe_text(s['workload'])}  ({result.tiles} tiles, {result.entries - result.tiles} joins)",
         f"accelerator   {e.engines} engines x {e.rows}x{e.cols} MACs, table {arch.scheduler.table_depth}, "
         f"bus {arch.dma.bus_bytes} B, memory latency {arch.memory.latency_cycles} cycles",
         f"cycles        {s['cycles']:,}  ({s['cycles'] * period_ns / 1e3:,.3f} us at {1e3 / period_ns:g} MHz)",
@@ -137,5 +139,5 @@ def _print_human(s: dict[str, Any], result: Any, arch: Any, outputs: list[str]) 
         f"speed         {s['cycles_per_s']:,} simulated cycles/s  (sim {s['sim_s']:.3f} s, wall {s['wall_s']:.3f} s)",
     ]
     for o in outputs:
-        lines.append(f"wrote         {o}")
+        lines.append(f"wrote         {safe_text(o)}")
     print("\n".join(lines))

@@ -65,10 +65,19 @@ def _first_difference(a: dict[str, Any], b: dict[str, Any], prefix: str = "") ->
 
 
 def check_comparable(tlm: Trace, rtl: Trace) -> None:
-    """Raise `InputError` unless both traces are of one workload on one hardware."""
+    """Raise `InputError` unless both traces are of one workload on one hardware.
+
+    The workload is told by the header's `program_hash` (content of the
+    compiled program) when both traces carry one, else by name only.
+    """
     if tlm.workload != rtl.workload:
         raise InputError(rtl.path, "line 1: field workload",
                          f"{rtl.workload!r} differs from {tlm.workload!r} in {tlm.path}")
+    ht, hr = tlm.header.get("program_hash"), rtl.header.get("program_hash")
+    if ht is not None and hr is not None and ht != hr:
+        raise InputError(rtl.path, "line 1: field program_hash",
+                         f"{str(hr)[:16]}… differs from {str(ht)[:16]}… in {tlm.path}: "
+                         "the traces are of different workloads (same name, other content)")
     diff = _first_difference(tlm.arch.hardware_dict(), rtl.arch.hardware_dict())
     if diff is not None:
         where, vt, vr = diff

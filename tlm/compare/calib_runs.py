@@ -6,8 +6,8 @@ A *reference* is what the TLM is fitted to; it turns a case (workload + arch)
 into a `RunTrace`:
 
 - `RtlReference`: the Verilog RTL under cocotb + Icarus (`tlm.rtl.run`),
-  with its traces cached in ``sim_build/calib-cache/`` keyed by workload,
-  hardware config and the RTL sources, so that a rerun costs nothing;
+  with its traces cached in the per-user cache (``~/.cache/tlmsim/calib/``
+  by default) keyed by workload, hardware config and the RTL sources, so that a rerun costs nothing;
 - `StandInReference`: the TLM model itself with hidden `[timing]` values.
   It exists to test the fitter (it must recover them); its figures are
   never RTL figures, and everything derived from it is labelled `stand-in`.

@@ -1,6 +1,6 @@
 """Calibration: fit the TLM's `[timing]` to a reference, then validate on held-out cases.
 
-    ref = RtlReference(Path("sim_build/calib-cache"))
+    ref = RtlReference(cache_root() / "calib")
     result = calibrate(Arch(), ref)
     write_overlay("calibrated_timing.toml", result)
 
@@ -27,7 +27,7 @@ from tlm.arch import MAX_SIZE, Arch, arch_from_dict, arch_to_toml
 from tlm.compare.calib_fit import Fit, fit_timing
 from tlm.compare.calib_runs import CaseError, FitCase, Reference, case_error, run_tlm
 from tlm.errors import CheckFailed, InputError
-from tlm.trace.base import write_atomically
+from tlm.outputs import write_file
 from tlm.trace.schema import op_order
 from tlm.workload import compile_workload
 from tlm.workload.calibration import Case, calibration_set, validation_set
@@ -244,7 +244,4 @@ def write_overlay(path: str | Path, result: CalibrationResult) -> None:
     Raises:
         InputError: The file cannot be written.
     """
-    try:
-        write_atomically(path, overlay_text(result))
-    except OSError as e:
-        raise InputError(str(path), "--out", f"cannot write: {e.strerror or e}") from None
+    write_file(path, overlay_text(result), "--out")

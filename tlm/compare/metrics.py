@@ -210,6 +210,8 @@ def compare_traces(tlm: Trace, rtl: Trace, *, worst: int = 10) -> Comparison:
     cycles_tlm, cycles_rtl = _footer_cycles(tlm), _footer_cycles(rtl)
     per_op = {op: op_stats(m) for op, m in matches.items()}
     warnings = [f"{t.path}: {w}" for t in (tlm, rtl) for w in t.warnings]
+    warnings += [f"{t.path}: no program_hash (an older trace): the workload is checked by name only"
+                 for t in (tlm, rtl) if "program_hash" not in t.header]
     return Comparison(
         workload=rtl.workload,
         tlm_path=tlm.path,

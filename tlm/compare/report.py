@@ -18,8 +18,7 @@ from tlm.compare.metrics import Comparison
 from tlm.compare.summary import (
     DRIFT_HEAD, PER_OP_HEAD, WORST_HEAD, headline, render_markdown, table_rows,
 )
-from tlm.errors import InputError
-from tlm.trace.base import write_atomically
+from tlm.outputs import safe_text, write_file
 from tlm.trace.reader import Trace
 
 SECTIONS = ("summary", "timelines", "errors", "durations", "drift", "worst", "workload", "arch")
@@ -37,7 +36,8 @@ tr.diff td { background: #fff3cd; }
 
 
 def _esc(x: Any) -> str:
-    return html.escape(str(x))
+    # Names are data: escaped for HTML, and what UTF-8 cannot carry (lone surrogates) escaped too.
+    return html.escape(safe_text(str(x)))
 
 
 def _table(head: list[str], rows: list[list[str]], diff_rows: set[int] | None = None) -> str:
@@ -133,13 +133,10 @@ def render_html(c: Comparison, tlm: Trace, rtl: Trace) -> str:
 
 
 def write_report(c: Comparison, tlm: Trace, rtl: Trace, out: str | Path, fmt: str = "html") -> None:
-    """Render and write the report atomically (temp file + rename).
+    """Render and write the report (`tlm.outputs.write_file`: temp file + rename).
 
     Raises:
-        InputError: The output file cannot be written.
+        InputError: The output file cannot be written (disk full …).
     """
     text = render_html(c, tlm, rtl) if fmt == "html" else render_markdown(c)
-    try:
-        write_atomically(out, text.encode("utf-8"))
-    except OSError as e:
-        raise InputError(str(out), "file", f"cannot write: {e.strerror or e}") from None
+    write_file(out, text.encode("utf-8", "backslashreplace"), "-o")

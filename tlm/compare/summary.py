@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tlm.compare.metrics import Comparison
+from tlm.outputs import safe_text
 
 
 def pct(x: float | None, digits: int = 2) -> str:
@@ -34,7 +35,7 @@ WORST_HEAD = ["op", "tile", "engine", "dur tlm", "dur rtl", "error", "start tlm"
 def headline(c: Comparison) -> list[tuple[str, str]]:
     """The summary figures as (label, value) pairs."""
     rows = [
-        ("workload", c.workload),
+        ("workload", safe_text(c.workload)),
         ("cycles (TLM)", str(c.cycles_tlm)),
         ("cycles (RTL)", str(c.cycles_rtl)),
         ("accuracy", pct(c.accuracy, 3)),
@@ -77,7 +78,7 @@ def _md_table(head: list[str], rows: list[list[str]]) -> list[str]:
 def render_markdown(c: Comparison) -> str:
     """A Markdown summary (for CI logs): headline, per-op, drift, worst tables."""
     per_op, drift, worst = table_rows(c)
-    out = [f"## TLM vs RTL: {c.workload}", ""]
+    out = [f"## TLM vs RTL: {safe_text(c.workload)}", ""]
     out += _md_table(["figure", "value"], [[a, b] for a, b in headline(c)])
     out += ["", "### Duration error per op", "", "Fractions of the RTL duration.", ""]
     out += _md_table(PER_OP_HEAD, per_op)

@@ -40,10 +40,11 @@ from tlm.arch import MAX_ARRAY, MAX_SCRATCHPAD, Arch
 from tlm.errors import InputError
 from tlm.rtl.constexpr import Expr, evaluate, expr_text, from_pyverilog
 from tlm.rtl.constexpr import width as range_width
+from tlm.rtl.runner import cache_root
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RTL_DIR = REPO_ROOT / "rtl"
-CACHE_DIR = REPO_ROOT / "sim_build" / "introspect"
+CACHE_DIR = cache_root() / "introspect"  # per user, whatever the current folder
 _CACHE_VERSION = "1"
 
 

@@ -18,10 +18,11 @@ file when nothing was recorded; the message says which).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -176,9 +177,38 @@ def check_outputs(program: TileProgram, memory: np.ndarray) -> tuple[str, list[s
 def _keep_log(log: Path, trace_path: str | Path) -> None:
     """Copy the simulator's log beside the trace after a failed run."""
     if log.is_file():
-        kept = Path(trace_path).with_suffix(".sim.log")
+        kept = beside_trace(trace_path, ".sim.log")
         shutil.copyfile(log, kept)
         sys.stderr.write(f"rtl: simulator log kept in {kept}\n")
+
+
+def beside_trace(trace_path: str | Path, suffix: str) -> Path:
+    """Where a file that goes with the trace is kept: the trace's path with `suffix`.
+
+    When the trace is a device (``/dev/null``) or a FIFO, the file goes to
+    the cache's ``kept/`` folder instead of beside it.
+    """
+    from tlm.outputs import is_special
+
+    if is_special(trace_path):
+        folder = runner.cache_root() / "kept"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / f"{Path(trace_path).name}-{os.getpid()}{suffix}"
+    return Path(trace_path).with_suffix(suffix)
+
+
+@contextlib.contextmanager
+def _run_folder() -> Iterator[Path]:
+    """This run's own folder in the cache (`runs/rtl-<pid>-*`), removed afterwards.
+
+    A folder left by a killed run (its pid no longer runs) is removed by the
+    next run.
+    """
+    folder = runner.private_folder(runner.cache_root() / "runs", "rtl-")
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _say(progress: bool, text: str) -> None:
@@ -211,8 +241,7 @@ def run_rtl(program: TileProgram, arch: Arch, trace_path: str | Path, *, waves: 
     params = build_parameters(program, arch)
     check_arch(arch, params)
     runner.require_icarus()
-    with tempfile.TemporaryDirectory(prefix="tlmsim-rtl-") as tmp_name:
-        tmp = Path(tmp_name)
+    with _run_folder() as tmp:
         image = img.encode_program(program, arch, tmp / "image")
         t_build = time.perf_counter()
         _say(progress, f"building {TOP} ({', '.join(f'{k}={v}' for k, v in params.items())})")
@@ -228,21 +257,22 @@ def run_rtl(program: TileProgram, arch: Arch, trace_path: str | Path, *, waves: 
         try:
             runner.run_test(handle, BENCH_MODULE, Path(__file__).parent, plusargs=plus,
                             extra_env={"ACCEL_MAX_CYCLES": str(bound), "ACCEL_STATUS": str(status_path)},
-                            results_xml=tmp / "results.xml", log_file=tmp / "sim.log")
+                            results_xml=tmp / "results.xml", log_file=tmp / "sim.log",
+                            run_dir=tmp / "run")
             status = json.loads(status_path.read_text())
         except (runner.RtlError, OSError):
             _keep_log(tmp / "sim.log", trace_path)
             raise
         waves_path = None
         if waves:
-            # The runner records into the shared build folder; keep this run's
-            # waveform beside its trace instead.
-            recorded = handle.build_dir / f"run-{BENCH_MODULE}" / f"{TOP}.fst"
-            waves_path = Path(trace_path).with_suffix(".fst")
+            # Recorded in this run's own folder; kept beside its trace.
+            recorded = tmp / "run" / f"{TOP}.fst"
+            waves_path = beside_trace(trace_path, ".fst")
             shutil.move(str(recorded), waves_path)
 
         writer = TraceWriter(trace_path, source="rtl", workload=workload or program.name, arch=arch,
-                             clock_period_ps=arch.clock.period_ps)
+                             clock_period_ps=arch.clock.period_ps,
+                             program_hash=program.content_hash())
         with writer:
             end_tag, end_cycle = convert_log(log_path, program, writer)
             if status["status"] != "done" or end_tag != "END":

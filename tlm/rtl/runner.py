@@ -21,21 +21,29 @@ API::
 `build(top, sources, parameters, *, waves=False, includes=None,
 build_root=None)` compiles
 `sources` with `top` as the root module and the given Verilog parameter
-overrides (`-P top.NAME=value`), under `sim_build/<top>-<hash>/` (`hash` covers
-the top name, every source's name and bytes, the `include` directories'
-`.v`/`.vh`/`.svh` files, the parameters and `waves`). A second call with the same
-inputs reuses the compiled `sim.vvp` without running iverilog. A file lock
-makes concurrent builds of one key safe. Modules without a `timescale`
-directive get 1ns/1ps. Returns a `BuildHandle`; raises `RtlBuildError`
-(with the tail of iverilog's output) on a compile error.
+overrides (`-P top.NAME=value`), under `<cache>/build/<top>-<hash>/` (`hash`
+covers the top name, every source's name and bytes, the `include` directories'
+`.v`/`.vh`/`.svh` files, the parameters and `waves`). The cache is per user and
+independent of the current folder: `$TLMSIM_CACHE`, else
+`$XDG_CACHE_HOME/tlmsim`, else `~/.cache/tlmsim` (`cache_root()`). A second
+call with the same inputs reuses the compiled `sim.vvp` without running
+iverilog. A build is compiled in a temporary folder and renamed into place,
+under a file lock, so concurrent runs share builds safely and a killed build
+leaves no half-built folder. Modules without a `timescale` directive get
+1ns/1ps. Returns a `BuildHandle`; raises `RtlBuildError` (with the tail of
+iverilog's output) on a compile error.
 
 `run_test(handle, test_module, test_dir, *, extra_env=None, plusargs=None,
 results_xml=None, timeout_s=None, testcase=None, log_file=None)` runs every
 `@cocotb.test()` of the Python module `test_module` (found in `test_dir`,
 which is put on the simulator's Python path) on that build. The simulator runs
-in `handle.build_dir / "run-<test_module>"` (so two runs of one module on one
-build must not overlap); results go to `results_xml` or `results.xml` there;
-the path is returned. With `waves=True` the FST lands in that directory too. Raises `RtlTestFailed` (names
+in `run_dir`, by default a fresh folder of its own
+(`<build>/run-<test_module>-<pid>-<random>`; folders of processes that ended are
+removed by later runs), so concurrent runs never share files; results go to
+`results_xml` or `results.xml` there; the path is returned. With `waves=True`
+the FST lands in that folder too. The simulator ends with this process: it is
+started through `_pdeathsig.py` (Linux: killed when its parent dies, even by
+SIGKILL), and an exception in this process (SIGTERM handled as one) kills it. Raises `RtlTestFailed` (names
 the failing tests; a `tlm.errors.CheckFailed`) when a test failed,
 `RtlTimeout` when `timeout_s` wall-clock seconds passed, `RtlSimAborted`
 when the simulator ended without a results file.
@@ -60,6 +68,7 @@ import os
 import re
 import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,7 +79,7 @@ from tlm.errors import CheckFailed
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RTL_DIR = REPO_ROOT / "rtl"
 TESTBENCH_DIR = REPO_ROOT / "testbenches"
-DEFAULT_BUILD_ROOT = REPO_ROOT / "sim_build"
+_PDEATHSIG = Path(__file__).with_name("_pdeathsig.py")
 TIMESCALE = ("1ns", "1ps")
 _COMPLETE = "build.ok"  # written last: its presence marks a finished build
 _INCLUDE_SUFFIXES = (".v", ".vh", ".svh")
@@ -111,7 +120,7 @@ class BuildHandle:
 
     Attributes:
         top: the root module's name.
-        build_dir: where `sim.vvp` lives (`sim_build/<top>-<hash>`).
+        build_dir: where `sim.vvp` lives (`<cache>/build/<top>-<hash>`).
         parameters: the Verilog parameter overrides it was built with.
         waves: whether it records an FST waveform.
         key: the content hash naming the build.
@@ -126,6 +135,58 @@ class BuildHandle:
     @property
     def sim_file(self) -> Path:
         return self.build_dir / "sim.vvp"
+
+
+def cache_root() -> Path:
+    """The per-user cache folder: `$TLMSIM_CACHE`, `$XDG_CACHE_HOME/tlmsim` or `~/.cache/tlmsim`."""
+    env = os.environ.get("TLMSIM_CACHE")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "tlmsim"
+
+
+def default_build_root() -> Path:
+    """Where builds go unless a caller names a folder."""
+    return cache_root() / "build"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def sweep_dead_runs(folder: Path, prefix: str) -> None:
+    """Remove `<prefix><pid>-*` folders of processes that no longer run."""
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return
+    for d in entries:
+        m = re.fullmatch(re.escape(prefix) + r"(\d+)-\w+", d.name)
+        if m and int(m.group(1)) != os.getpid() and not _pid_alive(int(m.group(1))):
+            shutil.rmtree(d, ignore_errors=True)
+
+
+def private_folder(parent: Path, prefix: str) -> Path:
+    """A new folder `<parent>/<prefix><pid>-<random>`, after sweeping dead processes' ones."""
+    parent.mkdir(parents=True, exist_ok=True)
+    sweep_dead_runs(parent, prefix)
+    return Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=parent))
+
+
+def die_with_parent_prefix() -> str:
+    """A SIM_CMD_PREFIX part that makes the next command die with its parent ('' if impossible)."""
+    exe, script = sys.executable, str(_PDEATHSIG)
+    if not sys.platform.startswith("linux") or any(c.isspace() for c in exe + script):
+        return ""  # cocotb splits the prefix on whitespace
+    return f"{exe} -S -I {script}"
 
 
 def icarus_available() -> bool:
@@ -226,7 +287,7 @@ def build(
         parameters: Verilog parameter overrides of `top` (name -> int).
         waves: record an FST waveform of `top` when run.
         includes: `include directories (their files are part of the key).
-        build_root: parent of the build folders (default `<repo>/sim_build`).
+        build_root: parent of the build folders (default `cache_root() / "build"`).
 
     Returns:
         The handle `run_test` takes.
@@ -244,30 +305,40 @@ def build(
         if not s.is_file():
             raise RtlBuildError(f"{s}: Verilog source not found")
     key = build_key(top, srcs, params, waves, incs)
-    root = (build_root or DEFAULT_BUILD_ROOT).resolve()
+    root = (build_root or default_build_root()).resolve()
     build_dir = root / f"{top}-{key}"
     handle = BuildHandle(top, build_dir, params, waves, key)
+    if (build_dir / _COMPLETE).is_file() and handle.sim_file.is_file():
+        return handle
     with _file_lock(root / f".{top}-{key}.lock"):
         if (build_dir / _COMPLETE).is_file() and handle.sim_file.is_file():
             return handle
-        build_dir.mkdir(parents=True, exist_ok=True)
-        log = build_dir / "build.log"
-        runner = _icarus_runner()
+        # Compile in a private folder, then rename it into place: no reader
+        # ever sees a half-built folder, and a killed build leaves none.
+        work = private_folder(root, f".build-{top}-")
         try:
-            runner.build(
-                sources=[_verilog(s) for s in srcs],
-                includes=incs,
-                hdl_toplevel=top,
-                parameters=params,
-                build_dir=build_dir,
-                always=True,  # the content key decides, not file times
-                waves=waves,
-                timescale=TIMESCALE,
-                log_file=log,
-            )
-        except RuntimeError as e:
-            raise RtlBuildError(f"iverilog failed for {top}: {e}\n{_tail(log)}") from None
-        (build_dir / _COMPLETE).write_text(json.dumps({"top": top, "parameters": params}) + "\n")
+            log = work / "build.log"
+            runner = _icarus_runner()
+            try:
+                runner.build(
+                    sources=[_verilog(s) for s in srcs],
+                    includes=incs,
+                    hdl_toplevel=top,
+                    parameters=params,
+                    build_dir=work,
+                    always=True,  # the content key decides, not file times
+                    waves=waves,
+                    timescale=TIMESCALE,
+                    log_file=log,
+                )
+            except RuntimeError as e:
+                raise RtlBuildError(f"iverilog failed for {top}: {e}\n{_tail(log)}") from None
+            (work / _COMPLETE).write_text(json.dumps({"top": top, "parameters": params}) + "\n")
+            if build_dir.exists():  # an unfinished folder of an older version
+                shutil.rmtree(build_dir, ignore_errors=True)
+            os.replace(work, build_dir)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
     return handle
 
 
@@ -337,6 +408,7 @@ def run_test(
     timeout_s: float | None = None,
     testcase: str | None = None,
     log_file: Path | None = None,
+    run_dir: Path | None = None,
 ) -> Path:
     """Run the cocotb tests of `test_module` on a build.
 
@@ -351,6 +423,8 @@ def run_test(
         timeout_s: wall-clock limit for the simulation, in seconds.
         testcase: run only the test of this name.
         log_file: send the simulator's output there instead of stdout.
+        run_dir: the folder the simulator runs in (default: a fresh one of
+            this call's own under the build folder).
 
     Returns:
         The path of the results file.
@@ -365,17 +439,25 @@ def run_test(
     if not handle.sim_file.is_file():
         raise RtlSimAborted(f"{handle.sim_file}: no compiled design; call build() first")
     test_dir = Path(test_dir).resolve()
-    run_dir = handle.build_dir / f"run-{test_module}"
-    run_dir.mkdir(parents=True, exist_ok=True)
+    if run_dir is None:
+        run_dir = private_folder(handle.build_dir, f"run-{test_module}-")
+    else:
+        run_dir = Path(run_dir).resolve()
+        run_dir.mkdir(parents=True, exist_ok=True)
     xml = Path(results_xml).resolve() if results_xml is not None else run_dir / "results.xml"
     with contextlib.suppress(OSError):
         xml.unlink()
     overrides = dict(extra_env or {})
+    # [die-with-parent] [timeout ... die-with-parent] vvp: whichever process is
+    # killed, the simulator below it goes too.
+    guard = die_with_parent_prefix()
+    prefix = f"{os.environ.get('SIM_CMD_PREFIX', '')} {guard}"
     if timeout_s is not None:
         if timeout_s <= 0:
             raise ValueError(f"timeout_s must be positive, got {timeout_s}")
-        prefix = os.environ.get("SIM_CMD_PREFIX", "")
-        overrides["SIM_CMD_PREFIX"] = f"{prefix} timeout --kill-after=5 {timeout_s:.3f}".strip()
+        prefix += f" timeout --kill-after=5 {timeout_s:.3f} {guard}"
+    if prefix.strip():
+        overrides["SIM_CMD_PREFIX"] = " ".join(prefix.split())
     args = list(plusargs or [])
     if handle.waves:
         args.append(f"+dumpfile_path={run_dir / (handle.top + '.fst')}")

@@ -21,11 +21,11 @@ example a JSON Lines trace and a Perfetto file from the same run).
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
+
+from tlm.outputs import AtomicOutput, write_file
 
 
 @runtime_checkable
@@ -66,16 +66,11 @@ class SinkBase:
         raise NotImplementedError
 
     def discard(self) -> None:
-        """Drop the output before anything was written: no file is created or replaced."""
-        if self.closed:
-            return
+        """Drop the output: no file is created or replaced."""
         self.closed = True
-        tmp = getattr(self, "_tmp", None)
-        file = getattr(self, "_file", None)
-        if file is not None:
-            file.close()
-        if tmp is not None:
-            _unlink_quietly(tmp)
+        out: AtomicOutput | None = getattr(self, "_out", None)
+        if out is not None:
+            out.discard()
 
     def __enter__(self) -> SinkBase:
         return self
@@ -126,42 +121,22 @@ class TeeWriter(SinkBase):
         self.closed = True
 
     def abort(self) -> None:
-        for s in self.sinks:
-            s.abort()
+        # Every sink gets its abort even when one of them fails.
         self.closed = True
-
-
-def open_temp_beside(path: str | Path, *, binary: bool = False) -> tuple[IO[Any], str]:
-    """Open a fresh temporary file in the directory of `path`.
-
-    Renaming it over `path` later is atomic because both are on one file
-    system. Returns the open file and its name.
-    """
-    p = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-    # mkstemp makes the file private (0600); give it the usual umask-based mode.
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    if binary:
-        return os.fdopen(fd, "wb"), tmp
-    return os.fdopen(fd, "w", encoding="utf-8", newline="\n"), tmp
+        error: BaseException | None = None
+        for s in self.sinks:
+            try:
+                s.abort()
+            except BaseException as e:  # noqa: B902 - re-raised below
+                error = error or e
+        if error is not None:
+            raise error
 
 
 def write_atomically(path: str | Path, data: str | bytes) -> None:
-    """Write `data` to a temporary file beside `path`, then rename it over `path`."""
-    f, tmp = open_temp_beside(path, binary=isinstance(data, bytes))
-    try:
-        with f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        _unlink_quietly(tmp)
-        raise
+    """Write a whole file through `tlm.outputs.write_file` (temp file + rename).
 
-
-def _unlink_quietly(name: str) -> None:
-    try:
-        os.unlink(name)
-    except OSError:
-        pass
+    Raises:
+        InputError: The path is not writable, or the write failed.
+    """
+    write_file(path, data)

@@ -49,6 +49,18 @@ BLOCK_BYTES = 8 << 20
 MAX_EXTRA_KEYS = 32
 MAX_OPS = 64
 
+#: Integers in headers and footers must fit in a signed 64-bit value, as record fields do.
+INT_LIMIT = 2**63
+
+
+def _no_constant(name: str) -> Any:
+    # NaN and Infinity are not JSON: a trace holding them is malformed.
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _loads(raw: bytes) -> Any:
+    return json.loads(raw, parse_constant=_no_constant)
+
 _CORE_COLUMNS = ("tile", "start", "end")
 
 
@@ -109,7 +121,7 @@ class Trace:
         perf = self.header.get("perf")
         for src in (perf if isinstance(perf, dict) else {}, self.footer or {}):
             v = src.get(key)
-            if isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0:
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v < INT_LIMIT:
                 return float(v)
         return None
 
@@ -222,7 +234,7 @@ def _parse_header(path: str, line: bytes) -> tuple[dict[str, Any], Arch]:
         raise _bad(path, 1, None, "empty: a trace starts with its header line")
     check_json_depth(line, path, "line 1")
     try:
-        header = json.loads(line)
+        header = _loads(line)
     except ValueError as e:
         raise _bad(path, 1, None, f"not a JSON header: {e}") from None
     if not isinstance(header, dict):
@@ -235,7 +247,7 @@ def _parse_header(path: str, line: bytes) -> tuple[dict[str, Any], Arch]:
         if not isinstance(v, str) or not v:
             raise _bad(path, 1, key, f"must be a non-empty string, got {describe(v)}")
     period = header.get("clock_period_ps")
-    if type(period) is not int or period <= 0:
+    if type(period) is not int or not 0 < period < INT_LIMIT:
         raise _bad(path, 1, "clock_period_ps", f"must be a positive integer, got {describe(period)}")
     if not isinstance(header.get("arch"), dict):
         raise _bad(path, 1, "arch", "must be an object (the arch config)")
@@ -269,7 +281,7 @@ class _Builder:
             # Only the file's last line can lack its newline: a run interrupted
             # mid-write. Drop it when it does not parse.
             try:
-                json.loads(block[-1])
+                _loads(block[-1])
             except ValueError:
                 self.warnings.append(f"line {first_line + len(block) - 1}: truncated last line dropped")
                 block = block[:-1]
@@ -277,7 +289,7 @@ class _Builder:
                     return
         joined = b"[" + b",".join(block) + b"]"
         try:
-            objs = json.loads(joined)
+            objs = _loads(joined)
             if len(objs) != len(block) or set(map(type, objs)) != {dict}:
                 raise ValueError("a line is not one object")
             # Each line is one object, so it holds a '{'; one bracket per line means
@@ -294,7 +306,7 @@ class _Builder:
             raise _bad(self.path, lineno, None, "empty line")
         check_json_depth(raw, self.path, f"line {lineno}")
         try:
-            obj = json.loads(raw)
+            obj = _loads(raw)
         except ValueError as e:
             raise _bad(self.path, lineno, None, f"not valid JSON: {e}") from None
         if not isinstance(obj, dict):
@@ -391,6 +403,8 @@ class _Builder:
             v = obj.get(key)
             if type(v) is not int or v < 0:
                 raise _bad(self.path, lineno, key, f"must be an integer >= 0, got {describe(v)}")
+            if v >= INT_LIMIT:
+                raise _bad(self.path, lineno, key, f"integer out of range (must be < 2**63), got {v}")
         if not isinstance(obj.get("functional"), str):
             raise _bad(self.path, lineno, "functional",
                        f"must be a string, got {describe(obj.get('functional'))}")

@@ -1,4 +1,4 @@
-"""Waveforms of a run as a VCD file (GTKWave, Surfer), written with pyvcd.
+"""Waveforms of a run as a VCD file (GTKWave, Surfer).
 
 Signals, timescale 1 ps (cycles x clock period):
 
@@ -11,28 +11,87 @@ Signals, timescale 1 ps (cycles x clock period):
   reports it through `VcdWriter.occupancy(time, value)`.
 
 Records arrive in any order but a VCD is written in time order, so changes
-are buffered in packed arrays (20 bytes each) and sorted when the writer
-closes. Several changes of one signal at one time collapse to the last
-state, so a phase that ends when the next begins shows no glitch.
+are buffered in packed arrays (20 bytes each) and sorted: every
+`SPILL_CHANGES` changes the buffer is sorted and spilled to a scratch file
+beside the output, and at close the sorted runs are merged, reading
+`MERGE_BLOCK` changes of each at a time. Memory stays bounded (tens of MB)
+whatever the length of the run; the scratch files take 20 bytes per change
+on disk until the writer closes. Several
+changes of one signal at one time collapse to the last state, so a phase
+that ends when the next begins shows no glitch; a value that does not change
+is not repeated. The file follows IEEE 1364 VCD (the format pyvcd reads); the
+workload name only reaches the ``$comment``, escaped so it cannot end it.
 """
 
 from __future__ import annotations
 
-import os
 from array import array
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from vcd import VCDWriter
 
 from tlm.arch import Arch
-from tlm.errors import InputError
-from tlm.trace.base import SinkBase, _unlink_quietly, open_temp_beside
+from tlm.outputs import AtomicOutput, safe_text
+from tlm.trace.base import SinkBase
 
 # Change kinds; within one time, ends apply before starts, then absolute sets.
 _END, _START, _SET = 0, 1, 2
 IDLE = "idle"
+
+#: Changes buffered in memory before a sorted run is spilled to disk (20 bytes each).
+SPILL_CHANGES = 1 << 21
+#: Changes per run read into one merge window.
+MERGE_BLOCK = 1 << 15
+#: VCD lines buffered between two writes.
+WRITE_LINES = 1 << 16
+
+# Signal kinds in the VCD.
+_WIRE, _STRING, _COUNT, _VALUE = 0, 1, 2, 3
+
+
+class _Run:
+    """One sorted run of changes: arrays in memory, or a spilled file read a block at a time."""
+
+    def __init__(self, t: np.ndarray, k: np.ndarray, v: np.ndarray, name: str | None = None,
+                 n: int = 0) -> None:
+        self.arrays = (t, k, v)
+        self.name = name
+        self.n = len(t) if name is None else n
+
+    @classmethod
+    def from_file(cls, name: str, n: int) -> _Run:
+        empty = np.empty(0, dtype=np.int64)
+        return cls(empty, empty, empty, name, n)
+
+    def _column(self, col: int, lo: int, hi: int) -> np.ndarray:
+        if self.name is None:
+            return self.arrays[col][lo:hi]
+        # File layout: n times (int64), n keys (int32), n values (int64).
+        dtype, base, size = ((np.int64, 0, 8), (np.int32, 8 * self.n, 4), (np.int64, 12 * self.n, 8))[col]
+        return np.fromfile(self.name, dtype=dtype, count=hi - lo, offset=base + size * lo)
+
+    def times(self, lo: int, hi: int) -> np.ndarray:
+        return self._column(0, lo, hi)
+
+    def read(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self._column(0, lo, hi), self._column(1, lo, hi), self._column(2, lo, hi)
+
+
+def _ident(i: int) -> str:
+    """The VCD identifier code of variable `i`: base 94 over the printable ASCII."""
+    out = ""
+    i += 1
+    while i:
+        i, r = divmod(i - 1, 94)
+        out += chr(33 + r)
+    return out
+
+
+def _comment(text: str) -> str:
+    # A `$` in a name could write `$end` and declare variables: escape it.
+    return safe_text(text).replace("$", "\\x24")
 
 
 class VcdWriter(SinkBase):
@@ -68,48 +127,53 @@ class VcdWriter(SinkBase):
         self._times = array("q")
         self._keys = array("i")   # signal * 4 + kind
         self._values = array("q")  # counter delta, op-name index, or set value
+        self._runs: list[tuple[str, int]] = []  # spilled sorted runs: (file, changes)
         self._op_names: list[str] = [IDLE]
         self._op_index: dict[str, int] = {IDLE: 0}
         self._last = 0
-        try:
-            self._file, self._tmp = open_temp_beside(self.path)
-        except OSError as e:
-            raise InputError(self.path, "file", f"cannot write: {e.strerror or e}") from None
+        self._out = AtomicOutput(self.path)
 
     def _change(self, time: int, sig: int, kind: int, value: int) -> None:
         self._times.append(time)
         self._keys.append(sig * 4 + kind)
         self._values.append(value)
+        if len(self._times) >= SPILL_CHANGES:
+            self._spill()
 
     def record(self, op: str, tile: int, start: int, end: int, **extra: Any) -> None:
         """One record; see `TraceSink.record`."""
         start, end = int(start), int(end)
         if end > self._last:
             self._last = end
+        times, keys, values = self._times.append, self._keys.append, self._values.append
         if op == "dispatch":
-            self._change(start, self.sig_ready, _START, 1)
-            self._change(end, self.sig_ready, _END, -1)
-            return
-        opi = self._op_index.get(op)
-        if opi is None:
-            opi = self._op_index[op] = len(self._op_names)
-            self._op_names.append(op)
-        engine = extra.get("engine")
-        if engine is not None and 0 <= int(engine) < self.engines:
-            e = int(engine)
-            if op == "tile":
-                self._change(start, 2 * e, _START, 1)
-                self._change(end, 2 * e, _END, -1)
-            elif end > start:  # a zero-length phase would leave its name behind
-                self._change(start, 2 * e + 1, _START, opi)
-                self._change(end, 2 * e + 1, _END, opi)
-        grant = extra.get("grant")
-        if grant is not None and int(grant) < end:
-            g = int(grant)
-            self._change(g, self.sig_dma_busy, _START, 1)
-            self._change(end, self.sig_dma_busy, _END, -1)
-            self._change(g, self.sig_dma_op, _START, opi)
-            self._change(end, self.sig_dma_op, _END, opi)
+            s = self.sig_ready * 4
+            times(start), keys(s + _START), values(1)
+            times(end), keys(s + _END), values(-1)
+        else:
+            opi = self._op_index.get(op)
+            if opi is None:
+                opi = self._op_index[op] = len(self._op_names)
+                self._op_names.append(op)
+            engine = extra.get("engine")
+            if engine is not None and 0 <= int(engine) < self.engines:
+                e = int(engine)
+                if op == "tile":
+                    times(start), keys(8 * e + _START), values(1)
+                    times(end), keys(8 * e + _END), values(-1)
+                elif end > start:  # a zero-length phase would leave its name behind
+                    times(start), keys(8 * e + 4 + _START), values(opi)
+                    times(end), keys(8 * e + 4 + _END), values(opi)
+            grant = extra.get("grant")
+            if grant is not None and int(grant) < end:
+                g = int(grant)
+                busy, name = self.sig_dma_busy * 4, self.sig_dma_op * 4
+                times(g), keys(busy + _START), values(1)
+                times(end), keys(busy + _END), values(-1)
+                times(g), keys(name + _START), values(opi)
+                times(end), keys(name + _END), values(opi)
+        if len(self._times) >= SPILL_CHANGES:
+            self._spill()
 
     def occupancy(self, time: int, value: int) -> None:
         """Dependency-table entries in use from cycle `time` on."""
@@ -122,67 +186,183 @@ class VcdWriter(SinkBase):
 
     def abort(self) -> None:
         """Write what was recorded; the comment says the run was cut short."""
-        if not self.closed:
+        if not self.closed and not self._out.done:
             self._write(self._last, f"{self.comment}; run cut short")
+        self.closed = True
+
+    # -- sorting ---------------------------------------------------------------
+    def _sorted_buffer(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        times = np.frombuffer(self._times, dtype=np.int64)
+        keys = np.frombuffer(self._keys, dtype=np.int32)
+        values = np.frombuffer(self._values, dtype=np.int64)
+        order = np.lexsort((keys & 3, times))  # stable: ties keep the order of arrival
+        return times[order], keys[order], values[order]
+
+    def _spill(self) -> None:
+        t, k, v = self._sorted_buffer()
+        name = self._out.scratch()
+        with open(name, "wb") as f:
+            f.write(t.tobytes())
+            f.write(k.tobytes())
+            f.write(v.tobytes())
+        self._runs.append((name, len(t)))
+        self._times, self._keys, self._values = array("q"), array("i"), array("q")
+
+    def _sorted_runs(self) -> list[_Run]:
+        runs = [_Run.from_file(name, n) for name, n in self._runs]
+        if len(self._times):
+            runs.append(_Run(*self._sorted_buffer()))
+            self._times, self._keys, self._values = array("q"), array("i"), array("q")
+        return runs
+
+    def _windows(self) -> Iterator[tuple[list[int], list[int], list[int]]]:
+        """Merge the sorted runs: blocks of (times, keys, values) lists, in time order.
+
+        A block holds every change up to a bound time, so no time is split
+        between two blocks; ties keep run order, as one stable sort would.
+        Only blocks are read from the spilled runs, so memory stays bounded.
+        """
+        runs = self._sorted_runs()
+        pos = [0] * len(runs)
+        while True:
+            active = [r for r in range(len(runs)) if pos[r] < runs[r].n]
+            if not active:
+                return
+            heads = {r: runs[r].times(pos[r], min(pos[r] + MERGE_BLOCK, runs[r].n)) for r in active}
+            bound = min(int(h[-1]) for h in heads.values())
+            parts = []
+            for r in active:
+                run, t = runs[r], heads[r]
+                count = int(np.searchsorted(t, bound, side="right"))
+                hi = pos[r] + count
+                while count == len(t) and hi < run.n:  # ties at `bound` beyond this block
+                    t = run.times(hi, min(hi + MERGE_BLOCK, run.n))
+                    count = int(np.searchsorted(t, bound, side="right"))
+                    hi += count
+                parts.append(run.read(pos[r], hi))
+                pos[r] = hi
+            if len(parts) == 1:
+                t, k, v = parts[0]
+            else:
+                t = np.concatenate([p[0] for p in parts])
+                k = np.concatenate([p[1] for p in parts])
+                v = np.concatenate([p[2] for p in parts])
+                order = np.lexsort((k & 3, t))
+                t, k, v = t[order], k[order], v[order]
+            yield t.tolist(), k.tolist(), v.tolist()
+
+    # -- writing ---------------------------------------------------------------
+    def _signals(self) -> list[tuple[str, str, str, int, int]]:
+        """(scope, name, VCD type, size, kind) per signal id."""
+        sigs: list[tuple[str, str, str, int, int]] = []
+        for e in range(self.engines):
+            sigs.append((f"engine{e}", "busy", "wire", 1, _WIRE))
+            sigs.append((f"engine{e}", "phase", "string", 1, _STRING))
+        sigs.append(("dma", "busy", "wire", 1, _WIRE))
+        sigs.append(("dma", "op", "string", 1, _STRING))
+        sigs.append(("scheduler", "ready", "integer", 32, _COUNT))
+        sigs.append(("scheduler", "occupancy", "integer", 32, _VALUE))
+        return sigs
 
     def _write(self, end_cycle: int, comment: str) -> None:
         self.closed = True
+        out = self._out
         try:
-            with self._file as f:
-                vcd = VCDWriter(f, timescale="1 ps", date="", comment=comment, version="tlmsim")
-                self._dump(vcd, max(end_cycle, self._last))
-            os.replace(self._tmp, self.path)
+            out.rollback()
+            self._dump(out, max(end_cycle, self._last), comment)
+            out.commit()
         except BaseException:
-            _unlink_quietly(self._tmp)
+            out.discard()
             raise
 
-    def _dump(self, vcd: VCDWriter, end_cycle: int) -> None:
-        variables: list[Any] = []
-        for e in range(self.engines):
-            variables.append(vcd.register_var(f"engine{e}", "busy", "wire", size=1, init=0))
-            variables.append(vcd.register_var(f"engine{e}", "phase", "string", init=IDLE))
-        variables.append(vcd.register_var("dma", "busy", "wire", size=1, init=0))
-        variables.append(vcd.register_var("dma", "op", "string", init=IDLE))
-        variables.append(vcd.register_var("scheduler", "ready", "integer", size=32, init=0))
-        variables.append(vcd.register_var("scheduler", "occupancy", "integer", size=32, init=0))
-        counters = {2 * e for e in range(self.engines)} | {self.sig_dma_busy, self.sig_ready}
-        state = [0] * len(variables)  # counters: count; strings: op index; integers: value
-        times = np.array(self._times, dtype=np.int64)
-        keys = np.array(self._keys, dtype=np.int32)
-        values = np.array(self._values, dtype=np.int64)
-        order = np.lexsort((keys & 3, times))
+    def _dump(self, out: AtomicOutput, end_cycle: int, comment: str) -> None:
+        sigs = self._signals()
+        ids = [_ident(i) for i in range(len(sigs))]
+        head = [f"$comment {_comment(comment)} $end", "$timescale 1 ps $end", "$version tlmsim $end"]
+        scope = None
+        for (sc, name, kind, size, _), ident in zip(sigs, ids):
+            if sc != scope:
+                if scope is not None:
+                    head.append("$upscope $end")
+                head.append(f"$scope module {sc} $end")
+                scope = sc
+            head.append(f"$var {kind} {size} {ident} {name} $end")
+        head += ["$upscope $end", "$enddefinitions $end"]
+        out.write(("\n".join(head) + "\n").encode())
+
+        kinds = [k for *_, k in sigs]
+        counter = [k in (_WIRE, _COUNT) for k in kinds]
+        wire = [k == _WIRE for k in kinds]
         names = self._op_names
-        period = self.period
-        dirty: set[int] = set()
+        state = [0] * len(sigs)  # counters: count; strings: op index; integers: value
+        texts: list[dict[int, str]] = [{} for _ in sigs]  # per signal: shown value -> VCD line
 
-        def emit(t: int) -> None:
-            for sig in sorted(dirty):
-                v = state[sig]
-                if sig in counters:
-                    value: Any = min(v, 1) if sig != self.sig_ready else v
-                elif sig == self.sig_occupancy:
-                    value = v
-                else:
-                    value = names[v]
-                vcd.change(variables[sig], t * period, value)
-            dirty.clear()
-
-        current = None
-        tl, kl, vl = times[order].tolist(), keys[order].tolist(), values[order].tolist()
-        for t, key, v in zip(tl, kl, vl):
-            if t != current:
-                if current is not None:
-                    emit(current)
-                current = t
-            sig, kind = key >> 2, key & 3
-            if sig in counters:
-                state[sig] += v
-            elif kind == _END:
-                if state[sig] == v:  # only the phase that ends clears the name
-                    state[sig] = 0
+        def text(sig: int, v: int) -> str:
+            kind = kinds[sig]
+            if kind == _WIRE:
+                line = f"{v}{ids[sig]}"
+            elif kind == _STRING:
+                line = f"s{names[v]} {ids[sig]}"
             else:
-                state[sig] = v
-            dirty.add(sig)
+                line = f"b{v & 0xFFFFFFFF:b} {ids[sig]}"
+            texts[sig][v] = line
+            return line
+
+        last = [0] * len(sigs)  # value last written per signal (wires as 0/1)
+        lines: list[str] = []
+        dumped = False
+        period = self.period
+        limit = WRITE_LINES
+
+        def emit(t: int, dirty: set[int]) -> None:
+            nonlocal dumped
+            if not dumped:
+                if t == 0:  # time-0 values go to $dumpvars
+                    for sig in dirty:
+                        v = state[sig]
+                        last[sig] = (1 if v > 0 else 0) if wire[sig] else v
+                    return
+                lines.extend(["#0", "$dumpvars",
+                              *(texts[s].get(last[s]) or text(s, last[s]) for s in range(len(sigs))),
+                              "$end"])
+                dumped = True
+            stamp = False
+            for sig in sorted(dirty) if len(dirty) > 1 else dirty:
+                v = state[sig]
+                if wire[sig]:
+                    v = 1 if v > 0 else 0
+                if v != last[sig]:
+                    last[sig] = v
+                    if not stamp:
+                        lines.append(f"#{t * period}")
+                        stamp = True
+                    lines.append(texts[sig].get(v) or text(sig, v))
+            if len(lines) >= limit:
+                out.write(("\n".join(lines) + "\n").encode())
+                lines.clear()
+
+        current: int | None = None
+        dirty: set[int] = set()
+        for tl, kl, vl in self._windows():
+            for t, key, v in zip(tl, kl, vl):
+                if t != current:
+                    if current is not None:
+                        emit(current, dirty)
+                        dirty = set()
+                    current = t
+                sig = key >> 2
+                if counter[sig]:
+                    state[sig] += v
+                elif key & 3 == _END:
+                    if state[sig] == v:  # only the phase that ends clears the name
+                        state[sig] = 0
+                else:
+                    state[sig] = v
+                dirty.add(sig)
         if current is not None:
-            emit(current)
-        vcd.close(end_cycle * period)
+            emit(current, dirty)
+        if not dumped:
+            emit(1, set())  # writes $dumpvars
+        if end_cycle * period > (current or 0) * period and end_cycle > 0:
+            lines.append(f"#{end_cycle * period}")
+        out.write(("\n".join(lines) + "\n").encode())

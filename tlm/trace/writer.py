@@ -2,38 +2,37 @@
 
 The writer is on the model's hot path (about five calls per tile, up to a
 million tiles), so a record is one `%`-format of a cached per-(op, keys)
-template appended to a list, and the list is written and flushed every
-`FLUSH_EVERY` records: an interrupted run leaves a readable prefix that ends
-on a whole line, and a killed one loses at most the last block.
+template appended to a list, and the list is written every `FLUSH_EVERY`
+records, always as whole lines.
 
-Replacing an earlier trace: the header goes to a temporary file beside the
-target; that file is renamed over the target when the first record (or the
-footer) is written. A run that fails before it records anything (bad input,
-elaboration error) therefore leaves an earlier trace at that path untouched,
-and a run that fails later leaves its own readable prefix there, without a
-footer, which readers report as "cut short".
+Replacing an earlier trace (`tlm.outputs.AtomicOutput`): the trace is written
+to a temporary file beside the target (``.<name>.<pid>.<random>.tmp``) and
+renamed over the target when the writer closes, so the target keeps its
+earlier content for the whole run. A run that ends early (deadlock, error,
+SIGINT/SIGTERM) publishes what it recorded without a footer, which readers
+report as "cut short"; one that recorded nothing, or whose disk filled up,
+leaves the earlier file untouched. A killed process (SIGKILL) leaves the
+earlier file intact and its temporary file behind, which the next run writing
+the same path removes. A path that is a device or a FIFO (``/dev/null``) is
+written directly.
 
 Record key order is ``op, tile, start, end`` then the extra keys in the order
 the caller passes them (fixed at a call site), so the same run gives
 byte-identical files. Values are integers, formatted with ``%d`` (Python or
 numpy ints; a float would be truncated, so pass ints); a value that is not a
 number (a string, say) is JSON-encoded on a slower path.
-
-A process killed before its first record leaves the temporary file
-(``.<name>.<random>.tmp`` beside the target) behind.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from tlm.arch import Arch
-from tlm.errors import InputError
-from tlm.trace.base import SinkBase, _unlink_quietly, open_temp_beside
+from tlm.outputs import AtomicOutput
+from tlm.trace.base import SinkBase
 from tlm.trace.schema import FORMAT
 
 #: Records buffered between two writes + flushes of the file.
@@ -44,8 +43,8 @@ class TraceWriter(SinkBase):
     """Writes one run's trace as JSON Lines.
 
     Args:
-        path: Output file; an existing file is replaced once the run records
-            its first activity (see the module docstring).
+        path: Output file; an existing file is replaced when the writer
+            closes or aborts after recording (see the module docstring).
         source: Which model produced the trace (``"tlm"`` or ``"rtl"``).
         workload: Workload name; `compare` refuses traces of different ones.
         arch: The architecture config, written in full to the header.
@@ -85,17 +84,12 @@ class TraceWriter(SinkBase):
         }
         for key in sorted(header_extra):
             header[key] = header_extra[key]
-        try:
-            self._file, tmp = open_temp_beside(self.path)
-        except OSError as e:
-            raise InputError(self.path, "file", f"cannot write: {e.strerror or e}") from None
-        self._tmp: str | None = tmp
-        self._file.write(json.dumps(header) + "\n")
+        self._out = AtomicOutput(self.path)
+        self._out.write(json.dumps(header).encode() + b"\n")
+        self._out.checkpoint()
         self._lines: list[str] = []
         # Line template per (op, extra keys in call order).
         self._formats: dict[str | tuple[str, ...], str] = {}
-        # Until the first record, record() is the method that publishes the file.
-        self.record = self._first_record  # type: ignore[method-assign]
 
     def record(self, op: str, tile: int, start: int, end: int, **extra: Any) -> None:
         """Record one activity: `op` of `tile` from cycle `start` to `end`.
@@ -109,12 +103,6 @@ class TraceWriter(SinkBase):
         Raises:
             ValueError: ``end < start`` or a bad op name (a model bug).
         """
-        # Each instance replaces this with _first_record, then _record.
-        self._first_record(op, tile, start, end, **extra)
-
-    # -- hot path --------------------------------------------------------
-    def _record(self, op: str, tile: int, start: int, end: int, **extra: Any) -> None:
-        """Append one record; see `TraceSink.record`."""
         # One %-template per (op, extra keys): a dict hit and one `%` per record.
         key = (op, *extra) if extra else op
         fmt = self._formats.get(key) or self._new_format(key, op, tuple(extra))
@@ -128,12 +116,6 @@ class TraceWriter(SinkBase):
         lines.append(line)
         if len(lines) >= FLUSH_EVERY:
             self._flush()
-
-    def _first_record(self, op: str, tile: int, start: int, end: int, **extra: Any) -> None:
-        if self._tmp is not None:
-            self._publish()
-        self.record = self._record  # type: ignore[method-assign]
-        self._record(op, tile, start, end, **extra)
 
     def _new_format(self, key: str | tuple[str, ...], op: str, names: tuple[str, ...]) -> str:
         if not isinstance(op, str) or not op.isidentifier():
@@ -155,17 +137,11 @@ class TraceWriter(SinkBase):
 
     # -- file handling -------------------------------------------------------
     def _flush(self) -> None:
+        # Whole lines only, then a checkpoint: an interrupted write is rolled back to it.
+        self._out.write("".join(self._lines).encode())
+        self._out.checkpoint()
         self.records_written += len(self._lines)
-        self._file.write("".join(self._lines))
         self._lines.clear()
-        self._file.flush()
-
-    def _publish(self) -> None:
-        """Flush the header and rename the temporary file over the target."""
-        assert self._tmp is not None
-        self._file.flush()
-        os.replace(self._tmp, self.path)
-        self._tmp = None
 
     def close(self, cycles: int, tiles: int, functional: str, **extra: Any) -> None:
         """Write the footer: the run completed after `cycles` clock cycles.
@@ -183,30 +159,39 @@ class TraceWriter(SinkBase):
         for key in sorted(extra):
             footer[key] = extra[key]
         self._flush()
-        self._file.write(json.dumps(footer) + "\n")
-        if self._tmp is not None:
-            self._publish()
-        self._file.close()
+        self._out.write(json.dumps(footer).encode() + b"\n")
+        self._out.commit()
         self.closed = True
 
     def abort(self) -> None:
         """End a run that was cut short: keep what was recorded, write no footer.
 
-        If nothing was recorded, the temporary file is removed and an earlier
-        trace at the path is left as it was.
+        The file is published without a footer (whole lines only, even when a
+        signal interrupted a write). If nothing was recorded, or a write
+        failed, the temporary file is removed and an earlier trace at the
+        path is left as it was.
         """
         if self.closed:
             return
         self.closed = True
+        out = self._out
+        if out.done:
+            return
+        if self.records_written + len(self._lines) == 0:
+            out.discard()
+            return
         try:
-            if self._lines:
-                self._flush()
-        finally:
-            self._file.close()
-            if self._tmp is not None:
-                _unlink_quietly(self._tmp)
-                self._tmp = None
+            out.rollback()
+            self._flush()
+            out.commit()
+        except BaseException:
+            out.discard()
+            raise
 
+    def discard(self) -> None:
+        """Drop the output: no file is created or replaced."""
+        self.closed = True
+        self._out.discard()
 
 
 def write_trace(
@@ -236,6 +221,4 @@ def write_trace(
             f = dict(footer)
             w.close(f.pop("cycles"), f.pop("tiles"), f.pop("functional"), **f)
         else:
-            w._flush()  # keep the records even though the run has no footer
-            if w._tmp is not None:
-                w._publish()
+            w.abort()  # keep the records even though the run has no footer

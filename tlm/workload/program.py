@@ -31,6 +31,7 @@ workloads; `beats[op]` (memory bus beats per entry and op) and
 from __future__ import annotations
 
 import builtins  # `bytes` is a field name below
+import hashlib
 
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -123,3 +124,20 @@ class TileProgram:
     @property
     def functional(self) -> bool:
         return self.segments is not None and bool(self.memory_image)
+
+    def content_hash(self) -> str:
+        """sha256 (hex) of what the models run: entries, shapes, dependencies, DMA beats and bytes.
+
+        Traces carry it as `program_hash`, so `compare` tells two workloads
+        apart by content, not by name. Data (segments, memory image) is left
+        out: a timing-only and a functional compile of one workload agree.
+        """
+        h = hashlib.sha256(b"tlm-program/1")
+        arrays = [self.kind, self.tile_id, self.layer, self.m, self.n, self.k, self.load_c,
+                  self.store_mode, self.shift, self.preds.ptr, self.preds.idx]
+        arrays += [self.beats[op] for op in OPS] + [self.bytes[op] for op in OPS]
+        for a in arrays:
+            v = np.ascontiguousarray(a, dtype="<i8")
+            h.update(len(v).to_bytes(8, "little"))
+            h.update(v.tobytes())
+        return h.hexdigest()
