@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -18,7 +19,8 @@ from tlm.blocks.dma import Dma, MemoryPort
 from tlm.blocks.engine import Engine
 from tlm.blocks.memory import check_outputs, initial_image
 from tlm.blocks.scheduler import TileScheduler
-from tlm.blocks.sink import NullTrace, TraceRecorder
+from tlm.blocks.profile import RunProfile, TileTimes, layer_header
+from tlm.blocks.sink import NullTrace, TraceRecorder, is_null
 from tlm.blocks.timing import OpTimes, op_times
 from tlm.kernel import Module, Simulator
 from tlm.transport import Command, GenericPayload, InitiatorSocket, Memory, ResponseStatus
@@ -87,8 +89,11 @@ class Accelerator(Module):
                 self.dma, "mem", invalidate_direct_mem_ptr=self._invalidate_dmi)
             self.dma_socket.bind(self.external.socket)
             self.dma.port = port or SocketMemoryPort(self.dma_socket)
+        self.tile_times = TileTimes(program.entries)
+        layered = bool(layer_header(program)) and not is_null(self.trace)
+        layer_of = program.layer.tolist() if layered else None
         self.engines = [Engine(self, f"engine{i}", i, arch, program, self.times, self.dma,
-                               self.trace, functional)
+                               self.trace, functional, self.tile_times, layer_of)
                         for i in range(arch.array.engines)]
         self.scheduler = TileScheduler(self, "scheduler", arch, program, self.engines, self.trace)
 
@@ -116,6 +121,10 @@ class SimResult:
     critical_path: int
     max_occupancy: int
     info: dict[str, object] = field(default_factory=dict)
+    # Per engine {"compute", "load", "store", "idle"} cycles (tlm.blocks.profile).
+    engine_time: list[dict[str, int]] = field(default_factory=list)
+    # Per layer, in layer order (empty for a tiles-form workload).
+    layers: list[dict[str, Any]] = field(default_factory=list)
 
     def summary(self, arch: Arch) -> dict[str, object]:
         """The `--json` summary of spec/cli.md plus the model's own figures."""
@@ -128,11 +137,14 @@ class SimResult:
             "cycles_per_s": round(self.cycles / self.sim_s) if self.sim_s > 0 else None,
             "time_s": self.cycles * arch.clock.period_ps * 1e-12,
             "engine_utilisation": [round(b / cyc, 4) for b in self.engine_busy],
+            "engine_time": self.engine_time,
             "dma_bytes": self.dma_bytes, "dma_busy": round(self.dma_busy / cyc, 4),
+            "macs": self.macs,
             "mac_utilisation": round(self.macs / peak, 4),
             "critical_path": self.critical_path,
             "max_table_occupancy": self.max_occupancy,
             "dag": {k: self.info[k] for k in ("entries", "edges", "depth") if k in self.info},
+            "layers": self.layers,
         }
 
 
@@ -164,8 +176,7 @@ def simulate(program: TileProgram, arch: Arch, *, functional: bool = True,
         assert top.memory is not None
         mismatches = check_outputs(top.memory, program)
         status = "fail" if mismatches else "pass"
-    tiles = program.kind == EntryKind.TILE
-    macs = int(np.sum(program.m[tiles].astype(np.int64) * program.n[tiles] * program.k[tiles]))
+    profile = RunProfile(program, arch, top.times, top.tile_times, sched.end_cycle)
     weight = top.times.standalone_tile(arch, program)
     return SimResult(
         workload=program.name, cycles=sched.end_cycle, tiles=program.tiles,
@@ -173,5 +184,6 @@ def simulate(program: TileProgram, arch: Arch, *, functional: bool = True,
         engine_busy=[e.busy_cycles for e in top.engines],
         engine_tiles=[e.tiles_done for e in top.engines],
         dma_busy=top.dma.busy_cycles, dma_bytes=top.dma.bytes_moved, dma_ops=top.dma.ops,
-        macs=macs, critical_path=critical_path(program, weight),
-        max_occupancy=sched.max_occupancy, info=dict(program.info))
+        macs=profile.macs, critical_path=critical_path(program, weight),
+        max_occupancy=sched.max_occupancy, info=dict(program.info),
+        engine_time=profile.engine_time, layers=profile.layers)
