@@ -2,7 +2,8 @@
 
 The HTML embeds its figures as base64 PNG and its style inline, so the file
 can be mailed or attached to a CI run on its own. Sections: summary,
-timelines (TLM above RTL, per engine and the DMA), duration errors per op,
+cycles per layer, timelines (TLM above RTL, per engine and the DMA: the whole run
+binned, then the start in detail), duration errors per op,
 per-record durations, start drift, worst mismatches, workload and arch.
 """
 
@@ -16,13 +17,14 @@ from typing import Any
 from tlm.compare import plots
 from tlm.compare.metrics import Comparison
 from tlm.compare.summary import (
-    DRIFT_HEAD, PER_OP_HEAD, WORST_HEAD, headline, render_markdown, table_rows,
+    DRIFT_HEAD, LAYER_HEAD, PER_OP_HEAD, WORST_HEAD, headline, layer_rows, render_markdown,
+    table_rows,
 )
 from tlm.errors import InputError
 from tlm.trace.base import write_atomically
 from tlm.trace.reader import Trace
 
-SECTIONS = ("summary", "timelines", "errors", "durations", "drift", "worst", "workload", "arch")
+SECTIONS = ("summary", "layers", "timelines", "errors", "durations", "drift", "worst", "workload", "arch")
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1150px; color: #222; }
@@ -91,9 +93,11 @@ def render_html(c: Comparison, tlm: Trace, rtl: Trace) -> str:
     """The whole report page as one string."""
     per_op, drift, worst = table_rows(c)
     gantt_png, until, cut = plots.gantt(tlm, rtl)
+    activity_png, span, bin_width = plots.activity_timeline(tlm, rtl)
     arch_rows, arch_diff = _arch_rows(tlm, rtl)
     window = (f"The first {until} cycles are shown (the run has more records than one chart can show)."
               if cut else f"The whole run ({until} cycles).")
+    layers, _ = layer_rows(c, None)
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -105,9 +109,20 @@ def render_html(c: Comparison, tlm: Trace, rtl: Trace) -> str:
     ]
     parts += [f'<p class="warn">warning: {_esc(w)}</p>' for w in c.warnings]
     parts += [
+        '<h2 id="layers">Cycles per layer</h2>',
+        '<p class="note">Each cycle of a run is shared among the layers whose tiles occupy '
+        "engines in that cycle (in proportion to the engines they occupy; a cycle with no tile "
+        "goes to the layer of the next tile to start), so the layers' cycles sum to the run's. "
+        "Error: |cycles TLM - cycles RTL| / cycles RTL.</p>",
+        *((_table(LAYER_HEAD, layers), _img(plots.layer_bars(c.layers), "cycles per layer"))
+          if layers else ('<p class="note">The traces name no layers (a tiles-form workload, '
+                          "or traces written before layers were recorded or filtered).</p>",)),
         '<h2 id="timelines">Timelines</h2>',
-        f'<p class="note">TLM above, RTL below; one lane per engine (its phases) and one for '
-        f"the DMA (each op from grant to end). {_esc(window)}</p>",
+        f'<p class="note">The whole run: cycles 0 to {span}, TLM above, RTL below; one lane per '
+        f"engine and one for the DMA; each lane shows the share of each {bin_width}-cycle bin "
+        "an op occupies (DMA ops from grant to end).</p>",
+        _img(activity_png, "whole-run timelines"),
+        f'<p class="note">In detail: each op as a bar. {_esc(window)}</p>',
         _img(gantt_png, "Gantt timelines"),
         '<h2 id="errors">Duration error per op</h2>',
         '<p class="note">|duration TLM - duration RTL| as a fraction of the RTL duration; '
