@@ -7,6 +7,7 @@ outputs in memory are compared with the numpy reference afterwards.
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -176,14 +177,20 @@ def simulate(program: TileProgram, arch: Arch, *, functional: bool = True,
         assert top.memory is not None
         mismatches = check_outputs(top.memory, program)
         status = "fail" if mismatches else "pass"
-    profile = RunProfile(program, arch, top.times, top.tile_times, sched.end_cycle)
-    weight = top.times.standalone_tile(arch, program)
-    return SimResult(
-        workload=program.name, cycles=sched.end_cycle, tiles=program.tiles,
+    times, tile_times, cycles = top.times, top.tile_times, sched.end_cycle
+    result = SimResult(
+        workload=program.name, cycles=cycles, tiles=program.tiles,
         entries=program.entries, functional=status, mismatches=mismatches, sim_s=sim_s,
         engine_busy=[e.busy_cycles for e in top.engines],
         engine_tiles=[e.tiles_done for e in top.engines],
         dma_busy=top.dma.busy_cycles, dma_bytes=top.dma.bytes_moved, dma_ops=top.dma.ops,
-        macs=profile.macs, critical_path=critical_path(program, weight),
-        max_occupancy=sched.max_occupancy, info=dict(program.info),
-        engine_time=profile.engine_time, layers=profile.layers)
+        macs=0, critical_path=0, max_occupancy=sched.max_occupancy, info=dict(program.info))
+    # The model's per-entry Python lists are no longer needed: free them (the
+    # module tree holds reference cycles) before the end-of-run numpy work, so
+    # that its arrays do not add to the run's peak memory.
+    del top, sched, sim
+    gc.collect()
+    profile = RunProfile(program, arch, times, tile_times, cycles)
+    result.macs, result.engine_time, result.layers = profile.macs, profile.engine_time, profile.layers
+    result.critical_path = critical_path(program, times.standalone_tile(arch, program))
+    return result

@@ -81,24 +81,29 @@ def share_cycles(start: np.ndarray, end: np.ndarray, group: np.ndarray, groups: 
     s = np.clip(start.astype(np.int64), 0, total)
     e = np.clip(end.astype(np.int64), 0, total)
     e = np.maximum(e, s)
-    pts = np.unique(np.concatenate((s, e, [0, total])))
+    pts = np.sort(np.concatenate((s, e, [0, total])), kind="stable")  # runs: timsort is fast
+    pts = pts[np.concatenate(([True], pts[1:] != pts[:-1]))]  # np.unique hashes: slower
+    i_s, i_e = np.searchsorted(pts, s), np.searchsorted(pts, e)
     # Engines busy in each segment [pts[j], pts[j+1]).
-    delta = (np.bincount(np.searchsorted(pts, s), minlength=pts.shape[0])
-             - np.bincount(np.searchsorted(pts, e), minlength=pts.shape[0]))
-    busy = np.cumsum(delta)[:-1]
+    busy = np.cumsum(np.bincount(i_s, minlength=pts.shape[0])
+                     - np.bincount(i_e, minlength=pts.shape[0]))[:-1]
     seg = np.diff(pts).astype(np.float64)
     # W(t): integral of 1 / busy; an interval's share is W(end) - W(start).
     rate = np.divide(seg, busy, out=np.zeros_like(seg), where=busy > 0)
     w = np.concatenate(([0.0], np.cumsum(rate)))
-    share = w[np.searchsorted(pts, e)] - w[np.searchsorted(pts, s)]
-    exact = np.bincount(group, weights=share, minlength=groups)[:groups]
-    # Cycles no interval covers: to the group of the next interval to start.
-    idle = (busy == 0) & (seg > 0)
-    if idle.any():
-        order = np.lexsort((group, s))
-        nxt = np.searchsorted(s[order], pts[1:][idle], side="left")
-        last = group[np.lexsort((group, e))[-1]]
-        owner = np.where(nxt < s.shape[0], group[order][np.minimum(nxt, s.shape[0] - 1)], last)
+    exact = np.bincount(group, weights=w[i_e] - w[i_s], minlength=groups)[:groups]
+    # Cycles no interval covers go to the group of the next interval to start
+    # (the lowest such group when several start then); an idle segment ends
+    # where one starts, or at `total` (then: the group that ended last).
+    idle = np.flatnonzero((busy == 0) & (seg > 0))
+    if idle.shape[0]:
+        none = np.iinfo(np.int64).max
+        first = np.full(pts.shape[0], none, dtype=np.int64)
+        np.minimum.at(first, i_s, group)
+        owner = first[idle + 1]
+        tail = owner == none
+        if tail.any():
+            owner[tail] = group[e == e.max()].max()
         exact += np.bincount(owner, weights=seg[idle], minlength=groups)[:groups]
     return _round_to_total(exact, total)
 

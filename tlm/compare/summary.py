@@ -37,8 +37,8 @@ def layer_rows(c: Comparison, limit: int | None = LAYER_ROWS) -> tuple[list[list
     if limit is not None and len(rows) > limit:
         rows = sorted(sorted(rows, key=lambda r: (-r.cycles_rtl, r.index))[:limit],
                       key=lambda r: r.index)
-    out = [[str(r.index), r.name, r.op, str(r.cycles_tlm), str(r.cycles_rtl), pct(r.error),
-            str(r.start_rtl), str(r.end_rtl)] for r in rows]
+    out = [_printable([str(r.index), r.name, r.op, str(r.cycles_tlm), str(r.cycles_rtl),
+                       pct(r.error), str(r.start_rtl), str(r.end_rtl)]) for r in rows]
     return out, len(c.layers) - len(rows)
 
 
@@ -78,7 +78,7 @@ def render_text(c: Comparison) -> str:
     layers, more = layer_rows(c)
     if layers:
         out += ["", "cycles per layer (each cycle shared among the layers on the engines):"]
-        out += ["  " + line for line in _table(LAYER_HEAD, [_printable(r) for r in layers])]
+        out += ["  " + line for line in _table(LAYER_HEAD, layers)]
         if more:
             out.append(f"  ... {more} more layers")
     out += ["", "start drift, TLM - RTL in cycles, per tenth of the RTL run:"]
@@ -107,7 +107,7 @@ def render_markdown(c: Comparison) -> str:
     if layers:
         out += ["", "### Cycles per layer", "",
                 "Each cycle is shared among the layers whose tiles are on the engines.", ""]
-        out += _md_table(LAYER_HEAD, [_printable(r) for r in layers])
+        out += _md_table(LAYER_HEAD, layers)
         if more:
             out += ["", f"{more} more layers not shown."]
     out += ["", "### Start drift (TLM - RTL, cycles) per tenth of the RTL run", ""]
