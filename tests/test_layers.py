@@ -226,3 +226,24 @@ def test_shared_cycles_by_hand() -> None:
     assert share_cycles(s, e, g, 2, 40).tolist() == [15, 25]
     # Tail after the last tile goes to the layer that ended last.
     assert share_cycles(s, e, g, 2, 45).tolist() == [15, 30]
+
+
+# ------------------------------------------------------------------ RTL traces
+
+def test_rtl_trace_carries_the_same_layers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The RTL's records carry the TLM's layer keys; per-layer cycles agree exactly."""
+    w = tmp_path / "w.json"
+    w.write_text(json.dumps(chain(2, "two_layers")))
+    tlm, rtl = tmp_path / "tlm.jsonl", tmp_path / "rtl.jsonl"
+    assert main(["sim", "-w", str(w), "-t", str(tlm), "--json"]) == 0
+    assert main(["rtl", "-w", str(w), "-t", str(rtl), "--no-progress", "--json"]) == 0
+    capsys.readouterr()
+    a, b = read_trace(tlm), read_trace(rtl)
+    assert b.header["layers"] == a.header["layers"] == [{"name": "fc0", "op": "gemm"},
+                                                        {"name": "fc1", "op": "gemm"}]
+    for op, arr in b.ops.items():
+        assert arr["layer"].tolist() == a.ops[op]["layer"].tolist(), op
+    assert main(["compare", str(tlm), str(rtl), "--json"]) == 0
+    c = json.loads(capsys.readouterr().out)
+    assert len(c["layers"]) == 2 and all(x["error"] == 0 for x in c["layers"])
+    assert [x["cycles_rtl"] for x in c["layers"]] == [x["cycles_tlm"] for x in c["layers"]]
