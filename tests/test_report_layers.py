@@ -121,3 +121,32 @@ def test_hostile_layer_names_in_the_report(tmp_path: Path) -> None:
     html = out.read_text()
     assert "<script>x" not in html and "&lt;script&gt;x&lt;/script&gt;" in html
     assert main(["compare", str(tmp_path / "t.jsonl"), str(tmp_path / "r.jsonl")]) == 0
+
+
+def test_engine_time_from_a_trace_equals_the_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The report's engine split (from the trace) is the one `sim --json` prints."""
+    from tlm.compare.layers import engine_time
+    from tlm.trace.reader import read_trace
+
+    trace = tmp_path / "t.jsonl"
+    assert main(["sim", "-w", "builtin:dilated_vgg_small", "-t", str(trace), "--json"]) == 0
+    s = json.loads(capsys.readouterr().out)
+    assert engine_time(read_trace(trace)) == s["engine_time"]
+    part = tmp_path / "p.jsonl"
+    assert main(["sim", "-w", "builtin:dilated_vgg_small", "-t", str(part), "--trace-window", ":100"]) == 0
+    assert engine_time(read_trace(part)) is None  # a filtered trace cannot say
+
+
+def test_report_shows_the_engine_split(pair: tuple[Path, Path], tmp_path: Path) -> None:
+    from tlm.compare.layers import engine_time
+    from tlm.trace.reader import read_trace
+
+    tlm, rtl = pair
+    out = tmp_path / "r.html"
+    assert main(["report", str(tlm), str(rtl), "-o", str(out)]) == 0
+    html = out.read_text()
+    section = html[html.index('id="engines"'):html.index('id="timelines"')]
+    a, b = engine_time(read_trace(tlm)), engine_time(read_trace(rtl))
+    assert a is not None and b is not None
+    assert f"<td>{a[0]['compute']} / {b[0]['compute']}</td>" in section
+    assert f"<td>{a[1]['idle']} / {b[1]['idle']}</td>" in section

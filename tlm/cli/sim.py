@@ -186,7 +186,7 @@ def _print_human(s: dict[str, Any], result: Any, arch: Any, outputs: list[str]) 
         f"{s['cycles'] / max(1, s['critical_path']):.2f})",
         "engines       " + "  ".join(f"e{i} {u:.1%} ({t} tiles)" for i, (u, t) in
                                      enumerate(zip(s['engine_utilisation'], result.engine_tiles))),
-        f"MAC util      {s['mac_utilisation']:.2%}",
+        f"MAC util      {s['mac_utilisation']:.2%}  ({s['macs']:,} MACs)",
         f"DMA           {s['dma_bytes']:,} bytes in {result.dma_ops:,} ops, busy {s['dma_busy']:.1%}",
         f"table         max occupancy {s['max_table_occupancy']} of {arch.scheduler.table_depth}",
         f"functional    {s['functional']}",

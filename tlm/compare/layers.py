@@ -1,4 +1,4 @@
-"""Per-layer cycles of a TLM trace against an RTL trace of a layers-form workload.
+"""Per-layer cycles and per-engine time split of a TLM trace against an RTL trace.
 
 Both traces name their layers in the header (``"layers": [{"name", "op"}]``)
 and tag each record with its ``layer`` index. A layer's cycles are computed
@@ -7,6 +7,10 @@ from the ``tile`` records exactly as `tlmsim sim` does from the run itself
 whose tiles occupy engines then, so the layers' cycles sum to the footer's.
 Traces without layers, cut short, or filtered (`--trace-layers`,
 `--trace-window`) give no per-layer rows.
+
+`engine_time(trace)` splits each engine's cycles into compute, load, store
+and idle from the ``tile`` and ``compute`` records, with the definitions of
+`tlm.blocks.profile` (what `tlmsim sim` prints).
 """
 
 from __future__ import annotations
@@ -95,3 +99,30 @@ def compare_layers(tlm: Trace, rtl: Trace) -> tuple[list[LayerRow], list[str]]:
                      int(b[1][i]), int(b[2][i]))
             for i, (name, op) in enumerate(names)]
     return rows, []
+
+
+def engine_time(trace: Trace) -> list[dict[str, int]] | None:
+    """Per engine {"compute", "load", "store", "idle"} cycles; None when the trace cannot say.
+
+    It cannot when it is cut short or filtered, or when its ``tile`` and
+    ``compute`` records do not pair up one to one with an engine each.
+    """
+    tile, comp = trace.ops.get("tile"), trace.ops.get("compute")
+    if tile is None or comp is None or trace.cycles is None or "filter" in trace.header:
+        return None
+    if "engine" not in (tile.dtype.names or ()) or tile.shape != comp.shape \
+            or not (tile["tile"] == comp["tile"]).all():
+        return None
+    engines = trace.arch.array.engines
+    eng = tile["engine"]
+    if eng.size and (eng.min() < 0 or eng.max() >= engines):
+        return None
+    out = []
+    for e in range(engines):
+        on = eng == e
+        t, c = tile[on], comp[on]
+        out.append({"compute": int((c["end"] - c["start"]).sum()),
+                    "load": int((c["start"] - t["start"]).sum()),
+                    "store": int((t["end"] - c["end"]).sum()),
+                    "idle": trace.cycles - int((t["end"] - t["start"]).sum())})
+    return out

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tlm.compare import plots
+from tlm.compare.layers import engine_time
 from tlm.compare.metrics import Comparison
 from tlm.compare.summary import (
     DRIFT_HEAD, LAYER_HEAD, PER_OP_HEAD, WORST_HEAD, headline, layer_rows, render_markdown,
@@ -24,7 +25,8 @@ from tlm.errors import InputError
 from tlm.trace.base import write_atomically
 from tlm.trace.reader import Trace
 
-SECTIONS = ("summary", "layers", "timelines", "errors", "durations", "drift", "worst", "workload", "arch")
+SECTIONS = ("summary", "layers", "engines", "timelines", "errors", "durations", "drift", "worst",
+            "workload", "arch")
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1150px; color: #222; }
@@ -89,6 +91,15 @@ def _workload_rows(tlm: Trace, rtl: Trace) -> list[list[str]]:
     return rows
 
 
+def _engine_table(tlm: Trace, rtl: Trace) -> str:
+    a, b = engine_time(tlm), engine_time(rtl)
+    if a is None or b is None:
+        return '<p class="note">A trace lacks the tile and compute records this needs.</p>'
+    parts = ("compute", "load", "store", "idle")
+    rows = [[f"engine {e}", *(f"{x[k]} / {y[k]}" for k in parts)] for e, (x, y) in enumerate(zip(a, b))]
+    return _table(["cycles TLM / RTL", *parts], rows)
+
+
 def render_html(c: Comparison, tlm: Trace, rtl: Trace) -> str:
     """The whole report page as one string."""
     per_op, drift, worst = table_rows(c)
@@ -117,6 +128,13 @@ def render_html(c: Comparison, tlm: Trace, rtl: Trace) -> str:
         *((_table(LAYER_HEAD, layers), _img(plots.layer_bars(c.layers), "cycles per layer"))
           if layers else ('<p class="note">The traces name no layers (a tiles-form workload, '
                           "or traces written before layers were recorded or filtered).</p>",)),
+        '<h2 id="engines">Engine time</h2>',
+        '<p class="note">Each engine\'s cycles split four ways (they sum to the run\'s cycles): '
+        "compute, the MAC array's R + C + k - 2 cycles; load, from a tile's start until its "
+        "compute starts (waiting for the DMA, the loads, phase gaps); store, from the end of "
+        "compute until the engine is done (drain, waiting for the DMA, the store); idle, the "
+        "engine holds no tile.</p>",
+        _engine_table(tlm, rtl),
         '<h2 id="timelines">Timelines</h2>',
         f'<p class="note">The whole run: cycles 0 to {span}, TLM above, RTL below; one lane per '
         f"engine and one for the DMA; each lane shows the share of each {bin_width}-cycle bin "
