@@ -207,10 +207,13 @@ def activity(trace: Trace, engines: int, edges: np.ndarray) -> dict[str, np.ndar
     return out
 
 
-def activity_timeline(tlm: Trace, rtl: Trace) -> tuple[bytes, int, int]:
+def activity_timeline(tlm: Trace, rtl: Trace, layers: list[LayerRow] | None = None
+                      ) -> tuple[bytes, int, int]:
     """The whole run, TLM above RTL: per lane, the share of each bin each op covers.
 
-    Returns the PNG, the span in cycles and the bin width in cycles.
+    With `layers` (at most `LAYER_LABELS_MAX`), a dotted line marks where each
+    layer's first tile starts. Returns the PNG, the span in cycles and the bin
+    width in cycles.
     """
     span = run_span(tlm, rtl)
     bins = min(ACTIVITY_BINS, span)
@@ -233,6 +236,10 @@ def activity_timeline(tlm: Trace, rtl: Trace) -> tuple[bytes, int, int]:
                                     label=op if lane == min(i for i in range(engines + 1)
                                                             if frac[i].any()) else None)
                 base = top
+        if layers and len(layers) <= LAYER_LABELS_MAX:
+            for r in layers[1:]:
+                ax.axvline(r.start_tlm if trace is tlm else r.start_rtl, color="#444444",
+                           linewidth=0.7, linestyle=":")
         ax.set_yticks(range(engines + 1), [f"engine {e}" for e in range(engines)] + ["dma"])
         ax.set_ylim(engines + 0.6, -0.6)
         ax.set_xlim(0, span)

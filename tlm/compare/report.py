@@ -104,7 +104,7 @@ def render_html(c: Comparison, tlm: Trace, rtl: Trace) -> str:
     """The whole report page as one string."""
     per_op, drift, worst = table_rows(c)
     gantt_png, until, cut = plots.gantt(tlm, rtl)
-    activity_png, span, bin_width = plots.activity_timeline(tlm, rtl)
+    activity_png, span, bin_width = plots.activity_timeline(tlm, rtl, c.layers)
     arch_rows, arch_diff = _arch_rows(tlm, rtl)
     window = (f"The first {until} cycles are shown (the run has more records than one chart can show)."
               if cut else f"The whole run ({until} cycles).")
@@ -138,7 +138,8 @@ def render_html(c: Comparison, tlm: Trace, rtl: Trace) -> str:
         '<h2 id="timelines">Timelines</h2>',
         f'<p class="note">The whole run: cycles 0 to {span}, TLM above, RTL below; one lane per '
         f"engine and one for the DMA; each lane shows the share of each {bin_width}-cycle bin "
-        "an op occupies (DMA ops from grant to end).</p>",
+        "an op occupies (DMA ops from grant to end)"
+        + ("; dotted lines: where each layer's first tile starts" if c.layers else "") + ".</p>",
         _img(activity_png, "whole-run timelines"),
         f'<p class="note">In detail: each op as a bar. {_esc(window)}</p>',
         _img(gantt_png, "Gantt timelines"),
