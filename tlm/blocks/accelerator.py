@@ -29,6 +29,10 @@ from tlm.workload.dag import critical_path
 from tlm.workload.program import EntryKind, TileProgram
 
 
+#: Programs with at least this many entries free the model before the end-of-run figures.
+FREE_BEFORE_PROFILE = 100_000
+
+
 class SocketMemoryPort(MemoryPort):
     """The DMA's memory accesses through its TLM-2.0 socket.
 
@@ -122,10 +126,18 @@ class SimResult:
     critical_path: int
     max_occupancy: int
     info: dict[str, object] = field(default_factory=dict)
-    # Per engine {"compute", "load", "store", "idle"} cycles (tlm.blocks.profile).
-    engine_time: list[dict[str, int]] = field(default_factory=list)
-    # Per layer, in layer order (empty for a tiles-form workload).
-    layers: list[dict[str, Any]] = field(default_factory=list)
+    # Engine time split and per-layer figures, computed when first asked for.
+    profile: RunProfile | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def engine_time(self) -> list[dict[str, int]]:
+        """Per engine {"compute", "load", "store", "idle"} cycles (tlm.blocks.profile)."""
+        return [] if self.profile is None else self.profile.engine_time
+
+    @property
+    def layers(self) -> list[dict[str, Any]]:
+        """Per layer, in layer order (empty for a tiles-form workload)."""
+        return [] if self.profile is None else self.profile.layers
 
     def summary(self, arch: Arch) -> dict[str, object]:
         """The `--json` summary of spec/cli.md plus the model's own figures."""
@@ -178,19 +190,22 @@ def simulate(program: TileProgram, arch: Arch, *, functional: bool = True,
         mismatches = check_outputs(top.memory, program)
         status = "fail" if mismatches else "pass"
     times, tile_times, cycles = top.times, top.tile_times, sched.end_cycle
+    tiles = program.kind == EntryKind.TILE
+    macs = int(np.sum(program.m[tiles].astype(np.int64) * program.n[tiles] * program.k[tiles]))
     result = SimResult(
         workload=program.name, cycles=cycles, tiles=program.tiles,
         entries=program.entries, functional=status, mismatches=mismatches, sim_s=sim_s,
         engine_busy=[e.busy_cycles for e in top.engines],
         engine_tiles=[e.tiles_done for e in top.engines],
         dma_busy=top.dma.busy_cycles, dma_bytes=top.dma.bytes_moved, dma_ops=top.dma.ops,
-        macs=0, critical_path=0, max_occupancy=sched.max_occupancy, info=dict(program.info))
-    # The model's per-entry Python lists are no longer needed: free them (the
-    # module tree holds reference cycles) before the end-of-run numpy work, so
-    # that its arrays do not add to the run's peak memory.
+        macs=macs, critical_path=0, max_occupancy=sched.max_occupancy, info=dict(program.info),
+        profile=RunProfile(program, arch, times, tile_times, cycles))
+    # The model's per-entry Python lists are no longer needed: on a large
+    # program, free them (the module tree holds reference cycles) before the
+    # end-of-run numpy work, so that its arrays do not add to the peak memory.
+    # (A collection costs milliseconds: too much for small runs in a loop.)
     del top, sched, sim
-    gc.collect()
-    profile = RunProfile(program, arch, times, tile_times, cycles)
-    result.macs, result.engine_time, result.layers = profile.macs, profile.engine_time, profile.layers
+    if program.entries >= FREE_BEFORE_PROFILE:
+        gc.collect()
     result.critical_path = critical_path(program, times.standalone_tile(arch, program))
     return result

@@ -121,11 +121,37 @@ def _round_to_total(x: np.ndarray, total: int) -> np.ndarray:
 
 
 class RunProfile:
-    """The end-of-run figures of one simulation (see the module docstring)."""
+    """The end-of-run figures of one simulation (see the module docstring).
+
+    Computed on first use: runs whose caller only wants the cycles (a
+    calibration loop, say) pay nothing for them.
+    """
 
     def __init__(self, program: TileProgram, arch: Arch, times: OpTimes, tt: TileTimes,
                  cycles: int) -> None:
+        self._inputs: tuple[TileProgram, Arch, OpTimes, TileTimes] | None = (program, arch, times, tt)
         self.cycles = cycles
+        self._engine_time: list[dict[str, int]] = []
+        self._layers: list[dict[str, Any]] = []
+
+    @property
+    def engine_time(self) -> list[dict[str, int]]:
+        """Per engine {"compute", "load", "store", "idle"} cycles."""
+        self._compute()
+        return self._engine_time
+
+    @property
+    def layers(self) -> list[dict[str, Any]]:
+        """Per layer, in layer order, the figures `tlmsim sim --json` prints (empty: no layers)."""
+        self._compute()
+        return self._layers
+
+    def _compute(self) -> None:
+        if self._inputs is None:
+            return
+        program, arch, times, tt = self._inputs
+        self._inputs = None  # the run's arrays are no longer held once computed
+        cycles = self.cycles
         engines = arch.array.engines
         peak = engines * arch.array.rows * arch.array.cols
         tiles = np.flatnonzero(program.kind == EntryKind.TILE)
@@ -134,49 +160,42 @@ class RunProfile:
         load = c0 - start
         store = done - c0 - compute
         busy = done - start
-        macs = program.m[tiles].astype(np.int64) * program.n[tiles] * program.k[tiles]
-        self.macs = int(macs.sum())
-        self.engine_time: list[dict[str, int]] = []
-        for i in range(engines):
-            sel = eng == i
-            row = {"compute": int(compute[sel].sum()), "load": int(load[sel].sum()),
-                   "store": int(store[sel].sum())}
-            row["idle"] = cycles - int(busy[sel].sum())
-            self.engine_time.append(row)
-        self.layers: list[dict[str, Any]] = []
+
+        def per(index: np.ndarray, v: np.ndarray, n: int) -> list[int]:
+            return np.bincount(index, weights=v, minlength=n)[:n].round().astype(np.int64).tolist()
+
+        e_comp, e_load, e_store, e_busy = (per(eng, v, engines) for v in (compute, load, store, busy))
+        self._engine_time = [{"compute": e_comp[i], "load": e_load[i], "store": e_store[i],
+                              "idle": cycles - e_busy[i]} for i in range(engines)]
         names = layer_header(program)
         if not names:
             return
         n = len(names)
         layer = program.layer[tiles].astype(np.int64)
+        macs = program.m[tiles].astype(np.int64) * program.n[tiles] * program.k[tiles]
         share = share_cycles(start, done, layer, n, cycles)
-
-        def per_layer(v: np.ndarray) -> list[int]:
-            return np.bincount(layer, weights=v, minlength=n)[:n].round().astype(np.int64).tolist()
-
         count = np.bincount(layer, minlength=n)[:n].tolist()
-        l_macs, l_comp, l_load, l_store, l_busy = (per_layer(v) for v in (macs, compute, load,
-                                                                          store, busy))
-        big = np.iinfo(np.int64).max
-        first = np.full(n, big, dtype=np.int64)
+        l_macs, l_comp, l_load, l_store, l_busy = (per(layer, v, n) for v in (macs, compute, load,
+                                                                              store, busy))
+        first = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
         np.minimum.at(first, layer, start)
         last = np.zeros(n, dtype=np.int64)
         np.maximum.at(last, layer, done)
         all_layers = program.layer.astype(np.int64)
-        dma = np.zeros(n, dtype=np.int64)
         valid = all_layers >= 0
+        moved = np.zeros(int(valid.sum()), dtype=np.int64)
         for op in OPS:
-            dma += np.bincount(all_layers[valid], weights=program.bytes[op][valid],
-                               minlength=n)[:n].astype(np.int64)
+            moved += program.bytes[op][valid]
+        dma = per(all_layers[valid], moved, n)
         for i, meta in enumerate(names):
             cyc = int(share[i])
-            self.layers.append({
+            self._layers.append({
                 "index": i, "name": meta["name"], "op": meta["op"], "tiles": count[i],
                 "macs": l_macs[i],
                 "start": int(first[i]) if count[i] else 0, "end": int(last[i]),
                 "cycles": cyc, "share": round(cyc / cycles, 4) if cycles else 0.0,
                 "mac_utilisation": round(l_macs[i] / (cyc * peak), 4) if cyc else 0.0,
-                "dma_bytes": int(dma[i]),
+                "dma_bytes": dma[i],
                 "bound": "memory" if l_load[i] + l_store[i] > l_comp[i] else "compute",
                 "engine_cycles": {"compute": l_comp[i], "load": l_load[i], "store": l_store[i],
                                   "idle": max(0, cyc * engines - l_busy[i])},
