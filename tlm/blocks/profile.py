@@ -1,10 +1,11 @@
 """Where the time goes: per-engine time split and per-layer figures of a run.
 
-During the run each engine writes three cycles per tile into flat arrays
-(`TileTimes`): when the tile started on the engine, when its compute began
-and when the engine was done with it. Everything else is computed once at
-the end with numpy over those arrays and the program's per-entry arrays, so
-the simulation's hot path only pays three array stores per tile.
+During the run each engine writes four numbers per tile into flat arrays
+(`TileTimes`): the cycles when the tile started on the engine, when its
+compute began and when the engine was done with it, and the engine. All the
+rest is computed once, after the run and only when asked for, with numpy
+over those arrays and the program's per-entry arrays, so the simulation's
+hot path only pays four array stores per tile.
 
 Definitions (all in clock cycles; they are the ones the summaries print):
 
@@ -22,6 +23,9 @@ Definitions (all in clock cycles; they are the ones the summaries print):
   Layers' cycles therefore sum to the run's cycles, and a layer's MAC
   utilisation ``macs / (cycles * engines * rows * cols)`` is at most 1.
 - ``start`` / ``end``: first start and last end of the layer's tiles.
+- a layer's ``engine_cycles``: ``compute``, ``load``, ``store`` summed over
+  its tiles (engine-cycles); ``idle`` = ``cycles * engines`` minus the
+  engine-cycles its tiles held (engines idle in the layer's share of time).
 - ``bound``: ``"memory"`` when the layer's engines spent more cycles on
   load + store than on compute, else ``"compute"``.
 """
