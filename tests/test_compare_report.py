@@ -25,14 +25,14 @@ def _images(html: str) -> list[bytes]:
 
 
 def test_html_has_sections_and_embedded_images(tmp_path: Path) -> None:
-    """The page has every section, four embedded PNGs and no external references."""
+    """The page has every section, five embedded PNGs and no external references."""
     out = tmp_path / "report.html"
     assert main(["report", TLM, RTL, "-o", str(out)]) == 0
     html = out.read_text()
     for section in SECTIONS:
         assert f'id="{section}"' in html
     images = _images(html)
-    assert len(images) == 4 and all(img.startswith(PNG_MAGIC) for img in images)
+    assert len(images) == 5 and all(img.startswith(PNG_MAGIC) for img in images)
     assert "99.000%" in html and "golden_two_tiles" in html
     assert not re.search(r'(src|href)="(?!data:)', html)
     assert [p.name for p in tmp_path.iterdir()] == ["report.html"]  # no temp file left

@@ -7,9 +7,11 @@ outputs in memory are compared with the numpy reference afterwards.
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -18,12 +20,17 @@ from tlm.blocks.dma import Dma, MemoryPort
 from tlm.blocks.engine import Engine
 from tlm.blocks.memory import check_outputs, initial_image
 from tlm.blocks.scheduler import TileScheduler
-from tlm.blocks.sink import NullTrace, TraceRecorder
+from tlm.blocks.profile import RunProfile, TileTimes, layer_header
+from tlm.blocks.sink import NullTrace, TraceRecorder, is_null
 from tlm.blocks.timing import OpTimes, op_times
 from tlm.kernel import Module, Simulator
 from tlm.transport import Command, GenericPayload, InitiatorSocket, Memory, ResponseStatus
 from tlm.workload.dag import critical_path
 from tlm.workload.program import EntryKind, TileProgram
+
+
+#: Programs with at least this many entries free the model before the end-of-run figures.
+FREE_BEFORE_PROFILE = 100_000
 
 
 class SocketMemoryPort(MemoryPort):
@@ -87,8 +94,11 @@ class Accelerator(Module):
                 self.dma, "mem", invalidate_direct_mem_ptr=self._invalidate_dmi)
             self.dma_socket.bind(self.external.socket)
             self.dma.port = port or SocketMemoryPort(self.dma_socket)
+        self.tile_times = TileTimes(program.entries)
+        layered = bool(layer_header(program)) and not is_null(self.trace)
+        layer_of = program.layer.tolist() if layered else None
         self.engines = [Engine(self, f"engine{i}", i, arch, program, self.times, self.dma,
-                               self.trace, functional)
+                               self.trace, functional, self.tile_times, layer_of)
                         for i in range(arch.array.engines)]
         self.scheduler = TileScheduler(self, "scheduler", arch, program, self.engines, self.trace)
 
@@ -116,6 +126,18 @@ class SimResult:
     critical_path: int
     max_occupancy: int
     info: dict[str, object] = field(default_factory=dict)
+    # Engine time split and per-layer figures, computed when first asked for.
+    profile: RunProfile | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def engine_time(self) -> list[dict[str, int]]:
+        """Per engine {"compute", "load", "store", "idle"} cycles (tlm.blocks.profile)."""
+        return [] if self.profile is None else self.profile.engine_time
+
+    @property
+    def layers(self) -> list[dict[str, Any]]:
+        """Per layer, in layer order (empty for a tiles-form workload)."""
+        return [] if self.profile is None else self.profile.layers
 
     def summary(self, arch: Arch) -> dict[str, object]:
         """The `--json` summary of spec/cli.md plus the model's own figures."""
@@ -128,11 +150,14 @@ class SimResult:
             "cycles_per_s": round(self.cycles / self.sim_s) if self.sim_s > 0 else None,
             "time_s": self.cycles * arch.clock.period_ps * 1e-12,
             "engine_utilisation": [round(b / cyc, 4) for b in self.engine_busy],
+            "engine_time": self.engine_time,
             "dma_bytes": self.dma_bytes, "dma_busy": round(self.dma_busy / cyc, 4),
+            "macs": self.macs,
             "mac_utilisation": round(self.macs / peak, 4),
             "critical_path": self.critical_path,
             "max_table_occupancy": self.max_occupancy,
             "dag": {k: self.info[k] for k in ("entries", "edges", "depth") if k in self.info},
+            "layers": self.layers,
         }
 
 
@@ -164,14 +189,23 @@ def simulate(program: TileProgram, arch: Arch, *, functional: bool = True,
         assert top.memory is not None
         mismatches = check_outputs(top.memory, program)
         status = "fail" if mismatches else "pass"
+    times, tile_times, cycles = top.times, top.tile_times, sched.end_cycle
     tiles = program.kind == EntryKind.TILE
     macs = int(np.sum(program.m[tiles].astype(np.int64) * program.n[tiles] * program.k[tiles]))
-    weight = top.times.standalone_tile(arch, program)
-    return SimResult(
-        workload=program.name, cycles=sched.end_cycle, tiles=program.tiles,
+    result = SimResult(
+        workload=program.name, cycles=cycles, tiles=program.tiles,
         entries=program.entries, functional=status, mismatches=mismatches, sim_s=sim_s,
         engine_busy=[e.busy_cycles for e in top.engines],
         engine_tiles=[e.tiles_done for e in top.engines],
         dma_busy=top.dma.busy_cycles, dma_bytes=top.dma.bytes_moved, dma_ops=top.dma.ops,
-        macs=macs, critical_path=critical_path(program, weight),
-        max_occupancy=sched.max_occupancy, info=dict(program.info))
+        macs=macs, critical_path=0, max_occupancy=sched.max_occupancy, info=dict(program.info),
+        profile=RunProfile(program, arch, times, tile_times, cycles))
+    # The model's per-entry Python lists are no longer needed: on a large
+    # program, free them (the module tree holds reference cycles) before the
+    # end-of-run numpy work, so that its arrays do not add to the peak memory.
+    # (A collection costs milliseconds: too much for small runs in a loop.)
+    del top, sched, sim
+    if program.entries >= FREE_BEFORE_PROFILE:
+        gc.collect()
+    result.critical_path = critical_path(program, times.standalone_tile(arch, program))
+    return result

@@ -171,8 +171,13 @@ class Dma(Module):
         self.ops += 1
         eng = self.engines[e]
         if self._tracing:
-            eng.trace.record(op, eng.tile_id, start, done, engine=e, grant=grant, bytes=moved,
-                             beats=self._beats[op][entry])
+            layer_of = eng.layer_of
+            if layer_of is None:
+                eng.trace.record(op, eng.tile_id, start, done, engine=e, grant=grant, bytes=moved,
+                                 beats=self._beats[op][entry])
+            else:
+                eng.trace.record(op, eng.tile_id, start, done, engine=e, grant=grant, bytes=moved,
+                                 beats=self._beats[op][entry], layer=layer_of[entry])
         if self.on_busy is not None:
             self.on_busy(grant, done)
         if self.n_pending:

@@ -14,6 +14,7 @@ import numpy as np
 from tlm.arch import Arch
 from tlm.blocks.dma import Dma
 from tlm.blocks.mac_array import MacArrayModel, relu_shift_int8
+from tlm.blocks.profile import TileTimes
 from tlm.blocks.sink import TraceRecorder, is_null
 from tlm.blocks.timing import OpTimes
 from tlm.kernel import Event, Module, wait
@@ -27,7 +28,8 @@ class Engine(Module):
     """Engine `index`: started by the scheduler through `start(entry, tile_id)`."""
 
     def __init__(self, parent: Module, name: str, index: int, arch: Arch, program: TileProgram,
-                 times: OpTimes, dma: Dma, trace: TraceRecorder, functional: bool) -> None:
+                 times: OpTimes, dma: Dma, trace: TraceRecorder, functional: bool,
+                 tile_times: TileTimes | None = None, layer_of: list[int] | None = None) -> None:
         super().__init__(parent, name)
         self.index = index
         self.arch = arch
@@ -46,6 +48,10 @@ class Engine(Module):
         self.start_ev = Event(self.sim, f"{self.name}.start")
         self.dma_done = Event(self.sim, f"{self.name}.dma_done")
         self.functional = functional
+        self.tile_times = tile_times if tile_times is not None else TileTimes(program.entries)
+        # Layer of each entry for trace records (shared by all engines); None
+        # when not tracing or for a tiles-form workload.
+        self.layer_of = layer_of
         if functional:
             self.spad = np.zeros(arch.scratchpad.bytes, dtype=np.uint8)
             self.out_buffer = np.zeros(4 * arch.array.rows * arch.array.cols, dtype=np.uint8)
@@ -84,6 +90,9 @@ class Engine(Module):
         load_c = self.program.load_c.tolist()
         compute = self.times.compute_list
         functional = self.functional
+        layer_of = self.layer_of if tracing else None
+        tt = self.tile_times
+        tt_start, tt_compute, tt_done, tt_engine = tt.start, tt.compute, tt.done, tt.engine
         while True:
             if not self.busy:
                 await start_ev
@@ -112,14 +121,24 @@ class Engine(Module):
             if functional:
                 self._compute_and_drain(x)
             if tracing:
-                trace.record("compute", tid, c0, c0 + cycles, engine=index)
+                if layer_of is None:
+                    trace.record("compute", tid, c0, c0 + cycles, engine=index)
+                else:
+                    trace.record("compute", tid, c0, c0 + cycles, engine=index, layer=layer_of[x])
             await wait((s0 + drain) * period - sim.now)
             post(index, "store_c", x, s0)  # store_c spans drain + store op
             await dma_done
             retire()
             done = sim.now // period + done_cycles
             if tracing:
-                trace.record("tile", tid, t0, done, engine=index)
+                if layer_of is None:
+                    trace.record("tile", tid, t0, done, engine=index)
+                else:
+                    trace.record("tile", tid, t0, done, engine=index, layer=layer_of[x])
+            tt_start[x] = t0
+            tt_compute[x] = c0
+            tt_done[x] = done
+            tt_engine[x] = index
             self.busy_cycles += done - t0
             self.tiles_done += 1
             self.busy = False

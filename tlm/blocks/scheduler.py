@@ -128,6 +128,7 @@ class TileScheduler(Module):
         ready_at, tile_ids = self.ready_at, self.tile_ids
         trace = self.trace
         tracing = not is_null(trace)
+        layer_of = engines[0].layer_of if tracing and engines else None
         wake = self.wake
         make_ready = self._make_ready
         n = self.n
@@ -178,8 +179,12 @@ class TileScheduler(Module):
                     idle.busy = True  # reserved for the duration of the action
                     await wait(dispatch_ps)
                     if tracing:
-                        trace.record("dispatch", tile_ids[x], ready_at.pop(x), sim.now // period,
-                                     engine=idle.index)
+                        if layer_of is None:
+                            trace.record("dispatch", tile_ids[x], ready_at.pop(x),
+                                         sim.now // period, engine=idle.index)
+                        else:
+                            trace.record("dispatch", tile_ids[x], ready_at.pop(x),
+                                         sim.now // period, engine=idle.index, layer=layer_of[x])
                     else:
                         del ready_at[x]
                     idle.start(x, tile_ids[x])

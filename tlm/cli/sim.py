@@ -22,6 +22,12 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--trace", "-t", metavar="T", help="write the tlm-trace/1 JSONL trace to T")
     p.add_argument("--perfetto", metavar="P", help="write a Chrome/Perfetto trace-event JSON to P")
     p.add_argument("--vcd", metavar="V", help="write a VCD of engine/DMA busy and table occupancy")
+    p.add_argument("--trace-layers", metavar="L",
+                   help="trace outputs keep only the records of these layers (indices from 0, "
+                        "e.g. 3,5-7)")
+    p.add_argument("--trace-window", metavar="A:B",
+                   help="trace outputs keep only the records overlapping cycles A..B (e.g. "
+                        "1000:50000; A: or :B are open-ended)")
     p.add_argument("--timing-only", action="store_true",
                    help="no data: timing only (for full-size networks)")
     p.add_argument("--uncalibrated", action="store_true",
@@ -36,6 +42,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from tlm.blocks import simulate
+    from tlm.blocks.profile import layer_header
     from tlm.cli import print_json
     from tlm.trace.sinks import open_sinks
     from tlm.limits import limits_from_args
@@ -53,12 +60,21 @@ def run(args: argparse.Namespace) -> int:
     outputs = [p for p, _ in chosen]
     check_outputs([("--trace", args.trace), ("--perfetto", args.perfetto), ("--vcd", args.vcd)],
                   [("--workload", args.workload), ("--arch", args.arch)])
+    keep = _trace_filter(args, outputs)
     program = compile_workload(args.workload, arch, functional=not args.timing_only,
                                limits=limits_from_args(args))
     bar = _progress_bar(program.entries, args.no_progress)
+    layers = layer_header(program)
     header: dict[str, Any] = {"program_hash": program.content_hash()} if outputs else {}
+    if layers:
+        header["layers"] = layers
+    if keep:
+        keep = _check_layers(keep, layers)
+        header["filter"] = keep
     sink = open_sinks(outputs, source="tlm", workload=program.name, arch=arch,
                       kinds=[k for _, k in chosen], **header)
+    if keep:
+        sink = _filtered(sink, keep)
     with sink:
         result = simulate(program, arch, functional=not args.timing_only, trace=sink,
                           progress=bar.update if bar else None)
@@ -94,6 +110,45 @@ def help_arch(arch: Arch, path: str | None, *, calibrated: bool) -> str:
             origin = "default"
         lines.append(f"  {f'[{sec}] {key}':34s} {value!s:>12s}  {origin:10s} {KEY_HELP[f'{sec}.{key}']}")
     return "\n".join(lines)
+
+
+def _trace_filter(args: argparse.Namespace, outputs: list[str]) -> dict[str, Any]:
+    """The trace filter flags as the trace header's `filter` object ({} when none)."""
+    from tlm.trace.filter import parse_layers, parse_window
+
+    keep: dict[str, Any] = {}
+    for flag, value in (("--trace-layers", args.trace_layers), ("--trace-window", args.trace_window)):
+        if value is None:
+            continue
+        if not outputs:
+            raise InputError(flag, "value", "filters trace outputs: give --trace, --perfetto or --vcd")
+        if flag == "--trace-layers":
+            keep["layers"] = sorted(parse_layers(value))
+        else:
+            keep["window"] = list(parse_window(value))
+    return keep
+
+
+def _check_layers(keep: dict[str, Any], layers: list[dict[str, str]]) -> dict[str, Any]:
+    """Refuse layer indices the workload does not have."""
+    asked = keep.get("layers")
+    if asked is not None:
+        if not layers:
+            raise InputError("--trace-layers", "value", "the workload has no layers (tiles form)")
+        if asked[-1] >= len(layers):
+            raise InputError("--trace-layers", "value",
+                             f"layer {asked[-1]} does not exist: the workload has {len(layers)} "
+                             f"layers (0-{len(layers) - 1})")
+    return keep
+
+
+def _filtered(sink: Any, keep: dict[str, Any]) -> Any:
+    from tlm.trace.filter import FilterSink
+
+    layers = keep.get("layers")
+    window = keep.get("window")
+    return FilterSink(sink, layers=None if layers is None else frozenset(layers),
+                      window=None if window is None else (window[0], window[1]))
 
 
 def _progress_bar(total: int, disabled: bool) -> Any:
@@ -132,12 +187,65 @@ def _print_human(s: dict[str, Any], result: Any, arch: Any, outputs: list[str]) 
         f"{s['cycles'] / max(1, s['critical_path']):.2f})",
         "engines       " + "  ".join(f"e{i} {u:.1%} ({t} tiles)" for i, (u, t) in
                                      enumerate(zip(s['engine_utilisation'], result.engine_tiles))),
-        f"MAC util      {s['mac_utilisation']:.2%}",
+        f"MAC util      {s['mac_utilisation']:.2%}  ({s['macs']:,} MACs)",
         f"DMA           {s['dma_bytes']:,} bytes in {result.dma_ops:,} ops, busy {s['dma_busy']:.1%}",
         f"table         max occupancy {s['max_table_occupancy']} of {arch.scheduler.table_depth}",
         f"functional    {s['functional']}",
         f"speed         {s['cycles_per_s']:,} simulated cycles/s  (sim {s['sim_s']:.3f} s, wall {s['wall_s']:.3f} s)",
     ]
+    at = next(i for i, line in enumerate(lines) if line.startswith("engines")) + 1
+    lines[at:at] = _engine_time_lines(s["engine_time"], s["cycles"])
+    lines += _layer_lines(s["layers"], s["cycles"])
     for o in outputs:
         lines.append(f"wrote         {safe_text(o)}")
     print("\n".join(lines))
+
+
+#: Layers listed by the human summary; longer networks show the slowest ones.
+LAYER_ROWS = 12
+
+
+def _engine_time_lines(split: list[dict[str, int]], cycles: int) -> list[str]:
+    """Per engine: share of the run computing, loading, storing and idle."""
+    cyc = max(cycles, 1)
+    out = ["engine time   compute   load  store   idle  (share of the run's cycles)"]
+    for i, t in enumerate(split):
+        out.append(f"  e{i:<11d}" + " ".join(f"{t[k] / cyc:6.1%}" for k in
+                                              ("compute", "load", "store", "idle")))
+    return out
+
+
+def _layer_lines(layers: list[dict[str, Any]], cycles: int) -> list[str]:
+    """The per-layer table (the slowest `LAYER_ROWS` layers of a long network)."""
+    if not layers:
+        return []
+    shown = layers
+    if len(layers) > LAYER_ROWS:
+        slow = sorted(layers, key=lambda x: (-x["cycles"], x["index"]))[:LAYER_ROWS - 1]
+        shown = sorted(slow, key=lambda x: x["index"])
+    head = ["#", "layer", "op", "cycles", "share", "MACs", "MAC util", "DMA bytes", "bound"]
+    rows = [[str(x["index"]), _clip(x["name"]), x["op"], f"{x['cycles']:,}", f"{x['share']:.1%}",
+             f"{x['macs']:,}", f"{x['mac_utilisation']:.1%}", f"{x['dma_bytes']:,}", x["bound"]]
+            for x in shown]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
+    left = {1, 2, 8}
+
+    def fmt(r: list[str]) -> str:
+        return ("  " + "  ".join(c.ljust(w) if i in left else c.rjust(w)
+                                 for i, (c, w) in enumerate(zip(r, widths)))).rstrip()
+    title = f"layers        {len(layers)}"
+    if len(shown) < len(layers):
+        title += f", the {len(shown)} slowest shown"
+    out = [title, fmt(head)] + [fmt(r) for r in rows]
+    if len(shown) < len(layers):
+        rest = [x for x in layers if x not in shown]
+        more = sum(x["cycles"] for x in rest)
+        out.append(f"  ... {len(rest)} more layers: {more:,} cycles ({more / max(cycles, 1):.1%})")
+    return out
+
+
+def _clip(name: str, width: int = 24) -> str:
+    """A layer name for a table cell: printable, at most `width` characters."""
+    text = name.encode("utf-8", "backslashreplace").decode("utf-8")
+    text = "".join(c if c.isprintable() else "?" for c in text)
+    return text if len(text) <= width else text[:width - 1] + "~"

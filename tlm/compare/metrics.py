@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from tlm.compare.align import OpMatch, align
+from tlm.compare.layers import LayerRow, compare_layers
 from tlm.errors import InputError
 from tlm.trace.reader import Trace
 from tlm.trace.schema import MISSING, op_order
@@ -105,6 +106,7 @@ class Comparison:
     sim_s_rtl: float | None
     matches: dict[str, OpMatch] = field(repr=False, default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    layers: list[LayerRow] = field(default_factory=list)  # empty without layers
 
     @property
     def speedup(self) -> float | None:
@@ -127,6 +129,7 @@ class Comparison:
             "drift": [b.to_json() for b in self.drift],
             "worst": [m.to_json() for m in self.worst],
             "warnings": self.warnings,
+            "layers": [row.to_json() for row in self.layers],
         }
 
 
@@ -212,6 +215,7 @@ def compare_traces(tlm: Trace, rtl: Trace, *, worst: int = 10) -> Comparison:
     warnings = [f"{t.path}: {w}" for t in (tlm, rtl) for w in t.warnings]
     warnings += [f"{t.path}: no program_hash (an older trace): the workload is checked by name only"
                  for t in (tlm, rtl) if "program_hash" not in t.header]
+    layers, layer_warnings = compare_layers(tlm, rtl)
     return Comparison(
         workload=rtl.workload,
         tlm_path=tlm.path,
@@ -227,5 +231,6 @@ def compare_traces(tlm: Trace, rtl: Trace, *, worst: int = 10) -> Comparison:
         sim_s_tlm=tlm.perf("sim_s"),
         sim_s_rtl=rtl.perf("sim_s"),
         matches=matches,
-        warnings=warnings,
+        warnings=warnings + layer_warnings,
+        layers=layers,
     )

@@ -3,6 +3,9 @@
 Each function returns PNG bytes. Large runs are thinned deterministically:
 Gantt charts show the start of the run up to `GANTT_MAX_RECORDS` records,
 scatter plots every k-th point, so the same inputs give the same images.
+The activity timeline always spans the whole run: each lane's ops are
+binned (`ACTIVITY_BINS` bins at most) and drawn as the fraction of each bin
+they cover.
 """
 
 from __future__ import annotations
@@ -13,12 +16,15 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from tlm.compare.layers import LayerRow
 from tlm.compare.metrics import Comparison
 from tlm.trace.reader import Trace
 from tlm.trace.schema import op_order
 
 GANTT_MAX_RECORDS = 500
 SCATTER_MAX_POINTS = 20000
+ACTIVITY_BINS = 200
+LAYER_LABELS_MAX = 40   # more layers than this are labelled by index only
 _PHASE_OPS = ("load_a", "load_b", "load_c", "compute", "store_c")
 _COLORS = {"dispatch": "#bcbd22", "tile": "#7f7f7f", "load_a": "#4e79a7", "load_b": "#59a14f",
            "load_c": "#b07aa1", "compute": "#e15759", "store_c": "#f28e2b"}
@@ -158,3 +164,119 @@ def drift_plot(c: Comparison) -> bytes | None:
     fig.tight_layout()
     return png(fig)
 
+
+
+def run_span(tlm: Trace, rtl: Trace) -> int:
+    """Cycles the whole-run timeline spans: the longer footer or the last record's end."""
+    return max(rtl.cycles or 0, tlm.cycles or 0,
+               *(int(a["end"].max()) for t in (tlm, rtl) for a in t.ops.values() if a.size), 1)
+
+
+def covered(start: np.ndarray, end: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Cycles of each bin [edges[j], edges[j+1]) covered by the intervals [start, end)."""
+    def upto(s: np.ndarray) -> np.ndarray:
+        # sum over intervals of max(0, t - s) for each edge t
+        s = np.sort(s.astype(np.float64))
+        k = np.searchsorted(s, edges, side="left")
+        before = np.concatenate(([0.0], np.cumsum(s)))
+        return k * edges - before[k]
+
+    total = upto(start) - upto(end)
+    return np.diff(total)
+
+
+def activity(trace: Trace, engines: int, edges: np.ndarray) -> dict[str, np.ndarray]:
+    """Per op, [engines + 1, bins] fractions of each bin the op covers (last lane: DMA)."""
+    width = np.maximum(np.diff(edges), 1e-9)
+    out: dict[str, np.ndarray] = {}
+    for op in sorted(trace.ops, key=op_order):
+        if op in ("tile", "dispatch"):
+            continue
+        a = trace.ops[op]
+        names = a.dtype.names or ()
+        lanes = np.zeros((engines + 1, edges.shape[0] - 1))
+        if "engine" in names:
+            for e in range(engines):
+                sel = a[a["engine"] == e]
+                lanes[e] = covered(sel["start"], sel["end"], edges) / width
+        if "grant" in names:
+            sel = a[a["grant"] >= 0]
+            lanes[engines] = covered(sel["grant"], sel["end"], edges) / width
+        if lanes.any():
+            out[op] = lanes
+    return out
+
+
+def activity_timeline(tlm: Trace, rtl: Trace, layers: list[LayerRow] | None = None
+                      ) -> tuple[bytes, int, int]:
+    """The whole run, TLM above RTL: per lane, the share of each bin each op covers.
+
+    With `layers` (at most `LAYER_LABELS_MAX`), a dotted line marks where each
+    layer's first tile starts. Returns the PNG, the span in cycles and the bin
+    width in cycles.
+    """
+    span = run_span(tlm, rtl)
+    bins = min(ACTIVITY_BINS, span)
+    edges = np.linspace(0, span, bins + 1)
+    engines = rtl.arch.array.engines
+    fig = Figure(figsize=(11, 1.2 + 0.9 * (engines + 1)))
+    axes = fig.subplots(2, 1, sharex=True)
+    for ax, trace in zip(axes, (tlm, rtl)):
+        lanes = activity(trace, engines, edges)
+        for lane in range(engines + 1):
+            base = np.zeros(bins)
+            for op, frac in lanes.items():
+                top = base + np.minimum(frac[lane], 1.0) * 0.8
+                if frac[lane].any():
+                    # step="post" holds each value to the next edge; repeat the last one
+                    # so that the last bin is drawn up to the end of the run.
+                    ax.fill_between(edges, np.append(lane + 0.4 - base, lane + 0.4 - base[-1]),
+                                    np.append(lane + 0.4 - top, lane + 0.4 - top[-1]), step="post",
+                                    color=color_of(op), linewidth=0,
+                                    label=op if lane == min(i for i in range(engines + 1)
+                                                            if frac[i].any()) else None)
+                base = top
+        if layers and len(layers) <= LAYER_LABELS_MAX:
+            for r in layers[1:]:
+                ax.axvline(r.start_tlm if trace is tlm else r.start_rtl, color="#444444",
+                           linewidth=0.7, linestyle=":")
+        ax.set_yticks(range(engines + 1), [f"engine {e}" for e in range(engines)] + ["dma"])
+        ax.set_ylim(engines + 0.6, -0.6)
+        ax.set_xlim(0, span)
+        ax.set_title(f"{trace.source} ({trace.path})", fontsize=9, loc="left")
+    axes[1].set_xlabel("clock cycle")
+    handles, labels = axes[1].get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, labels, loc="upper right", ncols=len(labels), fontsize=8)
+    fig.tight_layout(rect=(0, 0, 1, 0.93))
+    return png(fig), span, int(np.ceil(span / bins))
+
+
+def layer_bars(rows: list[LayerRow]) -> bytes | None:
+    """Per layer: TLM and RTL cycles side by side, and the error of the TLM's."""
+    if not rows:
+        return None
+    n = len(rows)
+    x = np.arange(n)
+    fig = Figure(figsize=(min(11, 3 + 0.35 * n) if n < 24 else 11, 5.2))
+    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(3, 1.4))
+    top.bar(x - 0.2, [r.cycles_tlm for r in rows], 0.4, color="#4e79a7", label="TLM")
+    top.bar(x + 0.2, [r.cycles_rtl for r in rows], 0.4, color="#f28e2b", label="RTL")
+    top.set_ylabel("cycles")
+    top.legend(fontsize=8)
+    bottom.bar(x, [100 * r.error for r in rows], 0.6, color="#e15759")
+    bottom.set_ylabel("|error| %")
+    bottom.set_ylim(0, max(1.0, 1.1 * max(100 * r.error for r in rows)))
+    if n <= LAYER_LABELS_MAX:
+        bottom.set_xticks(x, [f"{r.index} {_label(r.name)}" for r in rows], rotation=60,
+                          ha="right", fontsize=7, parse_math=False)
+    else:
+        bottom.set_xlabel("layer index")
+    fig.tight_layout()
+    return png(fig)
+
+
+def _label(name: str, width: int = 16) -> str:
+    """A layer name as text for a tick label: printable and short (mathtext is off)."""
+    text = name.encode("utf-8", "backslashreplace").decode("utf-8")
+    return "".join(c if c.isprintable() else "?" for c in text)[:width]

@@ -2,7 +2,8 @@
 
 The HTML embeds its figures as base64 PNG and its style inline, so the file
 can be mailed or attached to a CI run on its own. Sections: summary,
-timelines (TLM above RTL, per engine and the DMA), duration errors per op,
+cycles per layer, timelines (TLM above RTL, per engine and the DMA: the whole run
+binned, then the start in detail), duration errors per op,
 per-record durations, start drift, worst mismatches, workload and arch.
 """
 
@@ -14,14 +15,17 @@ from pathlib import Path
 from typing import Any
 
 from tlm.compare import plots
+from tlm.compare.layers import engine_time
 from tlm.compare.metrics import Comparison
 from tlm.compare.summary import (
-    DRIFT_HEAD, PER_OP_HEAD, WORST_HEAD, headline, render_markdown, table_rows,
+    DRIFT_HEAD, LAYER_HEAD, PER_OP_HEAD, WORST_HEAD, headline, layer_rows, render_markdown,
+    table_rows,
 )
 from tlm.outputs import safe_text, write_file
 from tlm.trace.reader import Trace
 
-SECTIONS = ("summary", "timelines", "errors", "durations", "drift", "worst", "workload", "arch")
+SECTIONS = ("summary", "layers", "engines", "timelines", "errors", "durations", "drift", "worst",
+            "workload", "arch")
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1150px; color: #222; }
@@ -87,13 +91,24 @@ def _workload_rows(tlm: Trace, rtl: Trace) -> list[list[str]]:
     return rows
 
 
+def _engine_table(tlm: Trace, rtl: Trace) -> str:
+    a, b = engine_time(tlm), engine_time(rtl)
+    if a is None or b is None:
+        return '<p class="note">A trace lacks the tile and compute records this needs.</p>'
+    parts = ("compute", "load", "store", "idle")
+    rows = [[f"engine {e}", *(f"{x[k]} / {y[k]}" for k in parts)] for e, (x, y) in enumerate(zip(a, b))]
+    return _table(["cycles TLM / RTL", *parts], rows)
+
+
 def render_html(c: Comparison, tlm: Trace, rtl: Trace) -> str:
     """The whole report page as one string."""
     per_op, drift, worst = table_rows(c)
     gantt_png, until, cut = plots.gantt(tlm, rtl)
+    activity_png, span, bin_width = plots.activity_timeline(tlm, rtl, c.layers)
     arch_rows, arch_diff = _arch_rows(tlm, rtl)
     window = (f"The first {until} cycles are shown (the run has more records than one chart can show)."
               if cut else f"The whole run ({until} cycles).")
+    layers, _ = layer_rows(c, None)
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -105,9 +120,28 @@ def render_html(c: Comparison, tlm: Trace, rtl: Trace) -> str:
     ]
     parts += [f'<p class="warn">warning: {_esc(w)}</p>' for w in c.warnings]
     parts += [
+        '<h2 id="layers">Cycles per layer</h2>',
+        '<p class="note">Each cycle of a run is shared among the layers whose tiles occupy '
+        "engines in that cycle (in proportion to the engines they occupy; a cycle with no tile "
+        "goes to the layer of the next tile to start), so the layers' cycles sum to the run's. "
+        "Error: |cycles TLM - cycles RTL| / cycles RTL.</p>",
+        *((_table(LAYER_HEAD, layers), _img(plots.layer_bars(c.layers), "cycles per layer"))
+          if layers else ('<p class="note">The traces name no layers (a tiles-form workload, '
+                          "or traces written before layers were recorded or filtered).</p>",)),
+        '<h2 id="engines">Engine time</h2>',
+        '<p class="note">Each engine\'s cycles split four ways (they sum to the run\'s cycles): '
+        "compute, the MAC array's R + C + k - 2 cycles; load, from a tile's start until its "
+        "compute starts (waiting for the DMA, the loads, phase gaps); store, from the end of "
+        "compute until the engine is done (drain, waiting for the DMA, the store); idle, the "
+        "engine holds no tile.</p>",
+        _engine_table(tlm, rtl),
         '<h2 id="timelines">Timelines</h2>',
-        f'<p class="note">TLM above, RTL below; one lane per engine (its phases) and one for '
-        f"the DMA (each op from grant to end). {_esc(window)}</p>",
+        f'<p class="note">The whole run: cycles 0 to {span}, TLM above, RTL below; one lane per '
+        f"engine and one for the DMA; each lane shows the share of each {bin_width}-cycle bin "
+        "an op occupies (DMA ops from grant to end)"
+        + ("; dotted lines: where each layer's first tile starts" if c.layers else "") + ".</p>",
+        _img(activity_png, "whole-run timelines"),
+        f'<p class="note">In detail: each op as a bar. {_esc(window)}</p>',
         _img(gantt_png, "Gantt timelines"),
         '<h2 id="errors">Duration error per op</h2>',
         '<p class="note">|duration TLM - duration RTL| as a fraction of the RTL duration; '

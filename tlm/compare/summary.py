@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from tlm.compare.layers import LayerRow
 from tlm.compare.metrics import Comparison
 from tlm.outputs import safe_text
+
+#: Layers listed in text and Markdown; longer networks show those with the most RTL cycles.
+LAYER_ROWS = 20
+LAYER_HEAD = ["#", "layer", "op", "cycles tlm", "cycles rtl", "error", "start rtl", "end rtl"]
 
 
 def pct(x: float | None, digits: int = 2) -> str:
@@ -25,6 +30,17 @@ def table_rows(c: Comparison) -> tuple[list[list[str]], list[list[str]], list[li
     worst = [[m.op, str(m.tile), "-" if m.engine is None else str(m.engine), str(m.dur_tlm),
               str(m.dur_rtl), pct(m.error), str(m.start_tlm), str(m.start_rtl)] for m in c.worst]
     return per_op, drift, worst
+
+
+def layer_rows(c: Comparison, limit: int | None = LAYER_ROWS) -> tuple[list[list[str]], int]:
+    """Per-layer table rows (at most `limit`, the slowest in RTL cycles) and how many are left out."""
+    rows: list[LayerRow] = c.layers
+    if limit is not None and len(rows) > limit:
+        rows = sorted(sorted(rows, key=lambda r: (-r.cycles_rtl, r.index))[:limit],
+                      key=lambda r: r.index)
+    out = [_printable([str(r.index), r.name, r.op, str(r.cycles_tlm), str(r.cycles_rtl),
+                       pct(r.error), str(r.start_rtl), str(r.end_rtl)]) for r in rows]
+    return out, len(c.layers) - len(rows)
 
 
 PER_OP_HEAD = ["op", "matched", "mape", "p95", "max", "only tlm/rtl", "worst tiles"]
@@ -60,6 +76,12 @@ def render_text(c: Comparison) -> str:
     out = [f"{label}: {value}" for label, value in headline(c)]
     out += ["", "duration error per op (fraction of the RTL duration):"]
     out += ["  " + line for line in _table(PER_OP_HEAD, per_op)]
+    layers, more = layer_rows(c)
+    if layers:
+        out += ["", "cycles per layer (each cycle shared among the layers on the engines):"]
+        out += ["  " + line for line in _table(LAYER_HEAD, layers)]
+        if more:
+            out.append(f"  ... {more} more layers")
     out += ["", "start drift, TLM - RTL in cycles, per tenth of the RTL run:"]
     out += ["  " + line for line in _table(DRIFT_HEAD, drift)]
     if worst:
@@ -82,6 +104,13 @@ def render_markdown(c: Comparison) -> str:
     out += _md_table(["figure", "value"], [[a, b] for a, b in headline(c)])
     out += ["", "### Duration error per op", "", "Fractions of the RTL duration.", ""]
     out += _md_table(PER_OP_HEAD, per_op)
+    layers, more = layer_rows(c)
+    if layers:
+        out += ["", "### Cycles per layer", "",
+                "Each cycle is shared among the layers whose tiles are on the engines.", ""]
+        out += _md_table(LAYER_HEAD, layers)
+        if more:
+            out += ["", f"{more} more layers not shown."]
     out += ["", "### Start drift (TLM - RTL, cycles) per tenth of the RTL run", ""]
     out += _md_table(DRIFT_HEAD, drift)
     if worst:
@@ -90,3 +119,12 @@ def render_markdown(c: Comparison) -> str:
     if c.warnings:
         out += [""] + [f"- warning: {w}" for w in c.warnings]
     return "\n".join(out) + "\n"
+
+
+def _printable(row: list[str]) -> list[str]:
+    """Cells safe to print: no control characters, no lone surrogates (names are data)."""
+    out = []
+    for cell in row:
+        text = cell.encode("utf-8", "backslashreplace").decode("utf-8")
+        out.append("".join(ch if ch.isprintable() else "?" for ch in text))
+    return out

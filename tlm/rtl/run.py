@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from tlm.arch import Arch
+from tlm.blocks.profile import layer_header
 from tlm.errors import CheckFailed, DeadlockError
 from tlm.rtl import image as img
 from tlm.rtl import runner
@@ -112,6 +113,14 @@ def convert_log(log_path: Path, program: TileProgram, writer: TraceWriter) -> tu
     compute_start: dict[int, int] = {}
     drain_start: dict[int, int] = {}
     action_end = -1  # end of the completion action being walked
+    # Records of a layers-form workload carry their layer, as the TLM's do.
+    layer_of = program.layer.tolist() if program.info.get("layers") else None
+
+    def record(op: str, x: int, start: int, end: int, **extra: int) -> None:
+        if layer_of is not None:
+            extra["layer"] = layer_of[x]
+        writer.record(op, int(tile_id[x]), start, end, **extra)
+
     for f in _log_lines(log_path):
         tag, c = f[0], int(f[1])
         if tag == "R":
@@ -125,7 +134,7 @@ def convert_log(log_path: Path, program: TileProgram, writer: TraceWriter) -> tu
             x, e = int(f[2]), int(f[3])
             current[e] = x
             tile_start[e] = c
-            writer.record("dispatch", int(tile_id[x]), ready.pop(x, c), c, engine=e)
+            record("dispatch", x, ready.pop(x, c), c, engine=e)
         elif tag == "Q":
             req[int(f[2])] = (int(f[3]), c)
         elif tag == "G":
@@ -136,18 +145,18 @@ def convert_log(log_path: Path, program: TileProgram, writer: TraceWriter) -> tu
             op_code, requested = req[e]
             op = _OP_NAMES[op_code]
             start = drain_start[e] if op == "store_c" else requested
-            writer.record(op, int(tile_id[x]), start, c, engine=e, grant=grant[e],
-                          bytes=int(nbytes[op][x]), beats=int(nbeats[op][x]))
+            record(op, x, start, c, engine=e, grant=grant[e],
+                   bytes=int(nbytes[op][x]), beats=int(nbeats[op][x]))
         elif tag == "S":
             compute_start[int(f[2])] = c
         elif tag == "E":
             e = int(f[2])
-            writer.record("compute", int(tile_id[current[e]]), compute_start[e], c, engine=e)
+            record("compute", current[e], compute_start[e], c, engine=e)
         elif tag == "W":
             drain_start[int(f[2])] = c
         elif tag == "X":
             e = int(f[2])
-            writer.record("tile", int(tile_id[current[e]]), tile_start[e], c, engine=e)
+            record("tile", current[e], tile_start[e], c, engine=e)
         elif tag in ("END", "DEADLOCK"):
             return tag, c
         elif tag == "MEMERR":
@@ -270,9 +279,11 @@ def run_rtl(program: TileProgram, arch: Arch, trace_path: str | Path, *, waves: 
             waves_path = beside_trace(trace_path, ".fst")
             shutil.move(str(recorded), waves_path)
 
+        layers = layer_header(program)
         writer = TraceWriter(trace_path, source="rtl", workload=workload or program.name, arch=arch,
                              clock_period_ps=arch.clock.period_ps,
-                             program_hash=program.content_hash())
+                             program_hash=program.content_hash(),
+                             **({"layers": layers} if layers else {}))
         with writer:
             end_tag, end_cycle = convert_log(log_path, program, writer)
             if status["status"] != "done" or end_tag != "END":
