@@ -37,7 +37,7 @@ from tlm.workload.program import OPS, TileProgram
 
 TOP = "tb_accel"
 RTL_SOURCES = ("accel_top.v", "tile_scheduler.v", "engine.v", "mac_array.v", "pe.v",
-               "dma.v", "arbiter.v", "memory.v")
+               "dma.v", "arbiter.v", "memory.v", "dram/dram_ctrl.v")
 BENCH_MODULE = "accel_bench"
 _OP_NAMES = {0: "load_a", 1: "load_b", 2: "load_c", 3: "store_c"}
 
