@@ -92,6 +92,31 @@ module tb_accel #(
         .ev_req(ev_req), .ev_req_op(ev_req_op), .ev_compute(ev_compute),
         .ev_compute_end(ev_compute_end), .ev_drain(ev_drain), .ev_eng_done(ev_eng_done));
 
+    // With the DRAM (MEM_KIND 1), `+dram_log=PATH` gets its commands and
+    // request outcomes in the format of tb_dram.v (K lines: the controller's
+    // cycle index, counted from reset; E lines: this log's `cycle`).
+    generate
+        if (MEM_KIND != 0) begin : g_dram_log
+            integer dfd;
+            reg [8*256-1:0] dpath;
+            initial begin
+                dfd = 0;
+                if ($value$plusargs("dram_log=%s", dpath)) dfd = $fopen(dpath, "w");
+            end
+            always @(posedge clk) begin
+                if (dfd != 0 && !rst && !finished) begin
+                    if (dut.g_mem.u_mem.cmd_valid)
+                        $fwrite(dfd, "K %0d %0d %0d %0d %0d\n", dut.g_mem.u_mem.cmd_cycle,
+                                dut.g_mem.u_mem.cmd_kind, dut.g_mem.u_mem.cmd_bank,
+                                dut.g_mem.u_mem.cmd_row, dut.g_mem.u_mem.cmd_beats);
+                    if (dut.g_mem.u_mem.ev_valid)
+                        $fwrite(dfd, "E %0d %0d\n", cycle - 1, dut.g_mem.u_mem.ev_kind);
+                end
+                if (dfd != 0 && (done || deadlock)) $fflush(dfd);
+            end
+        end
+    endgenerate
+
     always @(posedge clk) begin
         if (rst) begin
             finished <= 1'b0;
