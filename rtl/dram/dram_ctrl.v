@@ -44,12 +44,12 @@
 // Scheduler (one command per cycle, queue in arrival order):
 // - FRFCFS=1: the oldest request whose column command (row hit) may issue now;
 //   else, oldest first, the first request whose row command may issue now:
-//   ACT to its closed bank, or PRE of its bank when no queued request hits
-//   the bank's open row;
+//   ACT to its closed bank, or PRE of its bank when no queued request still
+//   needs the bank's open row (its next beat there, see `hits_open`);
 // - FRFCFS=0 (FCFS): only the oldest request is served (ACT, PRE, RD/WR).
 // Page policy: PAGE_OPEN=1 keeps rows open until a conflict or a refresh;
 // PAGE_OPEN=0 precharges an open bank as soon as allowed once no queued
-// request hits its row (in a cycle with no other command).
+// request still needs its row (in a cycle with no other command).
 //
 // Back-pressure: `rd_req_ready` when a queue slot and a return slot are free,
 // `wr_ready` when a queue slot is free after a read accepted in the same
@@ -193,13 +193,18 @@ module dram_ctrl #(
             else col_ok = now + T_CL > last_beat && now >= last_wr_beat + T_WTR;
         end
     endfunction
-    // some queued request hits the open row of bank bb
+    // Some queued request still needs the open row of bank bb: its next beat,
+    // or (row:col:bank) its first remaining beat in that bank.
     function hits_open(input integer bb);
-        integer m;
+        integer m, y;
         begin
             hits_open = 1'b0;
-            for (m = 0; m < q_count; m = m + 1)
-                if (bank_of(q_beat[m]) == bb && row_of(q_beat[m]) == orow[bb]) hits_open = 1'b1;
+            for (m = 0; m < q_count; m = m + 1) begin
+                y = q_beat[m];
+                if (MAPPING != 0) y = y + (bb - y % BANKS + BANKS) % BANKS;
+                if (y < q_beat[m] + q_left[m] && bank_of(y) == bb && row_of(y) == orow[bb])
+                    hits_open = 1'b1;
+            end
         end
     endfunction
 
