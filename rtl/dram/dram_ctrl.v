@@ -16,7 +16,10 @@
 //
 // Read data returns in request order (an in-order return buffer of
 // QUEUE_DEPTH bursts): the head burst's beat j is driven (`rd_valid`) in the
-// cycle it left the DRAM data bus, or right after the previous beat, if later.
+// cycle it is on the DRAM data bus, or right after the previous beat, if later.
+// So from acceptance to the first beat, on an idle controller: row hit T_CL,
+// miss (bank closed) T_RCD + T_CL, conflict T_RP + T_RCD + T_CL (once T_RAS
+// since the row's ACT has passed).
 // `rd_req_zero` requests use no DRAM command: their zero beats come back from
 // the cycle after acceptance, in order behind earlier reads.
 //
