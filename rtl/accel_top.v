@@ -13,6 +13,11 @@
 // nothing can happen any more with entries unfinished. The ev_* outputs are
 // the trace strobes of the blocks (see each block's header for their cycles);
 // the testbench turns them into a log.
+//
+// The memory behind the DMA: MEM_KIND 0 is the fixed-latency model
+// (rtl/memory.v, MEM_LATENCY); MEM_KIND 1 the DRAM controller and device model
+// (rtl/dram/dram_ctrl.v) built with the DRAM_* parameters (a hardware file's
+// [dram] section, tlm/rtl/hardware.py). Either instance is `g_mem.u_mem`.
 `default_nettype none
 
 module accel_top #(
@@ -28,6 +33,23 @@ module accel_top #(
     parameter integer LIST_DEPTH      = 64,
     parameter integer SEG_DEPTH       = 256,
     parameter integer MEM_BYTES       = 65536,
+    parameter integer MEM_KIND        = 0,
+    parameter integer DRAM_BANKS      = 8,
+    parameter integer DRAM_ROW_BYTES  = 1024,
+    parameter integer DRAM_MAPPING    = 0,
+    parameter integer DRAM_T_RCD      = 7,
+    parameter integer DRAM_T_RP       = 7,
+    parameter integer DRAM_T_CL       = 9,
+    parameter integer DRAM_T_CWL      = 5,
+    parameter integer DRAM_T_RAS      = 18,
+    parameter integer DRAM_T_WR       = 8,
+    parameter integer DRAM_T_WTR      = 4,
+    parameter integer DRAM_T_RTW      = 3,
+    parameter integer DRAM_T_REFI     = 1950,
+    parameter integer DRAM_T_RFC      = 60,
+    parameter integer DRAM_PAGE_OPEN  = 1,
+    parameter integer DRAM_QUEUE_DEPTH = 8,
+    parameter integer DRAM_FRFCFS     = 1,
     // derived, not meant to be overridden: engine-index width
     parameter integer EW              = (ENGINES > 1) ? $clog2(ENGINES) : 1
 ) (
@@ -101,7 +123,7 @@ module accel_top #(
         .clk(clk), .rst(rst), .req(eng_req), .dma_done(dma_done),
         .grant_valid(grant_valid), .grant_engine(grant_engine));
 
-    wire        rq_valid, rq_zero, rd_valid, wr_valid, spad_we, obuf_re;
+    wire        rq_valid, rq_ready, rq_zero, rd_valid, wr_valid, wr_ready, spad_we, obuf_re;
     wire [31:0] rq_beat, rq_beats, wr_beat, spad_addr, obuf_addr;
     wire [BUS_BYTES-1:0]   wr_strb, spad_be;
     wire [8*BUS_BYTES-1:0] rd_data, wr_data, spad_wdata;
@@ -115,19 +137,48 @@ module accel_top #(
         .op_seg_start(eng_seg_start[32*grant_engine +: 32]),
         .op_seg_count(eng_seg_count[32*grant_engine +: 32]),
         .op_done(dma_done), .cur_engine(dma_engine),
-        .mem_rd_req_valid(rq_valid), .mem_rd_req_beat(rq_beat), .mem_rd_req_beats(rq_beats),
+        .mem_rd_req_valid(rq_valid), .mem_rd_req_ready(rq_ready), .mem_rd_req_beat(rq_beat),
+        .mem_rd_req_beats(rq_beats),
         .mem_rd_req_zero(rq_zero), .mem_rd_valid(rd_valid), .mem_rd_data(rd_data),
-        .mem_wr_valid(wr_valid), .mem_wr_beat(wr_beat), .mem_wr_strb(wr_strb), .mem_wr_data(wr_data),
+        .mem_wr_valid(wr_valid), .mem_wr_ready(wr_ready), .mem_wr_beat(wr_beat), .mem_wr_strb(wr_strb), .mem_wr_data(wr_data),
         .spad_we(spad_we), .spad_addr(spad_addr), .spad_be(spad_be), .spad_wdata(spad_wdata),
         .obuf_re(obuf_re), .obuf_addr(obuf_addr), .obuf_rdata(obuf_rdata));
 
-    memory #(.BUS_BYTES(BUS_BYTES), .MAX_BURST_BEATS(MAX_BURST_BEATS), .MEM_LATENCY(MEM_LATENCY),
-             .MEM_BYTES(MEM_BYTES)) u_mem (
-        .clk(clk), .rst(rst),
-        .rd_req_valid(rq_valid), .rd_req_beat(rq_beat), .rd_req_beats(rq_beats),
-        .rd_req_zero(rq_zero), .rd_valid(rd_valid), .rd_data(rd_data),
-        .wr_valid(wr_valid), .wr_beat(wr_beat), .wr_strb(wr_strb), .wr_data(wr_data),
-        .err(mem_err));
+    generate
+        if (MEM_KIND == 0) begin : g_mem
+            assign rq_ready = 1'b1;
+            assign wr_ready = 1'b1;
+            memory #(.BUS_BYTES(BUS_BYTES), .MAX_BURST_BEATS(MAX_BURST_BEATS), .MEM_LATENCY(MEM_LATENCY),
+                     .MEM_BYTES(MEM_BYTES)) u_mem (
+                .clk(clk), .rst(rst),
+                .rd_req_valid(rq_valid), .rd_req_beat(rq_beat), .rd_req_beats(rq_beats),
+                .rd_req_zero(rq_zero), .rd_valid(rd_valid), .rd_data(rd_data),
+                .wr_valid(wr_valid), .wr_beat(wr_beat), .wr_strb(wr_strb), .wr_data(wr_data),
+                .err(mem_err));
+        end else begin : g_mem
+            // Command-bus monitor outputs, for testbenches that probe them.
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire        cmd_valid, ev_valid;
+            wire [31:0] cmd_cycle, cmd_row, cmd_beats;
+            wire [2:0]  cmd_kind;
+            wire [4:0]  cmd_bank;
+            wire [1:0]  ev_kind;
+            /* verilator lint_on UNUSEDSIGNAL */
+            dram_ctrl #(.BUS_BYTES(BUS_BYTES), .MAX_BURST_BEATS(MAX_BURST_BEATS), .MEM_BYTES(MEM_BYTES),
+                        .BANKS(DRAM_BANKS), .ROW_BYTES(DRAM_ROW_BYTES), .MAPPING(DRAM_MAPPING),
+                        .T_RCD(DRAM_T_RCD), .T_RP(DRAM_T_RP), .T_CL(DRAM_T_CL), .T_CWL(DRAM_T_CWL),
+                        .T_RAS(DRAM_T_RAS), .T_WR(DRAM_T_WR), .T_WTR(DRAM_T_WTR), .T_RTW(DRAM_T_RTW),
+                        .T_REFI(DRAM_T_REFI), .T_RFC(DRAM_T_RFC), .PAGE_OPEN(DRAM_PAGE_OPEN),
+                        .QUEUE_DEPTH(DRAM_QUEUE_DEPTH), .FRFCFS(DRAM_FRFCFS)) u_mem (
+                .clk(clk), .rst(rst),
+                .rd_req_valid(rq_valid), .rd_req_ready(rq_ready), .rd_req_beat(rq_beat),
+                .rd_req_beats(rq_beats), .rd_req_zero(rq_zero), .rd_valid(rd_valid), .rd_data(rd_data),
+                .wr_valid(wr_valid), .wr_ready(wr_ready), .wr_beat(wr_beat), .wr_strb(wr_strb),
+                .wr_data(wr_data), .err(mem_err),
+                .cmd_valid(cmd_valid), .cmd_cycle(cmd_cycle), .cmd_kind(cmd_kind), .cmd_bank(cmd_bank),
+                .cmd_row(cmd_row), .cmd_beats(cmd_beats), .ev_valid(ev_valid), .ev_kind(ev_kind));
+        end
+    endgenerate
 
     // ---- engines ----
     genvar ge;

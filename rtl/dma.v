@@ -24,6 +24,14 @@
 // every request carries at least one beat and REQ_FIFO > MEM_LATENCY + 2, the
 // data stream never starves, so the formulas above hold for any segment list.
 //
+// Back-pressure (for a memory that is not always ready, e.g. rtl/dram): a
+// read request is taken in a cycle with `mem_rd_req_valid && mem_rd_req_ready`
+// (valid never depends on ready), up to REQ_FIFO in flight; read data must
+// come back in request order. A write beat is held on `mem_wr_*` until
+// `mem_wr_ready`; the next output-buffer read is issued only when the beat
+// register frees, and a store's `op_done` is the cycle after its last beat is taken.
+// With both readies tied high the timing above is unchanged.
+//
 // A segment of `len` bytes at address a covers beats floor(a/B) ..
 // floor((a+len-1)/B); byte lane j of beat x carries memory byte x*B + j and is
 // enabled when a <= x*B + j < a + len. Zero segments use a = 0 (as the tile
@@ -50,6 +58,7 @@ module dma #(
     output reg  [EW-1:0]          cur_engine,
     // memory read channel
     output wire                   mem_rd_req_valid,
+    input  wire                   mem_rd_req_ready,
     output wire [31:0]            mem_rd_req_beat,
     output wire [31:0]            mem_rd_req_beats,
     output wire                   mem_rd_req_zero,
@@ -57,6 +66,7 @@ module dma #(
     input  wire [8*BUS_BYTES-1:0] mem_rd_data,
     // memory write channel (data comes straight from the output buffer read)
     output reg                    mem_wr_valid,
+    input  wire                   mem_wr_ready,
     output reg  [31:0]            mem_wr_beat,
     output reg  [BUS_BYTES-1:0]   mem_wr_strb,
     output wire [8*BUS_BYTES-1:0] mem_wr_data,
@@ -105,12 +115,13 @@ module dma #(
     integer    f_head, f_tail, f_count;
     reg [31:0] f_beat;  // beats of the head request already received
 
-    wire        can_issue = gen_active && (store || f_count < REQ_FIFO);
+    wire        wr_free   = !mem_wr_valid || mem_wr_ready;
+    wire        can_issue = gen_active && (store ? wr_free : (f_count < REQ_FIFO && mem_rd_req_ready));
     wire [31:0] burst = store ? 32'd1
                       : (cur_rem < MAX_BURST_BEATS ? cur_rem : MAX_BURST_BEATS);
     wire        seg_end = (cur_rem == burst);
 
-    assign mem_rd_req_valid = can_issue && !store;
+    assign mem_rd_req_valid = gen_active && !store && f_count < REQ_FIFO;
     assign mem_rd_req_beat  = cur_x;
     assign mem_rd_req_beats = burst;
     assign mem_rd_req_zero  = cur_zero;
@@ -134,10 +145,11 @@ module dma #(
     wire [31:0] h_x = f_x[f_head] + f_beat;
     wire        h_pop = mem_rd_valid && (f_beat + 1 == f_n[f_head]);
     reg         out_last;   // the output stage holds the op's last beat
+    reg         wr_last;    // the write beat register holds a store's last beat
 
     always @(posedge clk) begin
         if (rst) begin
-            gen_active <= 1'b0; store <= 1'b0; op_done <= 1'b0; out_last <= 1'b0;
+            gen_active <= 1'b0; store <= 1'b0; op_done <= 1'b0; out_last <= 1'b0; wr_last <= 1'b0;
             spad_we <= 1'b0; mem_wr_valid <= 1'b0; cur_engine <= {EW{1'b0}};
             f_head <= 0; f_tail <= 0; f_count <= 0; f_beat <= 32'd0;
             cur_a <= 0; cur_len <= 0; cur_local <= 0; cur_x <= 0; cur_rem <= 0;
@@ -145,10 +157,13 @@ module dma #(
             mem_wr_beat <= 0; mem_wr_strb <= 0;
             spad_addr <= 0; spad_be <= 0; spad_wdata <= 0;
         end else begin
-            op_done <= out_last;
+            op_done <= out_last || (mem_wr_valid && mem_wr_ready && wr_last);
             out_last <= 1'b0;
             spad_we <= 1'b0;
-            mem_wr_valid <= 1'b0;
+            if (wr_free) begin
+                mem_wr_valid <= 1'b0;
+                wr_last <= 1'b0;
+            end
 
             // A new op (the arbiter only grants while the DMA is idle).
             if (op_valid) begin
@@ -168,7 +183,7 @@ module dma #(
                     mem_wr_valid <= 1'b1;
                     mem_wr_beat <= cur_x;
                     mem_wr_strb <= lanes(cur_x, cur_a, cur_len);
-                    out_last <= seg_end && seg_left == 0;
+                    wr_last <= seg_end && seg_left == 0;
                 end else begin
                     f_x[f_tail] <= cur_x;
                     f_n[f_tail] <= burst;

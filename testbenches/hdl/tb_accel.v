@@ -25,7 +25,25 @@ module tb_accel #(
     parameter integer N_DEPTH         = 64,
     parameter integer LIST_DEPTH      = 64,
     parameter integer SEG_DEPTH       = 256,
-    parameter integer MEM_BYTES       = 65536
+    parameter integer MEM_BYTES       = 65536,
+    // the memory behind the DMA (rtl/accel_top.v)
+    parameter integer MEM_KIND        = 0,
+    parameter integer DRAM_BANKS      = 8,
+    parameter integer DRAM_ROW_BYTES  = 1024,
+    parameter integer DRAM_MAPPING    = 0,
+    parameter integer DRAM_T_RCD      = 7,
+    parameter integer DRAM_T_RP       = 7,
+    parameter integer DRAM_T_CL       = 9,
+    parameter integer DRAM_T_CWL      = 5,
+    parameter integer DRAM_T_RAS      = 18,
+    parameter integer DRAM_T_WR       = 8,
+    parameter integer DRAM_T_WTR      = 4,
+    parameter integer DRAM_T_RTW      = 3,
+    parameter integer DRAM_T_REFI     = 1950,
+    parameter integer DRAM_T_RFC      = 60,
+    parameter integer DRAM_PAGE_OPEN  = 1,
+    parameter integer DRAM_QUEUE_DEPTH = 8,
+    parameter integer DRAM_FRFCFS     = 1
 ) (
     input  wire rst,
     input  wire start,
@@ -57,7 +75,13 @@ module tb_accel #(
     accel_top #(.ROWS(ROWS), .COLS(COLS), .ENGINES(ENGINES), .TABLE_DEPTH(TABLE_DEPTH),
                 .BUS_BYTES(BUS_BYTES), .MAX_BURST_BEATS(MAX_BURST_BEATS),
                 .MEM_LATENCY(MEM_LATENCY), .KMAX(KMAX), .N_DEPTH(N_DEPTH),
-                .LIST_DEPTH(LIST_DEPTH), .SEG_DEPTH(SEG_DEPTH), .MEM_BYTES(MEM_BYTES)) dut (
+                .LIST_DEPTH(LIST_DEPTH), .SEG_DEPTH(SEG_DEPTH), .MEM_BYTES(MEM_BYTES),
+                .MEM_KIND(MEM_KIND), .DRAM_BANKS(DRAM_BANKS), .DRAM_ROW_BYTES(DRAM_ROW_BYTES),
+                .DRAM_MAPPING(DRAM_MAPPING), .DRAM_T_RCD(DRAM_T_RCD), .DRAM_T_RP(DRAM_T_RP),
+                .DRAM_T_CL(DRAM_T_CL), .DRAM_T_CWL(DRAM_T_CWL), .DRAM_T_RAS(DRAM_T_RAS),
+                .DRAM_T_WR(DRAM_T_WR), .DRAM_T_WTR(DRAM_T_WTR), .DRAM_T_RTW(DRAM_T_RTW),
+                .DRAM_T_REFI(DRAM_T_REFI), .DRAM_T_RFC(DRAM_T_RFC), .DRAM_PAGE_OPEN(DRAM_PAGE_OPEN),
+                .DRAM_QUEUE_DEPTH(DRAM_QUEUE_DEPTH), .DRAM_FRFCFS(DRAM_FRFCFS)) dut (
         .clk(clk), .rst(rst), .start(start), .n_entries(n_entries),
         .done(done), .deadlock(deadlock), .cycle(cycle), .mem_err(mem_err),
         .ev_ready(ev_ready), .ev_ready_entry(ev_ready_entry), .ev_complete(ev_complete),
@@ -67,6 +91,31 @@ module tb_accel #(
         .ev_dma_done(ev_dma_done), .ev_dma_engine(ev_dma_engine),
         .ev_req(ev_req), .ev_req_op(ev_req_op), .ev_compute(ev_compute),
         .ev_compute_end(ev_compute_end), .ev_drain(ev_drain), .ev_eng_done(ev_eng_done));
+
+    // With the DRAM (MEM_KIND 1), `+dram_log=PATH` gets its commands and
+    // request outcomes in the format of tb_dram.v (K lines: the controller's
+    // cycle index, counted from reset; E lines: this log's `cycle`).
+    generate
+        if (MEM_KIND != 0) begin : g_dram_log
+            integer dfd;
+            reg [8*256-1:0] dpath;
+            initial begin
+                dfd = 0;
+                if ($value$plusargs("dram_log=%s", dpath)) dfd = $fopen(dpath, "w");
+            end
+            always @(posedge clk) begin
+                if (dfd != 0 && !rst && !finished) begin
+                    if (dut.g_mem.u_mem.cmd_valid)
+                        $fwrite(dfd, "K %0d %0d %0d %0d %0d\n", dut.g_mem.u_mem.cmd_cycle,
+                                dut.g_mem.u_mem.cmd_kind, dut.g_mem.u_mem.cmd_bank,
+                                dut.g_mem.u_mem.cmd_row, dut.g_mem.u_mem.cmd_beats);
+                    if (dut.g_mem.u_mem.ev_valid)
+                        $fwrite(dfd, "E %0d %0d\n", cycle - 1, dut.g_mem.u_mem.ev_kind);
+                end
+                if (dfd != 0 && (done || deadlock)) $fflush(dfd);
+            end
+        end
+    endgenerate
 
     always @(posedge clk) begin
         if (rst) begin
@@ -89,7 +138,7 @@ module tb_accel #(
             if (done || deadlock) begin
                 if (done) $fwrite(fd, "END %0d\n", cycle);
                 else $fwrite(fd, "DEADLOCK %0d\n", cycle);
-                if ($value$plusargs("dump_mem=%s", path)) dut.u_mem.dump(path);
+                if ($value$plusargs("dump_mem=%s", path)) dut.g_mem.u_mem.dump(path);
                 $fflush(fd);
                 finished <= 1'b1;
                 deadlocked <= deadlock && !done;

@@ -53,10 +53,10 @@ module tb_dma #(
         .op_valid(op_valid), .op_engine(1'b0), .op_store(op_store),
         .op_seg_start(op_seg_start), .op_seg_count(op_seg_count),
         .op_done(op_done), .cur_engine(engine_unused),
-        .mem_rd_req_valid(rq_valid), .mem_rd_req_beat(rq_beat),
+        .mem_rd_req_valid(rq_valid), .mem_rd_req_ready(1'b1), .mem_rd_req_beat(rq_beat),
         .mem_rd_req_beats(rq_beats), .mem_rd_req_zero(rq_zero),
         .mem_rd_valid(rd_valid), .mem_rd_data(rd_data),
-        .mem_wr_valid(wr_valid), .mem_wr_beat(wr_beat), .mem_wr_strb(wr_strb),
+        .mem_wr_valid(wr_valid), .mem_wr_ready(1'b1), .mem_wr_beat(wr_beat), .mem_wr_strb(wr_strb),
         .mem_wr_data(wr_data),
         .spad_we(spad_we), .spad_addr(spad_addr), .spad_be(spad_be), .spad_wdata(spad_wdata),
         .obuf_re(obuf_re), .obuf_addr(obuf_addr), .obuf_rdata(obuf_rdata));

@@ -21,6 +21,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         "differ, the run deadlocks or the simulator fails, 2 on bad input.")
     add_workload_args(p)
     p.add_argument("--trace", "-t", metavar="T", required=True, help="write the tlm-trace/1 JSONL trace to T")
+    p.add_argument("--hardware", metavar="HW",
+                   help="hardware file (TOML, [dram]): run with the DRAM memory system it describes "
+                   "instead of the fixed-latency memory")
     p.add_argument("--waves", action="store_true",
                    help="also record an FST waveform (GTKWave / Surfer) and print its path")
     p.add_argument("--json", action="store_true", help="print one JSON summary on stdout")
@@ -30,6 +33,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from tlm.cli import print_json
+    from tlm.rtl.hardware import load_hardware, verilog_parameters
     from tlm.rtl.run import run_rtl
     from tlm.rtl.runner import RtlError
     from tlm.limits import limits_from_args
@@ -37,15 +41,20 @@ def run(args: argparse.Namespace) -> int:
 
     wall0 = time.perf_counter()
     arch = resolve_arch(args.arch)
-    check_outputs([("--trace", args.trace)], [("--workload", args.workload), ("--arch", args.arch)])
+    check_outputs([("--trace", args.trace)], [("--workload", args.workload), ("--arch", args.arch),
+                                              ("--hardware", args.hardware)])
     if args.waves and Path(args.trace).suffix == ".fst":
         from tlm.errors import InputError
 
         raise InputError(args.trace, "--trace", "ends in .fst, the waveform's name with --waves: "
                          "use .jsonl")
+    hardware = load_hardware(args.hardware) if args.hardware else None
+    if hardware is not None:
+        verilog_parameters(hardware, arch, args.hardware)  # bad combinations before compiling
     program = compile_workload(args.workload, arch, functional=True, limits=limits_from_args(args))
     try:
-        result = run_rtl(program, arch, args.trace, waves=args.waves, progress=not args.no_progress)
+        result = run_rtl(program, arch, args.trace, waves=args.waves, progress=not args.no_progress,
+                         hardware=hardware)
     except RtlError as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         sys.stderr.write(f"error: rtl: {first}\n")
@@ -64,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
     }
     if result.waves_path is not None:
         summary["waves"] = str(result.waves_path)
+    if args.hardware:
+        summary["hardware"] = str(args.hardware)
     if args.json:
         print_json(summary)
     else:
@@ -71,8 +82,9 @@ def run(args: argparse.Namespace) -> int:
         lines = [
             f"workload      {safe_text(program.name)}  ({result.tiles} tiles, {program.entries - result.tiles} joins)",
             f"accelerator   {arr.engines} engines x {arr.rows}x{arr.cols} MACs, table "
-            f"{arch.scheduler.table_depth}, bus {arch.dma.bus_bytes} B, memory latency "
-            f"{arch.memory.latency_cycles} cycles  (RTL)",
+            f"{arch.scheduler.table_depth}, bus {arch.dma.bus_bytes} B, memory "
+            + (f"DRAM {args.hardware}" if args.hardware else f"latency {arch.memory.latency_cycles} cycles")
+            + "  (RTL)",
             f"cycles        {result.cycles:,}",
             f"functional    {result.functional}",
             f"speed         {summary['cycles_per_s']:,} simulated cycles/s  (sim {result.sim_s:.3f} s, "

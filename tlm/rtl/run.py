@@ -35,12 +35,13 @@ from tlm.blocks.profile import layer_header
 from tlm.errors import CheckFailed, DeadlockError
 from tlm.rtl import image as img
 from tlm.rtl import runner
+from tlm.rtl.hardware import Hardware, dram_cycle_bound, verilog_parameters
 from tlm.trace.writer import TraceWriter
 from tlm.workload.program import OPS, TileProgram
 
 TOP = "tb_accel"
 RTL_SOURCES = ("accel_top.v", "tile_scheduler.v", "engine.v", "mac_array.v", "pe.v",
-               "dma.v", "arbiter.v", "memory.v")
+               "dma.v", "arbiter.v", "memory.v", "dram/dram_ctrl.v")
 BENCH_MODULE = "accel_bench"
 _OP_NAMES = {0: "load_a", 1: "load_b", 2: "load_c", 3: "store_c"}
 
@@ -77,9 +78,10 @@ class RtlResult:
         return self.cycles / self.sim_s if self.sim_s > 0 else 0.0
 
 
-def build_parameters(program: TileProgram, arch: Arch) -> dict[str, int]:
+def build_parameters(program: TileProgram, arch: Arch, hardware: Hardware | None = None) -> dict[str, int]:
     """All parameters `tb_accel`/`accel_top` are built with for this program."""
-    return {**arch.rtl_parameters(), **img.image_parameters(program, arch)}
+    return {**arch.rtl_parameters(), **img.image_parameters(program, arch),
+            **verilog_parameters(hardware, arch)}
 
 
 def cycle_bound(program: TileProgram, arch: Arch) -> int:
@@ -227,7 +229,8 @@ def _say(progress: bool, text: str) -> None:
 
 
 def run_rtl(program: TileProgram, arch: Arch, trace_path: str | Path, *, waves: bool = False,
-            progress: bool = True, workload: str | None = None) -> RtlResult:
+            progress: bool = True, workload: str | None = None,
+            hardware: Hardware | None = None) -> RtlResult:
     """Run `program` on the RTL and write its trace.
 
     Args:
@@ -237,6 +240,8 @@ def run_rtl(program: TileProgram, arch: Arch, trace_path: str | Path, *, waves: 
         waves: also record an FST waveform (path in the result).
         progress: one-line progress messages on stderr.
         workload: name in the trace header (default: the program's).
+        hardware: a hardware file's contents: the DRAM memory system instead
+            of the fixed-latency memory (`tlm.rtl.hardware`).
 
     Raises:
         tlm.errors.InputError: the arch does not match the RTL's parameters.
@@ -247,7 +252,7 @@ def run_rtl(program: TileProgram, arch: Arch, trace_path: str | Path, *, waves: 
     from tlm.rtl.introspect import check_arch  # pyverilog, imported when needed
 
     t_wall = time.perf_counter()
-    params = build_parameters(program, arch)
+    params = build_parameters(program, arch, hardware)
     check_arch(arch, params)
     runner.require_icarus()
     with _run_folder() as tmp:
@@ -259,7 +264,7 @@ def run_rtl(program: TileProgram, arch: Arch, trace_path: str | Path, *, waves: 
                               params, waves=waves)
         build_s = time.perf_counter() - t_build
         log_path, dump_path, status_path = tmp / "events.log", tmp / "mem_out.hex", tmp / "status.json"
-        bound = cycle_bound(program, arch)
+        bound = cycle_bound(program, arch) + dram_cycle_bound(program, hardware)
         _say(progress, f"simulating {program.entries} entries ({program.tiles} tiles), at most {bound} cycles")
         plus = image.plusargs() + [f"+n_entries={image.entries}", f"+trace_log={log_path}",
                                    f"+dump_mem={dump_path}"]
