@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	@bash tools/setup.sh "$(PY)" "$(VENV)"
 	@touch $(STAMP)
 
-setup: $(STAMP)  ## virtualenv, pip install -e .[dev,rtl], Icarus Verilog
+setup: $(STAMP)  ## virtualenv, pip install -e .[dev,rtl,dse], Icarus Verilog
 
 sim: $(STAMP)    ## run the accelerator model on the default workload and print a summary
 	@mkdir -p traces
