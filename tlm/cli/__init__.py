@@ -16,7 +16,7 @@ from typing import Any
 
 from tlm.errors import CheckFailed, InputError
 
-COMMANDS = ("sim", "rtl", "compare", "calibrate", "report")
+COMMANDS = ("sim", "rtl", "compare", "calibrate", "report", "sweep", "predict")
 
 
 class _Parser(argparse.ArgumentParser):
