@@ -109,15 +109,19 @@ class Sweep:
         rows: dict[str, dict[str, Any]] = {}
         todo: list[dict[str, Any]] = []
         local: list[dict[str, Any]] = []
+        seen: set[str] = set()
         for t in tasks:
             self.stats.points += 1
-            if t["key"] in self.done:
+            if t["key"] in self.done or t["key"] in seen:  # stored, or asked twice in this wave
                 self.stats.skipped += 1
-                rows[t["key"]] = self.done[t["key"]]
-            elif t["arch"] is None:
+                if t["key"] in self.done:
+                    rows[t["key"]] = self.done[t["key"]]
+                continue
+            seen.add(t["key"])
+            if t["arch"] is None:
                 local.append({"row": {"key": t["key"], "workload": t["workload"], **t["point"],
                                       "status": t["error"], "sim_s": 0.0}, "layers": []})
-            elif all(x["key"] != t["key"] for x in todo):
+            else:
                 todo.append(t)
         self._bar_total(len(todo) + len(local))
         self._record(local, rows)
