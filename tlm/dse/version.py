@@ -9,8 +9,10 @@ from pathlib import Path
 import tlm
 
 # The code whose change can change a result: the blocks, the workload compiler,
-# the kernel and transport they run on, the arch and cost model, the shipped calibration.
-_PARTS = ("blocks", "workload", "kernel", "transport", "arch.py", "cost.py", "api.py", "data")
+# the kernel and transport they run on, the arch and cost model, the shipped calibration,
+# and the per-layer features stored beside each result.
+_PARTS = ("blocks", "workload", "kernel", "transport", "arch.py", "cost.py", "api.py", "data",
+          "predict/features.py")
 
 
 @lru_cache(maxsize=1)

@@ -25,8 +25,10 @@ FEATURES = (
 )
 
 
-def _beats(nbytes: float, bus: int) -> float:
-    return float(math.ceil(nbytes / bus))
+def _beats(nbytes: float, bus: int, stride: int) -> float:
+    """Expected bus beats of a segment of `nbytes` starting at a multiple of `stride`."""
+    g = math.gcd(max(1, int(stride)), bus)
+    return max(1.0, (nbytes + bus - g) / bus)
 
 
 def layer_features(workload: Mapping[str, Any], arch: Arch, file: str = "<workload>") -> list[dict[str, float]]:
@@ -52,14 +54,23 @@ def layer_features(workload: Mapping[str, Any], arch: Arch, file: str = "<worklo
         s = p.spec
         m_fill = s.M / (p.m_groups * a.rows)
         n_fill = s.N / (p.n_groups * a.cols)
-        rows_used = min(a.rows, s.M)
-        cols_used = min(a.cols, s.N)
-        a_beats = _beats(rows_used * p.chunk, bus)
-        b_beats = _beats(cols_used * p.chunk, bus)
-        c_beats = _beats(rows_used * cols_used * (4 if (p.last or p.k_chunks > 1) else 1), bus)
+        rows_used = s.M / p.m_groups    # mean tile rows / cols
+        cols_used = s.N / p.n_groups
+        if s.is_conv:
+            # an A row gathers one segment per tap, or per kernel row when dilation 1
+            # makes a row's taps adjacent pixels; a K-chunk takes its share of them
+            seg = s.kernel * s.in_channels if s.dilation == 1 else s.in_channels
+            nseg = s.K / seg
+            a_row = max(1.0, nseg * p.chunk / s.K) * _beats(min(seg, p.chunk), bus, s.in_channels)
+        else:
+            a_row = _beats(p.chunk, bus, s.K)
+        elem = 4 if (p.last or p.k_chunks > 1) else 1
+        a_beats = rows_used * a_row
+        b_beats = cols_used * _beats(p.chunk, bus, s.K)
+        c_beats = rows_used * _beats(cols_used * elem, bus, s.N * elem)
         lc_share = (p.k_chunks - 1) / p.k_chunks
         dma_tile = (2 * read_ovh + a_beats + b_beats + write_ovh + c_beats
-                    + lc_share * (read_ovh + _beats(rows_used * cols_used * 4, bus)))
+                    + lc_share * (read_ovh + rows_used * _beats(cols_used * 4, bus, s.N * 4)))
         compute_tile = a.rows + a.cols + p.chunk - 2 + a.rows + t.drain_extra_cycles
         tile_time = (dma_tile + compute_tile + t.engine_start_cycles + 4 * t.engine_phase_cycles
                      + t.engine_done_cycles)
