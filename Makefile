@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 WORKLOAD ?= builtin:dilated_vgg_small
 
-.PHONY: help setup sim rtl compare calibrate report test typecheck bench lint clean
+.PHONY: help setup sim rtl compare calibrate report test typecheck bench lint clean dse-long
 
 help:            ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -37,6 +37,9 @@ report: $(STAMP)  ## HTML report of the last compare
 
 test: $(STAMP)   ## unit, property and fast RTL tests
 	$(BIN)/python -m pytest tests -q
+
+dse-long: $(STAMP)  ## long design-space-exploration checks (the learned model's accuracy targets)
+	TLMSIM_DSE_LONG=1 $(BIN)/python -m pytest tests/test_predict_long.py -q
 
 typecheck: $(STAMP)  ## mypy over the package (settings in pyproject.toml)
 	$(BIN)/mypy tlm

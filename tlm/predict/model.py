@@ -50,20 +50,31 @@ class Model:
     depth: int
     meta: dict[str, Any]
 
+    def __post_init__(self) -> None:
+        # All trees as one flat node array; a leaf points to itself, so every
+        # (tree, row) walks exactly `depth` steps with no per-step leaf test.
+        t, n = self.feature.shape
+        idx = np.arange(t * n).reshape(t, n)
+        base = (np.arange(t) * n)[:, None]
+        leaf = self.left < 0
+        self._left = np.where(leaf, idx, self.left + base).ravel()
+        self._right = np.where(leaf, idx, self.right + base).ravel()
+        self._feature = np.where(leaf, 0, self.feature).ravel()
+        self._threshold = np.where(leaf, np.inf, self.threshold).ravel()
+        self._value = self.value.ravel()
+        self._roots = base.ravel()
+
     def log_ratio(self, x: np.ndarray) -> np.ndarray:
         """Summed tree outputs for rows of `x` (layers x features)."""
         x32 = x.astype(np.float32).astype(np.float64)
-        t, n = self.feature.shape[0], x.shape[0]
-        node = np.zeros((t, n), dtype=np.int64)
-        trees = np.arange(t)[:, None]
-        rows = np.arange(n)[None, :]
+        n, nf = x.shape
+        node = np.repeat(self._roots, n)              # [trees * rows], tree-major
+        flat_x = x32.ravel()
+        row_base = np.tile(np.arange(n) * nf, self._roots.shape[0])
         for _ in range(self.depth):
-            f = self.feature[trees, node]
-            leaf = self.left[trees, node] < 0
-            go_left = x32[rows, np.maximum(f, 0)] <= self.threshold[trees, node]
-            step = np.where(go_left, self.left[trees, node], self.right[trees, node])
-            node = np.where(leaf, node, step)
-        return self.init + self.scale * self.value[trees, node].sum(axis=0)
+            go_left = flat_x[row_base + self._feature[node]] <= self._threshold[node]
+            node = np.where(go_left, self._left[node], self._right[node])
+        return self.init + self.scale * self._value[node].reshape(-1, n).sum(axis=0)
 
     def predict_layers(self, feats: list[dict[str, float]]) -> np.ndarray:
         """Predicted cycles each layer adds to the run."""
