@@ -81,6 +81,7 @@ class Sweep:
         """The Dask client, connected (or the local cluster started) on first use."""
         if self._client is None:
             self._client, self._cluster = self._connect()
+            self._client.run(_warm_up)  # imports on every worker now, not in the first tasks
         return self._client
 
     def workers(self) -> int:
@@ -180,6 +181,13 @@ class Sweep:
             self._cluster.close()
         order = list(self.spec.axes) + ["workload"]
         return self.store.consolidate(order)
+
+
+def _warm_up() -> None:
+    import tlm.blocks  # noqa: F401
+    import tlm.dse.worker  # noqa: F401
+    import tlm.predict.features  # noqa: F401
+    import tlm.workload  # noqa: F401
 
 
 def run_points(sweep: Sweep, points: list[Point]) -> None:
