@@ -103,3 +103,16 @@ def test_estimates_grow_with_the_hardware_and_the_work(engines: int, rows: int, 
     e1 = energy_uj(a, macs=macs, dma_bytes=dma, out_elems=0)["total"]
     e2 = energy_uj(a, macs=macs + 1000, dma_bytes=dma + 1000, out_elems=0)["total"]
     assert e2 > e1 >= 0
+
+
+def test_sim_start_up_imports_no_dse_dependency() -> None:
+    """`tlmsim sim` (and the API) load neither dask, pandas, pyarrow, optuna nor scikit-learn."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from tlm.cli import main; from tlm.api import simulate; "
+            "main(['sim', '-w', 'builtin:gemm_small', '--json']); simulate('builtin:gemm_small'); "
+            "heavy = [m for m in ('distributed', 'dask', 'pandas', 'pyarrow', 'optuna', 'sklearn') "
+            "if m in sys.modules]; print(heavy, file=sys.stderr)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stderr.strip().splitlines()[-1] == "[]"

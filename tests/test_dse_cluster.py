@@ -106,8 +106,21 @@ def test_lost_worker_and_killed_sweep_then_rerun_runs_each_point_once(
     again = json.loads(capsys.readouterr().out)
     assert again["points"] == 16 and again["ran"] + again["skipped"] == 16
     assert again["skipped"] >= stored >= 1
-    # 3. re-running either runs nothing; every (point, workload) is stored exactly once.
-    for folder in (out, out2):
+    # 3. Ctrl-C (SIGINT): exit 130, what finished is consolidated, the re-run completes the rest.
+    out3 = tmp_path / "out3"
+    sweep = _sweep(spec, out3, addr)
+    _wait_for(lambda: _chunks(out3) >= 1 or sweep.poll() is not None, "a first result")
+    sweep.send_signal(signal.SIGINT)
+    sweep.communicate(timeout=120)
+    if sweep.returncode == 130:
+        stored = pd.read_parquet(out3 / "results.parquet")
+        assert len(stored) >= 1 and not list((out3 / "chunks").glob("*"))
+    else:  # the interrupt came after the last result: the sweep had finished
+        assert sweep.returncode == 0
+    assert main(["sweep", str(spec), "--out", str(out3), "--scheduler", addr, "--json", "--no-progress"]) == 0
+    assert json.loads(capsys.readouterr().out)["points"] == 16
+    # 4. re-running any of them runs nothing; every (point, workload) is stored exactly once.
+    for folder in (out, out2, out3):
         assert main(["sweep", str(spec), "--out", str(folder), "--json", "--no-progress"]) == 0
         assert json.loads(capsys.readouterr().out) == {"points": 16, "ran": 0, "skipped": 16, "failed": 0}
         df = pd.read_parquet(folder / "results.parquet")
@@ -116,7 +129,7 @@ def test_lost_worker_and_killed_sweep_then_rerun_runs_each_point_once(
         assert not list((folder / "chunks").glob("*"))
     assert sorted(pd.read_parquet(out / "results.parquet")["cycles"]) == \
         sorted(pd.read_parquet(out2 / "results.parquet")["cycles"])
-    # 4. sampled points re-simulated with `tlmsim sim` give identical cycles.
+    # 5. sampled points re-simulated with `tlmsim sim` give identical cycles.
     df = pd.read_parquet(out / "results.parquet")
     for _, row in df.sample(3, random_state=1).iterrows():
         arch = tmp_path / "point.toml"
