@@ -73,7 +73,8 @@ def cluster(tmp_path: Path) -> Iterator[tuple[str, list[subprocess.Popen[bytes]]
 def _sweep(spec: Path, out: Path, addr: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen([str(BIN / "tlmsim"), "sweep", str(spec), "--out", str(out), "--scheduler",
                              addr, "--json", "--no-progress"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+                            stderr=subprocess.PIPE,  # SIGINT reaches it even from a background shell
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def _chunks(out: Path) -> int:
@@ -111,8 +112,9 @@ def test_lost_worker_and_killed_sweep_then_rerun_runs_each_point_once(
     sweep = _sweep(spec, out3, addr)
     _wait_for(lambda: _chunks(out3) >= 1 or sweep.poll() is not None, "a first result")
     sweep.send_signal(signal.SIGINT)
-    sweep.communicate(timeout=120)
+    _, stderr = sweep.communicate(timeout=120)
     if sweep.returncode == 130:
+        assert "interrupted" in stderr.decode()
         stored = pd.read_parquet(out3 / "results.parquet")
         assert len(stored) >= 1 and not list((out3 / "chunks").glob("*"))
     else:  # the interrupt came after the last result: the sweep had finished
