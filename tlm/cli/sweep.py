@@ -6,9 +6,8 @@ import argparse
 import sys
 from typing import Any
 
+from tlm.dse.spec import DEFAULT_MAX_POINTS
 from tlm.errors import InputError
-
-DEFAULT_MAX_POINTS = 10_000
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
