@@ -177,7 +177,13 @@ def simulate(workload: WorkloadSource, arch: ArchSource = None, *, timing_only: 
     summary: dict[str, Any] = dict(res.summary(a))
     for k, v in extra_summary(a, program, res.dma_bytes).items():
         summary.setdefault(k, v)
-    if times is not None and "layers" not in summary:
-        summary["layers"] = layer_breakdown(program, times, res.cycles)
+    if times is not None:
+        mine = layer_breakdown(program, times, res.cycles)
+        theirs = summary.get("layers")
+        if isinstance(theirs, list) and len(theirs) == len(mine):
+            # the model's own per-layer keys win; ours (e.g. `incr`) fill the gaps
+            summary["layers"] = [{**m, **t} if isinstance(t, dict) else m for m, t in zip(mine, theirs)]
+        else:
+            summary["layers"] = mine
     summary["wall_s"] = round(time.perf_counter() - wall0, 4)
     return Result(summary=summary, arch=a)
