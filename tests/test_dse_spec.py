@@ -129,6 +129,9 @@ def test_store_chunks_consolidate_and_drop_orphan_layers(tmp_path: Path) -> None
 
     # layers written by a run killed before its result chunk: dropped
     pd.DataFrame([{"key": "z", "layer": 0, "incr": 1}]).to_parquet(s.chunks / "l-orphan.parquet")
+    # half-written files of a sweep killed mid-write
+    (s.chunks / ".l-dead.parquet.123.tmp").write_bytes(b"PAR1")
+    (tmp_path / ".results.parquet.123.tmp").write_bytes(b"PAR1")
     res = s.consolidate(["workload"])
     assert sorted(res["key"]) == ["a", "b"]
     assert list(Store(tmp_path).layers()["key"]) == ["a"]

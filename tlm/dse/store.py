@@ -77,6 +77,9 @@ class Store:
             _write(lay.sort_values(["key", "layer"], ignore_index=True), self.dir / LAYERS)
         for f in self.chunks.glob("*.parquet"):
             f.unlink()
+        # half-written files of a process killed mid-write (one sweep per folder at a time)
+        for f in [*self.chunks.glob(".*.tmp"), *self.dir.glob(".*.tmp")]:
+            f.unlink(missing_ok=True)
         return res
 
 
