@@ -8,7 +8,7 @@ WORKLOAD ?= builtin:dilated_vgg_small
 .PHONY: help setup sim rtl compare calibrate report test typecheck bench lint clean dse-long
 
 help:            ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
 $(STAMP): pyproject.toml
 	@bash tools/setup.sh "$(PY)" "$(VENV)"
