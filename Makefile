@@ -5,16 +5,16 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 WORKLOAD ?= builtin:dilated_vgg_small
 
-.PHONY: help setup sim rtl compare calibrate report test typecheck bench lint clean
+.PHONY: help setup sim rtl compare calibrate report test typecheck bench lint clean dse-long
 
 help:            ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
 $(STAMP): pyproject.toml
 	@bash tools/setup.sh "$(PY)" "$(VENV)"
 	@touch $(STAMP)
 
-setup: $(STAMP)  ## virtualenv, pip install -e .[dev,rtl], Icarus Verilog
+setup: $(STAMP)  ## virtualenv, pip install -e .[dev,rtl,dse], Icarus Verilog
 
 sim: $(STAMP)    ## run the accelerator model on the default workload and print a summary
 	@mkdir -p traces
@@ -37,6 +37,9 @@ report: $(STAMP)  ## HTML report of the last compare
 
 test: $(STAMP)   ## unit, property and fast RTL tests
 	$(BIN)/python -m pytest tests -q
+
+dse-long: $(STAMP)  ## long design-space-exploration checks (the learned model's accuracy targets)
+	TLMSIM_DSE_LONG=1 $(BIN)/python -m pytest tests/test_predict_long.py -q
 
 typecheck: $(STAMP)  ## mypy over the package (settings in pyproject.toml)
 	$(BIN)/mypy tlm

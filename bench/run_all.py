@@ -22,6 +22,7 @@ SECTIONS = [
     ("accel", "Accelerator model speed and scale", ["bench_accel.py"]),
     ("rtl", "RTL simulation speed", ["bench_rtl.py"]),
     ("accuracy", "Accuracy against RTL and speed-up", ["bench_accuracy.py"]),
+    ("dse", "Design-space exploration", ["bench_dse.py"]),
 ]
 
 

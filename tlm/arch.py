@@ -89,6 +89,25 @@ class Timing:
     sched_notice_cycles: int = 0    # engine done -> seen by the scheduler
 
 
+@dataclass(frozen=True)
+class Cost:
+    """Area and energy estimates per component (docs/arch.md states each default's source).
+
+    Only `tlm.cost` reads these; they change no cycle of either model. Values
+    are at the technology node `tech_nm` (informational: nothing is scaled).
+    """
+
+    tech_nm: float = 45.0
+    mac_area_um2: float = 419.0          # 8-bit multiplier + 32-bit adder
+    mac_energy_pj: float = 0.3           # one 8x8 multiply + 32-bit accumulate
+    sram_area_um2_per_byte: float = 4.7  # 6T bitcells + periphery
+    sram_energy_pj_per_byte: float = 2.5  # per byte read or written
+    dram_energy_pj_per_byte: float = 160.0
+    vector_area_um2_per_lane: float = 137.0  # one 32-bit ALU per array column
+    vector_energy_pj_per_elem: float = 0.1   # ReLU/shift/clip of one output element
+    other_area_mm2: float = 0.0          # DMA, scheduler, control: not estimated by default
+
+
 POLICIES = ("fifo",)
 
 
@@ -101,6 +120,7 @@ class Arch:
     memory: Memory = field(default_factory=Memory)
     scheduler: Scheduler = field(default_factory=Scheduler)
     timing: Timing = field(default_factory=Timing)
+    cost: Cost = field(default_factory=Cost)
 
     # -- derived: the scratchpad layout shared by the compiler, TLM and RTL --
     @property
@@ -129,6 +149,7 @@ class Arch:
         """Everything but `[timing]`: what two traces must agree on."""
         d = self.to_dict()
         d.pop("timing")
+        d.pop("cost")
         return d
 
     def rtl_parameters(self) -> dict[str, int]:
@@ -152,6 +173,7 @@ SECTIONS: dict[str, type] = {f.name: f.type for f in fields(Arch)}  # type: igno
 _SECTION_TYPES = {
     "clock": Clock, "array": Array, "scratchpad": Scratchpad, "dma": Dma,
     "memory": Memory, "scheduler": Scheduler, "timing": Timing,
+    "cost": Cost,
 }
 
 
@@ -213,7 +235,9 @@ def arch_from_dict(data: dict[str, Any], file: str = "<arch>", base: Arch | None
         for key, v in values.items():
             if key not in known:
                 raise InputError(file, f"[{sname}] {key_name(key)}", f"unknown key (known: {', '.join(known)})")
-            want = str if known[key].type in ("str", str) else int
+            want = str if known[key].type in ("str", str) else float if known[key].type in ("float", float) else int
+            if want is float:
+                v = _cost_value(file, f"[{sname}] {key}", v)
             if want is int and (isinstance(v, bool) or not isinstance(v, int)):
                 raise InputError(file, f"[{sname}] {key}", f"must be an integer, got {describe(v)}")
             if want is str and not isinstance(v, str):
@@ -223,6 +247,15 @@ def arch_from_dict(data: dict[str, Any], file: str = "<arch>", base: Arch | None
     arch = dataclasses.replace(arch, **replaced)
     _validate(arch, file)
     return arch
+
+
+def _cost_value(file: str, where: str, v: Any) -> float:
+    """A float key ([cost]): a finite number >= 0 (integers are accepted)."""
+    import math
+
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0 or v > 1e12:
+        raise InputError(file, where, f"must be a number in 0..1e12, got {describe(v)}")
+    return float(v)
 
 
 def load_arch(path: str | Path | None, base: Arch | None = None) -> Arch:
@@ -282,6 +315,15 @@ KEY_HELP: dict[str, str] = {
     "timing.sched_admit_cycles": "scheduler: admission action, fixed part",
     "timing.sched_pred_cycles": "scheduler: admission action, per predecessor checked",
     "timing.sched_notice_cycles": "scheduler: engine done -> completion visible to it",
+    "cost.tech_nm": "technology node the [cost] figures are for, in nm (informational, nothing is scaled)",
+    "cost.mac_area_um2": "area of one MAC (8-bit multiplier + 32-bit adder), um^2",
+    "cost.mac_energy_pj": "energy of one MAC operation, pJ",
+    "cost.sram_area_um2_per_byte": "scratchpad/output-buffer SRAM area per byte, um^2",
+    "cost.sram_energy_pj_per_byte": "SRAM energy per byte read or written, pJ",
+    "cost.dram_energy_pj_per_byte": "external memory (DRAM) energy per byte moved, pJ",
+    "cost.vector_area_um2_per_lane": "post-processing (ReLU/shift/clip) unit area per array column, um^2",
+    "cost.vector_energy_pj_per_elem": "post-processing energy per output element, pJ",
+    "cost.other_area_mm2": "fixed area added for DMA, scheduler and control, mm^2",
 }
 
 

@@ -1,0 +1,189 @@
+"""The Python API: run the TLM model from a script or a notebook.
+
+    from tlm.api import simulate
+    r = simulate("builtin:gemm_small", {"array": {"rows": 8}}, timing_only=True)
+    r.cycles, r.area, r.energy, r.layers[0]["cycles"]
+    r.to_json()          # the same object `tlmsim sim --json` prints
+
+`simulate` takes a workload source (a path, `builtin:NAME`, or an already
+loaded workload dict) and an arch (an `Arch`, a dict of overrides over the
+defaults with the shipped calibrated timing, a TOML path, or None). Bad input
+raises `tlm.errors.InputError`, exactly as the CLI reports it.
+
+The summary is `SimResult.summary(arch)` (whatever keys the model reports)
+plus the cost estimates (`area`, `energy`, `cost`), `macs`, `dram_bytes`,
+`arch` (the full config) and, unless the model already reports them, the
+per-layer breakdown `layers`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tlm.arch import Arch, arch_from_dict, load_arch
+from tlm.cost import cost_summary
+from tlm.workload.program import EntryKind, TileProgram
+
+WorkloadSource = str | Path | Mapping[str, Any]
+ArchSource = Arch | Mapping[str, Any] | str | Path | None
+
+
+@dataclass
+class Result:
+    """One run: `summary` holds every `--json` key; attributes read through to it.
+
+    `r.cycles` is `r.summary["cycles"]`; `to_json()` is the summary itself.
+    """
+
+    summary: dict[str, Any]
+    arch: Arch = field(repr=False)
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("summary", "arch") or name.startswith("__"):
+            raise AttributeError(name)
+        try:
+            return self.summary[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object of `tlmsim sim --json` (a plain dict, JSON-serialisable)."""
+        return dict(self.summary)
+
+
+class _TileTimes:
+    """A trace sink that keeps only each tile's start and done cycle."""
+
+    def __init__(self) -> None:
+        self.start: dict[int, int] = {}
+        self.end: dict[int, int] = {}
+
+    def record(self, op: str, tile: int, start: int, end: int, **extra: Any) -> None:
+        if op == "tile":
+            self.start[tile] = start
+            self.end[tile] = end
+
+    def occupancy(self, time: int, value: int) -> None:
+        return None
+
+
+def resolve_arch(arch: ArchSource, *, calibrated: bool = True) -> Arch:
+    """An `Arch` from any accepted arch source (dict/path overlay the calibrated defaults)."""
+    from tlm.cli.common import calibrated_base
+
+    if isinstance(arch, Arch):
+        return arch
+    base = calibrated_base() if calibrated else Arch()
+    if arch is None:
+        return base
+    if isinstance(arch, Mapping):
+        return arch_from_dict(dict(arch), "<arch>", base)
+    return load_arch(arch, base=base)
+
+
+def workload_object(workload: WorkloadSource) -> dict[str, Any]:
+    """The workload JSON object of a source (read and parsed, not yet validated)."""
+    from tlm.workload import load_workload
+
+    if isinstance(workload, Mapping):
+        return dict(workload)
+    return load_workload(workload)
+
+
+def workload_digest(workload: WorkloadSource) -> str:
+    """sha256 of the workload's canonical JSON: the same content gives the same digest."""
+    text = json.dumps(workload_object(workload), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def extra_summary(arch: Arch, program: TileProgram, dma_bytes: int) -> dict[str, Any]:
+    """What the API and `tlmsim sim --json` add to the model's summary: `macs`,
+    `dram_bytes`, the area/energy estimates (`area`, `energy`, `cost`) and `arch`."""
+    tiles = program.kind == EntryKind.TILE
+    m = program.m[tiles].astype(np.int64)
+    n = program.n[tiles].astype(np.int64)
+    macs = int(np.sum(m * n * program.k[tiles]))
+    out = int(np.sum(m * n))
+    return {"macs": macs, "dram_bytes": int(dma_bytes),
+            **cost_summary(arch, macs=macs, dma_bytes=dma_bytes, out_elems=out),
+            "arch": arch.to_dict()}
+
+
+def layer_breakdown(program: TileProgram, times: _TileTimes, cycles: int) -> list[dict[str, Any]]:
+    """Per layer: shape, tiles, MACs, first tile start, last tile done, cycles.
+
+    `incr` is the cycles the layer adds to the run (its end minus the
+    previous layer's end; the last layer's runs to the end of the run), so
+    the run's `cycles` are the sum of `incr`.
+    """
+    layers: Any = program.info.get("layers") or []
+    if not layers:
+        return []
+    tiles = program.kind == EntryKind.TILE
+    lid = program.layer[tiles]
+    tid = program.tile_id[tiles]
+    macs = (program.m[tiles].astype(np.int64) * program.n[tiles] * program.k[tiles])
+    out: list[dict[str, Any]] = []
+    prev_end = 0
+    for i, info in enumerate(layers):
+        ids = tid[lid == i].tolist()
+        start = min((times.start[t] for t in ids), default=prev_end)
+        end = max((times.end[t] for t in ids), default=prev_end)
+        out.append({"name": info["name"], "op": info["op"], "M": info["M"], "N": info["N"],
+                    "K": info["K"], "tiles": info["tiles"], "macs": int(macs[lid == i].sum()),
+                    "start": int(start), "end": int(end), "cycles": int(end - start),
+                    "incr": int(max(end, prev_end) - prev_end)})
+        prev_end = max(prev_end, end)
+    out[-1]["incr"] += max(0, cycles - prev_end)
+    return out
+
+
+def simulate(workload: WorkloadSource, arch: ArchSource = None, *, timing_only: bool = False,
+             calibrated: bool = True, layers: bool = True) -> Result:
+    """Compile and run a workload on the TLM model.
+
+    Args:
+        workload: a workload file path, `builtin:NAME`, or a workload dict.
+        arch: an `Arch`, a dict of overrides (e.g. `{"array": {"rows": 8}}`),
+            an arch TOML path, or None for the defaults.
+        timing_only: no data, no functional check (`functional` is "skipped").
+        calibrated: dict/path/None archs overlay the shipped calibrated timing.
+        layers: record each tile's times for the per-layer breakdown.
+
+    Returns:
+        The run's `Result`.
+
+    Raises:
+        InputError: bad workload or arch.
+        CheckFailed: the simulation deadlocked.
+    """
+    from tlm.blocks import simulate as run_model
+    from tlm.workload import compile_workload
+
+    wall0 = time.perf_counter()
+    a = resolve_arch(arch, calibrated=calibrated)
+    source: Any = dict(workload) if isinstance(workload, Mapping) else workload
+    program = compile_workload(source, a, functional=not timing_only)
+    times = _TileTimes() if layers else None
+    res = run_model(program, a, functional=not timing_only, trace=times)
+    summary: dict[str, Any] = dict(res.summary(a))
+    for k, v in extra_summary(a, program, res.dma_bytes).items():
+        summary.setdefault(k, v)
+    if times is not None:
+        mine = layer_breakdown(program, times, res.cycles)
+        theirs = summary.get("layers")
+        if isinstance(theirs, list) and len(theirs) == len(mine):
+            # the model's own per-layer keys win; ours (e.g. `incr`) fill the gaps
+            summary["layers"] = [{**m, **t} if isinstance(t, dict) else m for m, t in zip(mine, theirs)]
+        else:
+            summary["layers"] = mine
+    summary["wall_s"] = round(time.perf_counter() - wall0, 4)
+    return Result(summary=summary, arch=a)

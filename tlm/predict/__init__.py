@@ -1,0 +1,1 @@
+"""Learned performance model: per-layer features, fit, JSON model, network queries."""
