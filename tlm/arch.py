@@ -44,6 +44,13 @@ class Scratchpad:
 
 
 @dataclass(frozen=True)
+class Engine:
+    """Engine options (docs/microarch.md, "Double buffering")."""
+
+    double_buffer: bool = False  # two operand buffers: load the next tile during compute
+
+
+@dataclass(frozen=True)
 class Dma:
     bus_bytes: int = 8
     max_burst_beats: int = 16
@@ -116,6 +123,7 @@ class Arch:
     clock: Clock = field(default_factory=Clock)
     array: Array = field(default_factory=Array)
     scratchpad: Scratchpad = field(default_factory=Scratchpad)
+    engine: Engine = field(default_factory=Engine)
     dma: Dma = field(default_factory=Dma)
     memory: Memory = field(default_factory=Memory)
     scheduler: Scheduler = field(default_factory=Scheduler)
@@ -125,9 +133,20 @@ class Arch:
     # -- derived: the scratchpad layout shared by the compiler, TLM and RTL --
     @property
     def kmax(self) -> int:
-        """Bytes per A-row / B-column lane: the largest K-chunk a tile can hold."""
+        """Bytes per A-row / B-column lane: the largest K-chunk a tile can hold.
+
+        With `[engine] double_buffer` the scratchpad is split into two halves of
+        `bytes // 2`, each laid out like a whole single-buffered scratchpad.
+        """
         r, c = self.array.rows, self.array.cols
-        return (self.scratchpad.bytes - 4 * r * c) // (r + c)
+        buffer = self.scratchpad.bytes // 2 if self.engine.double_buffer else self.scratchpad.bytes
+        return (buffer - 4 * r * c) // (r + c)
+
+    @property
+    def spad_buffer_bytes(self) -> int:
+        """Bytes one operand buffer uses (A and B lanes, C buffer): buffer 1's offset."""
+        r, c = self.array.rows, self.array.cols
+        return (r + c) * self.kmax + 4 * r * c
 
     @property
     def spad_a_base(self) -> int:
@@ -171,7 +190,7 @@ class Arch:
 
 SECTIONS: dict[str, type] = {f.name: f.type for f in fields(Arch)}  # type: ignore[misc]
 _SECTION_TYPES = {
-    "clock": Clock, "array": Array, "scratchpad": Scratchpad, "dma": Dma,
+    "clock": Clock, "array": Array, "scratchpad": Scratchpad, "engine": Engine, "dma": Dma,
     "memory": Memory, "scheduler": Scheduler, "timing": Timing,
     "cost": Cost,
 }
@@ -208,9 +227,10 @@ def _validate(arch: Arch, file: str) -> None:
         raise bad("[scheduler] table_depth", f"must be <= 4096, got {arch.scheduler.table_depth}")
     if arch.scheduler.policy not in POLICIES:
         raise bad("[scheduler] policy", f"unknown policy {arch.scheduler.policy!r} (known: {', '.join(POLICIES)})")
-    need = a.rows + a.cols + 4 * a.rows * a.cols
+    need = (a.rows + a.cols + 4 * a.rows * a.cols) * (2 if arch.engine.double_buffer else 1)
     if arch.scratchpad.bytes < need:
-        raise bad("[scratchpad] bytes", f"{arch.scratchpad.bytes} cannot hold one {a.rows}x{a.cols} tile with k=1 (needs {need})")
+        what = "two" if arch.engine.double_buffer else "one"
+        raise bad("[scratchpad] bytes", f"{arch.scratchpad.bytes} cannot hold {what} {a.rows}x{a.cols} tile{'s' if what == 'two' else ''} with k=1 (needs {need})")
     if arch.scratchpad.bytes > MAX_SCRATCHPAD:
         raise bad("[scratchpad] bytes", f"must be <= {MAX_SCRATCHPAD} (64 MiB), got {arch.scratchpad.bytes}")
     # The RTL's own, tighter bounds (16-bit k, 64x64 arrays) are checked before
@@ -235,7 +255,11 @@ def arch_from_dict(data: dict[str, Any], file: str = "<arch>", base: Arch | None
         for key, v in values.items():
             if key not in known:
                 raise InputError(file, f"[{sname}] {key_name(key)}", f"unknown key (known: {', '.join(known)})")
-            want = str if known[key].type in ("str", str) else float if known[key].type in ("float", float) else int
+            ftype = known[key].type
+            want = str if ftype in ("str", str) else float if ftype in ("float", float) \
+                else bool if ftype in ("bool", bool) else int
+            if want is bool and not isinstance(v, bool):
+                raise InputError(file, f"[{sname}] {key}", f"must be true or false, got {describe(v)}")
             if want is float:
                 v = _cost_value(file, f"[{sname}] {key}", v)
             if want is int and (isinstance(v, bool) or not isinstance(v, int)):
@@ -282,7 +306,10 @@ def arch_to_toml(arch: Arch, sections: tuple[str, ...] | None = None) -> str:
             continue
         out.append(f"[{sname}]")
         for k, v in values.items():
-            out.append(f"{k} = {v!r}" if not isinstance(v, str) else f'{k} = "{v}"')
+            if isinstance(v, bool):
+                out.append(f"{k} = {str(v).lower()}")
+            else:
+                out.append(f"{k} = {v!r}" if not isinstance(v, str) else f'{k} = "{v}"')
         out.append("")
     return "\n".join(out)
 
@@ -295,6 +322,8 @@ KEY_HELP: dict[str, str] = {
     "array.rows": "R: MAC array rows (a tile's m <= R)",
     "array.cols": "C: MAC array columns (a tile's n <= C)",
     "scratchpad.bytes": "scratchpad bytes per engine; sets kmax, the largest K-chunk of a tile",
+    "engine.double_buffer": "two operand buffers per engine: the next tile loads while the array "
+                            "computes (halves the scratchpad per tile, so kmax)",
     "dma.bus_bytes": "external memory bus width, bytes per beat (a power of two)",
     "dma.max_burst_beats": "longest burst the DMA issues, in beats",
     "memory.latency_cycles": "external memory read latency L, request to first data beat",

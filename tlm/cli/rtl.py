@@ -52,6 +52,9 @@ def run(args: argparse.Namespace) -> int:
     if hardware is not None:
         verilog_parameters(hardware, arch, args.hardware)  # bad combinations before compiling
     program = compile_workload(args.workload, arch, functional=True, limits=limits_from_args(args))
+    from tlm.cli.ksplit import warn_ksplit
+
+    warn_ksplit(program, arch)
     try:
         result = run_rtl(program, arch, args.trace, waves=args.waves, progress=not args.no_progress,
                          hardware=hardware)

@@ -63,6 +63,9 @@ def run(args: argparse.Namespace) -> int:
     keep = _trace_filter(args, outputs)
     program = compile_workload(args.workload, arch, functional=not args.timing_only,
                                limits=limits_from_args(args))
+    from tlm.cli.ksplit import warn_ksplit
+
+    warnings = warn_ksplit(program, arch)
     bar = _progress_bar(program.entries, args.no_progress)
     layers = layer_header(program)
     header: dict[str, Any] = {"program_hash": program.content_hash()} if outputs else {}
@@ -88,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
 
     summary.update({k: v for k, v in extra_summary(arch, program, result.dma_bytes).items() if k not in summary})
     summary["wall_s"] = round(time.perf_counter() - wall0, 4)
+    summary["warnings"] = warnings
     if args.json:
         print_json(summary)
     else:
