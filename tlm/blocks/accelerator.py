@@ -18,6 +18,7 @@ import numpy as np
 from tlm.arch import Arch
 from tlm.blocks.dma import Dma, MemoryPort
 from tlm.blocks.engine import Engine
+from tlm.blocks.engine_db import DoubleBufferedEngine
 from tlm.blocks.memory import check_outputs, initial_image
 from tlm.blocks.scheduler import TileScheduler
 from tlm.blocks.profile import RunProfile, TileTimes, layer_header
@@ -97,7 +98,8 @@ class Accelerator(Module):
         self.tile_times = TileTimes(program.entries)
         layered = bool(layer_header(program)) and not is_null(self.trace)
         layer_of = program.layer.tolist() if layered else None
-        self.engines = [Engine(self, f"engine{i}", i, arch, program, self.times, self.dma,
+        engine_cls = DoubleBufferedEngine if arch.engine.double_buffer else Engine
+        self.engines = [engine_cls(self, f"engine{i}", i, arch, program, self.times, self.dma,
                                self.trace, functional, self.tile_times, layer_of)
                         for i in range(arch.array.engines)]
         self.scheduler = TileScheduler(self, "scheduler", arch, program, self.engines, self.trace)

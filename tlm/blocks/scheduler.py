@@ -138,6 +138,7 @@ class TileScheduler(Module):
         admit_ps, pred_ps = t.sched_admit_cycles * period, t.sched_pred_cycles * period
         dispatch_ps = t.sched_dispatch_cycles * period
         settle = self._settle
+        double = self.arch.engine.double_buffer
         while self.completed < n:
             if settle:
                 await wait(0)
@@ -169,14 +170,20 @@ class TileScheduler(Module):
                 continue
             if ready:
                 idle: Engine | None
-                for idle in engines:
-                    if not idle.busy and idle.free_at <= now:
-                        break
+                if double:
+                    idle = self._double_buffered_choice(now)
                 else:
-                    idle = None
+                    for idle in engines:
+                        if not idle.busy and idle.free_at <= now:
+                            break
+                    else:
+                        idle = None
                 if idle is not None:
                     x = ready.popleft()
-                    idle.busy = True  # reserved for the duration of the action
+                    if double:
+                        idle.reserve()  # type: ignore[attr-defined]
+                    else:
+                        idle.busy = True  # reserved for the duration of the action
                     await wait(dispatch_ps)
                     if tracing:
                         if layer_of is None:
@@ -219,7 +226,12 @@ class TileScheduler(Module):
             # an earlier timed one, overrides it, so no stale wake-up remains.
             self.idle_waiting = True
             due = arrivals[0][0] if arrivals else -1
-            if ready:
+            if ready and double:
+                for e in engines:
+                    f = e.next_release(now)  # type: ignore[attr-defined]
+                    if f > now and (due < 0 or f < due):
+                        due = f
+            elif ready:
                 for e in engines:
                     f = e.free_at
                     if not e.busy and f > now and (due < 0 or f < due):
@@ -229,6 +241,18 @@ class TileScheduler(Module):
             await wake
             self.idle_waiting = False
         self.end_cycle = sim.now // period
+
+    def _double_buffered_choice(self, now: int) -> Engine | None:
+        """Double buffering: the lowest-numbered engine holding no tile, else the
+        lowest-numbered one holding one (docs/microarch.md, "Double buffering")."""
+        one: Engine | None = None
+        for e in self.engines:
+            used = e.slots_used(now)  # type: ignore[attr-defined]
+            if used == 0:
+                return e
+            if used == 1 and one is None:
+                one = e
+        return one
 
     def _make_ready(self, x: int, cycle: int) -> None:
         """Entry `x` has no unfinished predecessor: a join completes, a tile is ready."""
