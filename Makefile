@@ -50,6 +50,7 @@ bench: $(STAMP)  ## benchmarks; results go to bench/RESULTS.md
 lint: $(STAMP)   ## verilator lint of the RTL
 	verilator --lint-only -Wall -Irtl -Irtl/dram rtl/accel_top.v --top-module accel_top
 	verilator --lint-only -Wall -Irtl -Irtl/dram -GMEM_KIND=1 rtl/accel_top.v --top-module accel_top
+	verilator --lint-only -Wall -Irtl -Irtl/dram -GDOUBLE_BUFFER=1 rtl/accel_top.v --top-module accel_top
 
 clean:           ## remove the virtualenv and generated files
 	rm -rf $(VENV) sim_build build traces/*.jsonl traces/*.html results.xml .pytest_cache

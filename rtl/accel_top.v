@@ -6,6 +6,8 @@
 // the image sizes of one program (tlm/rtl/image.py): N_DEPTH entries,
 // LIST_DEPTH pred/succ indices, SEG_DEPTH segment descriptors, MEM_BYTES of
 // memory. Contents come from plusargs: +entries= +preds= +succs= +segs= +mem=.
+// DOUBLE_BUFFER = 1 builds the double-buffered engines (`engine_db`) and lets
+// the scheduler give each engine up to two tiles.
 //
 // `start` (one cycle, or held) begins the run: that cycle is cycle 0 of the
 // free-running `cycle` counter. `done` rises in the cycle the last completion
@@ -29,6 +31,7 @@ module accel_top #(
     parameter integer MAX_BURST_BEATS = 16,
     parameter integer MEM_LATENCY     = 20,
     parameter integer KMAX            = 8184,
+    parameter integer DOUBLE_BUFFER   = 0,
     parameter integer N_DEPTH         = 64,
     parameter integer LIST_DEPTH      = 64,
     parameter integer SEG_DEPTH       = 256,
@@ -102,7 +105,7 @@ module accel_top #(
     wire [ENTRY_W-1:0] disp_word;
 
     tile_scheduler #(.ENGINES(ENGINES), .TABLE_DEPTH(TABLE_DEPTH), .N_DEPTH(N_DEPTH),
-                     .LIST_DEPTH(LIST_DEPTH), .ENTRY_W(ENTRY_W)) u_sched (
+                     .LIST_DEPTH(LIST_DEPTH), .ENTRY_W(ENTRY_W), .DOUBLE_BUFFER(DOUBLE_BUFFER)) u_sched (
         .clk(clk), .rst(rst), .start(start), .n_entries(n_entries), .eng_done(eng_done),
         .disp_valid(disp_valid), .disp_engine(disp_engine), .disp_entry(disp_entry),
         .disp_word(disp_word), .all_done(done), .deadlock(deadlock),
@@ -185,19 +188,35 @@ module accel_top #(
     generate
         for (ge = 0; ge < ENGINES; ge = ge + 1) begin : eng
             wire [1:0] op;
-            engine #(.ROWS(ROWS), .COLS(COLS), .KMAX(KMAX), .BUS_BYTES(BUS_BYTES),
-                     .ENTRY_W(ENTRY_W)) u_engine (
-                .clk(clk), .rst(rst),
-                .start(disp_valid && disp_engine == ge), .word(disp_word), .done(eng_done[ge]),
-                .req(eng_req[ge]), .req_op(op),
-                .req_seg_start(eng_seg_start[32*ge +: 32]), .req_seg_count(eng_seg_count[32*ge +: 32]),
-                .grant(grant_valid && grant_engine == ge), .op_done(dma_done && dma_engine == ge),
-                .spad_we(spad_we && dma_engine == ge), .spad_addr(spad_addr), .spad_be(spad_be),
-                .spad_wdata(spad_wdata),
-                .obuf_re(obuf_re && dma_engine == ge), .obuf_addr(obuf_addr),
-                .obuf_rdata(eng_obuf_rdata[8*BUS_BYTES*ge +: 8*BUS_BYTES]),
-                .ev_req(ev_req[ge]), .ev_compute(ev_compute[ge]), .ev_compute_end(ev_compute_end[ge]),
-                .ev_drain(ev_drain[ge]));
+            if (DOUBLE_BUFFER != 0) begin : g_db
+                engine_db #(.ROWS(ROWS), .COLS(COLS), .KMAX(KMAX), .BUS_BYTES(BUS_BYTES),
+                            .ENTRY_W(ENTRY_W)) u_engine (
+                    .clk(clk), .rst(rst),
+                    .start(disp_valid && disp_engine == ge), .word(disp_word), .done(eng_done[ge]),
+                    .req(eng_req[ge]), .req_op(op),
+                    .req_seg_start(eng_seg_start[32*ge +: 32]), .req_seg_count(eng_seg_count[32*ge +: 32]),
+                    .grant(grant_valid && grant_engine == ge), .op_done(dma_done && dma_engine == ge),
+                    .spad_we(spad_we && dma_engine == ge), .spad_addr(spad_addr), .spad_be(spad_be),
+                    .spad_wdata(spad_wdata),
+                    .obuf_re(obuf_re && dma_engine == ge), .obuf_addr(obuf_addr),
+                    .obuf_rdata(eng_obuf_rdata[8*BUS_BYTES*ge +: 8*BUS_BYTES]),
+                    .ev_req(ev_req[ge]), .ev_compute(ev_compute[ge]), .ev_compute_end(ev_compute_end[ge]),
+                    .ev_drain(ev_drain[ge]));
+            end else begin : g_sb
+                engine #(.ROWS(ROWS), .COLS(COLS), .KMAX(KMAX), .BUS_BYTES(BUS_BYTES),
+                         .ENTRY_W(ENTRY_W)) u_engine (
+                    .clk(clk), .rst(rst),
+                    .start(disp_valid && disp_engine == ge), .word(disp_word), .done(eng_done[ge]),
+                    .req(eng_req[ge]), .req_op(op),
+                    .req_seg_start(eng_seg_start[32*ge +: 32]), .req_seg_count(eng_seg_count[32*ge +: 32]),
+                    .grant(grant_valid && grant_engine == ge), .op_done(dma_done && dma_engine == ge),
+                    .spad_we(spad_we && dma_engine == ge), .spad_addr(spad_addr), .spad_be(spad_be),
+                    .spad_wdata(spad_wdata),
+                    .obuf_re(obuf_re && dma_engine == ge), .obuf_addr(obuf_addr),
+                    .obuf_rdata(eng_obuf_rdata[8*BUS_BYTES*ge +: 8*BUS_BYTES]),
+                    .ev_req(ev_req[ge]), .ev_compute(ev_compute[ge]), .ev_compute_end(ev_compute_end[ge]),
+                    .ev_drain(ev_drain[ge]));
+            end
             assign eng_req_op[2*ge +: 2] = op;
         end
     endgenerate

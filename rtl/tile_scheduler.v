@@ -26,7 +26,9 @@
 // - Dispatch, c = 1: when the ready queue is not empty and an engine is idle;
 //   the head goes to the lowest-numbered idle engine, whose `disp_valid`
 //   pulse is in cycle t + 1 (the tile's start). An engine is idle from the
-//   cycle its `eng_done` pulse is high.
+//   cycle its `eng_done` pulse is high. With DOUBLE_BUFFER = 1 an engine
+//   holds up to two tiles (done in dispatch order): the head goes to the
+//   lowest-numbered engine holding none, else the lowest-numbered holding one.
 // - Admission of the next entry in program order, c = 1 + len(preds[x]):
 //   when entries remain and a slot is free; predecessor j's done bit is read
 //   in cycle t + 1 + j; in cycle t + c the entry is in the table with its
@@ -49,6 +51,7 @@ module tile_scheduler #(
     parameter integer N_DEPTH     = 64,
     parameter integer LIST_DEPTH  = 64,
     parameter integer ENTRY_W     = 512,
+    parameter integer DOUBLE_BUFFER = 0,
     parameter integer EW          = (ENGINES > 1) ? $clog2(ENGINES) : 1
 ) (
     input  wire               clk,
@@ -99,12 +102,16 @@ module tile_scheduler #(
     reg  [31:0] cq [0:TABLE_DEPTH-1];
     integer     rq_head, rq_tail, rq_count, cq_head, cq_tail, cq_count;
     // Arrival queue: between two choices each engine finishes at most once
-    // (only a choice dispatches), so ENGINES slots suffice.
-    reg  [31:0] aq [0:ENGINES-1];
+    // (only a choice dispatches), twice with double buffering: AQ slots suffice.
+    localparam integer CAP = DOUBLE_BUFFER != 0 ? 2 : 1;  // tiles an engine holds
+    localparam integer AQ = ENGINES * CAP;
+    reg  [31:0] aq [0:AQ-1];
     integer     aq_count;
 
-    reg  [ENGINES-1:0] eng_busy;
-    reg  [31:0]        eng_entry [0:ENGINES-1];
+    reg  [ENGINES-1:0] eng_busy;               // holds at least one tile
+    reg  [1:0]         eng_cnt   [0:ENGINES-1];  // tiles held (0 .. CAP)
+    reg  [31:0]        eng_entry [0:ENGINES-1];  // the oldest tile held
+    reg  [31:0]        eng_next  [0:ENGINES-1];  // the second (double buffering)
 
     wire active = running | start;
 
@@ -148,9 +155,14 @@ module tile_scheduler #(
         end
         idle_any = 1'b0; idle_eng = {EW{1'b0}};
         for (e = ENGINES - 1; e >= 0; e = e - 1)
-            if (!eng_busy[e] || eng_done[e]) begin
+            if ((!eng_busy[e] || eng_done[e]) && (CAP == 1 || eng_cnt[e] != 2'd2)) begin
                 idle_any = 1'b1; idle_eng = e[EW-1:0];
             end
+        if (CAP > 1 && !idle_any)  // none empty: the lowest-numbered with a free buffer
+            for (e = ENGINES - 1; e >= 0; e = e - 1)
+                if (eng_cnt[e] < 2'd2 || eng_done[e]) begin
+                    idle_any = 1'b1; idle_eng = e[EW-1:0];
+                end
     end
 
     wire choosing   = active && state == S_CHOOSE;
@@ -193,6 +205,9 @@ module tile_scheduler #(
             rq_head <= 0; rq_tail <= 0; rq_count <= 0;
             cq_head <= 0; cq_tail <= 0; cq_count <= 0; aq_count <= 0;
             eng_busy <= {ENGINES{1'b0}};
+            for (e = 0; e < ENGINES; e = e + 1) begin
+                eng_cnt[e] <= 2'd0; eng_entry[e] <= 0; eng_next[e] <= 0;
+            end
             disp_valid <= 1'b0; disp_engine <= {EW{1'b0}}; disp_entry <= 0;
             disp_word <= {ENTRY_W{1'b0}};
             ev_ready <= 1'b0; ev_ready_entry <= 0;
@@ -205,7 +220,11 @@ module tile_scheduler #(
 
             // engines that finish are idle from now on
             for (e = 0; e < ENGINES; e = e + 1)
-                if (eng_done[e]) eng_busy[e] <= 1'b0;
+                if (eng_done[e]) begin
+                    eng_busy[e] <= eng_cnt[e] == 2'd2;
+                    eng_cnt[e] <= eng_cnt[e] - 2'd1;
+                    eng_entry[e] <= eng_next[e];
+                end
 
             case (state)
             S_CHOOSE: begin
@@ -224,7 +243,11 @@ module tile_scheduler #(
                     disp_entry <= rq_head_entry;
                     disp_word <= entry_rom[rq_head_entry];
                     eng_busy[idle_eng] <= 1'b1;
-                    eng_entry[idle_eng] <= rq_head_entry;
+                    eng_cnt[idle_eng] <= eng_cnt[idle_eng] + 2'd1 - {1'b0, eng_done[idle_eng]};
+                    if (eng_cnt[idle_eng] - {1'b0, eng_done[idle_eng]} == 2'd0)
+                        eng_entry[idle_eng] <= rq_head_entry;
+                    else
+                        eng_next[idle_eng] <= rq_head_entry;
                 end else if (do_admit) begin
                     admit_next <= admit_next + 1;
                     if (admit_pred_cnt == 32'd0) begin
@@ -266,7 +289,7 @@ module tile_scheduler #(
             pushes = 0;
             tail_v = cq_tail;
             if (choosing)  // arrivals join the completion queue (minus a popped head)
-                for (e = 0; e < ENGINES; e = e + 1)
+                for (e = 0; e < AQ; e = e + 1)
                     if (e < aq_count && !(e == 0 && do_complete && head_from_aq)) begin
                         cq[tail_v] <= aq[e];
                         tail_v = (tail_v + 1) % TABLE_DEPTH;

@@ -182,6 +182,7 @@ class Arch:
             "MAX_BURST_BEATS": self.dma.max_burst_beats,
             "MEM_LATENCY": self.memory.latency_cycles,
             "KMAX": self.kmax,
+            "DOUBLE_BUFFER": int(self.engine.double_buffer),
         }
 
     def with_timing(self, **values: int) -> Arch:

@@ -58,6 +58,7 @@ ARCH_SOURCES = {
     "MAX_BURST_BEATS": "[dma] max_burst_beats",
     "MEM_LATENCY": "[memory] latency_cycles",
     "KMAX": "kmax (from [scratchpad] bytes and [array] rows, cols)",
+    "DOUBLE_BUFFER": "[engine] double_buffer",
 }
 
 

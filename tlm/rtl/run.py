@@ -40,7 +40,7 @@ from tlm.trace.writer import TraceWriter
 from tlm.workload.program import OPS, TileProgram
 
 TOP = "tb_accel"
-RTL_SOURCES = ("accel_top.v", "tile_scheduler.v", "engine.v", "mac_array.v", "pe.v",
+RTL_SOURCES = ("accel_top.v", "tile_scheduler.v", "engine.v", "engine_db.v", "mac_array.v", "pe.v",
                "dma.v", "arbiter.v", "memory.v", "dram/dram_ctrl.v")
 BENCH_MODULE = "accel_bench"
 _OP_NAMES = {0: "load_a", 1: "load_b", 2: "load_c", 3: "store_c"}
@@ -108,12 +108,24 @@ def convert_log(log_path: Path, program: TileProgram, writer: TraceWriter) -> tu
     nbytes = {op: program.bytes[op] for op in OPS}
     nbeats = {op: program.beats[op] for op in OPS}
     ready: dict[int, int] = {}
-    current: dict[int, int] = {}        # engine -> entry
-    tile_start: dict[int, int] = {}
-    req: dict[int, tuple[int, int]] = {}  # engine -> (op, request cycle)
+    # Per engine: the entries dispatched to it, in order, and how many of them
+    # each kind of event has passed. An engine treats its tiles in dispatch
+    # order at every step (a double-buffered one holds two at a time), so the
+    # n-th event of a kind on an engine belongs to its n-th tile.
+    order: dict[int, list[int]] = {}
+    seen: dict[tuple[int, str], int] = {}
+    tile_start: dict[int, int] = {}     # entry -> dispatch cycle
+    req: dict[int, tuple[int, int, int]] = {}  # engine -> (op, request cycle, entry)
     grant: dict[int, int] = {}
-    compute_start: dict[int, int] = {}
-    drain_start: dict[int, int] = {}
+    compute_start: dict[int, int] = {}  # entry -> cycle
+    drain_start: dict[int, int] = {}    # entry -> cycle
+
+    def nth(e: int, kind: str, advance: bool = True) -> int:
+        i = seen.get((e, kind), 0)
+        if advance:
+            seen[e, kind] = i + 1
+        return order[e][i if advance else i - 1]
+
     action_end = -1  # end of the completion action being walked
     # Records of a layers-form workload carry their layer, as the TLM's do.
     layer_of = program.layer.tolist() if program.info.get("layers") else None
@@ -134,31 +146,39 @@ def convert_log(log_path: Path, program: TileProgram, writer: TraceWriter) -> tu
             action_end = c + 1 + int(f[3])
         elif tag == "D":
             x, e = int(f[2]), int(f[3])
-            current[e] = x
-            tile_start[e] = c
+            order.setdefault(e, []).append(x)
+            tile_start[x] = c
             record("dispatch", x, ready.pop(x, c), c, engine=e)
         elif tag == "Q":
-            req[int(f[2])] = (int(f[3]), c)
+            e, op_code = int(f[2]), int(f[3])
+            if _OP_NAMES[op_code] == "store_c":
+                x = nth(e, "store")
+            else:  # load_a opens a tile's loads; load_b/load_c follow on the same tile
+                x = nth(e, "load", advance=_OP_NAMES[op_code] == "load_a")
+            req[e] = (op_code, c, x)
         elif tag == "G":
             grant[int(f[2])] = c
         elif tag == "F":
             e = int(f[2])
-            x = current[e]
-            op_code, requested = req[e]
+            op_code, requested, x = req[e]
             op = _OP_NAMES[op_code]
-            start = drain_start[e] if op == "store_c" else requested
+            start = drain_start.pop(x) if op == "store_c" else requested
             record(op, x, start, c, engine=e, grant=grant[e],
                    bytes=int(nbytes[op][x]), beats=int(nbeats[op][x]))
         elif tag == "S":
-            compute_start[int(f[2])] = c
+            e = int(f[2])
+            compute_start[nth(e, "compute")] = c
         elif tag == "E":
             e = int(f[2])
-            record("compute", current[e], compute_start[e], c, engine=e)
+            x = nth(e, "compute_end")
+            record("compute", x, compute_start.pop(x), c, engine=e)
         elif tag == "W":
-            drain_start[int(f[2])] = c
+            e = int(f[2])
+            drain_start[nth(e, "drain")] = c
         elif tag == "X":
             e = int(f[2])
-            record("tile", current[e], tile_start[e], c, engine=e)
+            x = nth(e, "done")
+            record("tile", x, tile_start.pop(x), c, engine=e)
         elif tag in ("END", "DEADLOCK"):
             return tag, c
         elif tag == "MEMERR":

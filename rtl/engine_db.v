@@ -1,0 +1,250 @@
+// engine_db: the double-buffered engine (DOUBLE_BUFFER = 1 in accel_top;
+// docs/microarch.md, "Double buffering"). Same ports and trace strobes as
+// `engine`; up to two tiles, one per operand buffer: buffer b is laid out
+// like the single-buffered scratchpad at byte offset b * BUF (BUF = C_BASE +
+// 4*ROWS*COLS); the tiles alternate buffers in dispatch order.
+//
+// Decisions in cycle t take effect in t + 1 (engine_start = engine_phase =
+// engine_done = 1):
+//   port    when free in t (no op, or its op_done in t): the store of the
+//           drained tile (drained before t, or drain_last in t), else the
+//           next load of the oldest tile with loads left (a tile whose
+//           `start` is in t included).
+//   compute when the array is free in t (idle, or drain_last in t) and the
+//           next tile's last load is done (in t or before).
+//   drain   when the compute is over (mac_done in t, or before) and the
+//           output buffer is free in t (no store pending, or its op_done in t).
+//   done    pulse in t + 1 for a store op_done in t; the buffer is free then.
+`default_nettype none
+
+module engine_db #(
+    parameter integer ROWS      = 4,
+    parameter integer COLS      = 4,
+    parameter integer KMAX      = 64,
+    parameter integer BUS_BYTES = 8,
+    parameter integer ENTRY_W   = 512
+) (
+    input  wire                   clk,
+    input  wire                   rst,
+    input  wire                   start,
+    input  wire [ENTRY_W-1:0]     word,
+    output reg                    done,
+    output reg                    req,
+    output reg  [1:0]             req_op,
+    output reg  [31:0]            req_seg_start,
+    output reg  [31:0]            req_seg_count,
+    input  wire                   grant,
+    input  wire                   op_done,
+    input  wire                   spad_we,
+    input  wire [31:0]            spad_addr,
+    input  wire [BUS_BYTES-1:0]   spad_be,
+    input  wire [8*BUS_BYTES-1:0] spad_wdata,
+    input  wire                   obuf_re,
+    input  wire [31:0]            obuf_addr,
+    output reg  [8*BUS_BYTES-1:0] obuf_rdata,
+    output reg                    ev_req,
+    output reg                    ev_compute,
+    output wire                   ev_compute_end,
+    output reg                    ev_drain
+);
+    localparam integer C_BASE     = (ROWS + COLS) * KMAX;
+    localparam integer BUF        = C_BASE + 4 * ROWS * COLS;
+    localparam integer SPAD_BYTES = 2 * BUF;
+    localparam integer OBUF_BYTES = 4 * ROWS * COLS;
+    localparam [1:0] A_IDLE = 2'd0, A_COMPUTE = 2'd1, A_WAIT = 2'd2, A_DRAIN = 2'd3;
+    localparam [1:0] OP_STORE = 2'd3;
+
+    reg [7:0] spad [0:SPAD_BYTES-1];
+    reg [7:0] obuf [0:OBUF_BYTES-1];
+
+    reg [ENTRY_W-1:0] w0, w1;   // the entry words of buffers 0 and 1
+    reg [1:0]  vld;             // buffer holds a tile
+    reg [1:0]  nxt0, nxt1;      // next load to request (0 a, 1 b, 2 c), 3: all requested
+    reg [1:0]  ldone;           // the buffer's loads are done
+    reg        nbuf;            // buffer of the next tile to start
+    reg        hb;              // buffer of the oldest tile (the next to be stored)
+    reg        cb;              // buffer of the array's tile (or the next to compute)
+    reg [1:0]  astate;
+    reg        obuf_busy;       // drained results not yet stored
+    reg        st_pend;         // the drained tile waits for the port
+    reg        port_busy;       // an op requested and not done
+    reg        pbuf;            // buffer of the op on the port
+    reg [31:0] feed_t, drain_d;
+    reg        mac_start, drain_start;
+    wire       mac_done, drain_valid, drain_last;
+    wire       mac_busy_unused;
+
+    // (muxes, not functions: a continuous assignment through a function that
+    // reads module registers is not re-evaluated when they change, in Icarus)
+
+    // ---- this cycle's decisions ----
+    wire st_done_now  = port_busy && op_done && req_op == OP_STORE;
+    wire ld_fin_now   = port_busy && op_done && req_op != OP_STORE && ((pbuf) ? nxt1 : nxt0) == 2'd3;
+    wire pfree        = !port_busy || op_done;
+    wire drain_end_now = astate == A_DRAIN && drain_last;
+    wire arr_free     = astate == A_IDLE || drain_end_now;
+    wire ac           = drain_end_now ? ~cb : cb;          // the tile the array takes next
+    wire ac_loaded    = vld[ac] && (ldone[ac] || (ld_fin_now && pbuf == ac));
+    wire do_compute   = arr_free && ac_loaded;
+    wire obuf_ok      = !obuf_busy || st_done_now;
+    wire do_drain     = ((astate == A_COMPUTE && mac_done) || astate == A_WAIT) && obuf_ok;
+    wire do_store     = pfree && (st_pend || drain_end_now);
+    // the oldest tile with loads left: hb, then ~hb, then one starting now
+    wire lh           = vld[hb] && ((hb) ? nxt1 : nxt0) != 2'd3;
+    wire lo           = vld[~hb] && ((~hb) ? nxt1 : nxt0) != 2'd3;
+    wire ln           = start && !lh && !lo;
+    wire do_load      = pfree && !do_store && (lh || lo || ln);
+    wire lb           = lh ? hb : lo ? ~hb : nbuf;
+    wire [1:0] lop    = ln ? 2'd0 : ((lb) ? nxt1 : nxt0);
+    wire [ENTRY_W-1:0] lw = ln ? word : ((lb) ? w1 : w0);
+    wire [1:0] lnext  = (lop == 2'd2 || (lop == 2'd1 && !lw[1])) ? 2'd3 : lop + 2'd1;
+
+    // ---- feeder (as in `engine`), from the buffer of the array's tile ----
+    wire        fb         = do_compute ? ac : cb;
+    /* verilator lint_off UNUSEDSIGNAL */  // entry words carry other blocks' fields
+    wire [ENTRY_W-1:0] fw  = ((fb) ? w1 : w0);
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [15:0] fm = fw[47:32], fn = fw[63:48], fk = fw[79:64];
+    wire [31:0] fbase      = fb ? BUF : 0;
+    wire        feed_now   = do_compute || astate == A_COMPUTE;
+    wire [31:0] t_next     = do_compute ? 32'd0 : feed_t + 32'd1;
+    reg  [ROWS*8-1:0]  a_q;
+    reg  [COLS*8-1:0]  b_q;
+    reg  [COLS*32-1:0] c_q;
+    integer f;
+    always @(posedge clk) begin
+        if (feed_now) begin
+            for (f = 0; f < ROWS; f = f + 1)
+                a_q[8*f +: 8] <= (f < fm && t_next < fk) ? spad[fbase + f * KMAX + t_next] : 8'd0;
+            for (f = 0; f < COLS; f = f + 1) begin
+                b_q[8*f +: 8] <= (f < fn && t_next < fk) ? spad[fbase + (ROWS + f) * KMAX + t_next] : 8'd0;
+                c_q[32*f +: 32] <= (t_next < ROWS)
+                    ? {spad[fbase + C_BASE + (t_next * COLS + f) * 4 + 3],
+                       spad[fbase + C_BASE + (t_next * COLS + f) * 4 + 2],
+                       spad[fbase + C_BASE + (t_next * COLS + f) * 4 + 1],
+                       spad[fbase + C_BASE + (t_next * COLS + f) * 4]}
+                    : 32'd0;
+            end
+        end
+    end
+
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [ENTRY_W-1:0] cw = ((cb) ? w1 : w0);   // the array's tile: k and preload at start, store mode at drain
+    wire [ENTRY_W-1:0] hw = ((hb) ? w1 : w0);   // the oldest tile: its store
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [COLS*32-1:0] drain_row;
+    mac_array #(.ROWS(ROWS), .COLS(COLS), .KW(16)) u_mac (
+        .clk(clk), .rst(rst), .start(mac_start), .k(cw[79:64]), .preload(cw[1]),
+        .a_in(a_q), .b_in(b_q), .c_in(c_q),
+        .busy(mac_busy_unused), .done(mac_done),
+        .drain_start(drain_start), .drain_valid(drain_valid), .drain_last(drain_last),
+        .drain_row(drain_row));
+    assign ev_compute_end = mac_done;
+
+    function [7:0] relu_shift_int8(input [31:0] acc, input [7:0] sh);
+        reg signed [31:0] v;
+        begin
+            v = $signed(acc) >>> sh;
+            if ($signed(acc) <= 0) relu_shift_int8 = 8'd0;
+            else if (v > 127) relu_shift_int8 = 8'd127;
+            else relu_shift_int8 = v[7:0];
+        end
+    endfunction
+
+    wire [31:0] wbase = pbuf ? BUF : 0;
+    integer j;
+    always @(posedge clk) begin
+        if (drain_valid) begin
+            for (j = 0; j < COLS; j = j + 1) begin
+                if (cw[2])
+                    obuf[drain_d * COLS + j] <= relu_shift_int8(drain_row[32*j +: 32], cw[15:8]);
+                else begin
+                    obuf[(drain_d * COLS + j) * 4]     <= drain_row[32*j      +: 8];
+                    obuf[(drain_d * COLS + j) * 4 + 1] <= drain_row[32*j + 8  +: 8];
+                    obuf[(drain_d * COLS + j) * 4 + 2] <= drain_row[32*j + 16 +: 8];
+                    obuf[(drain_d * COLS + j) * 4 + 3] <= drain_row[32*j + 24 +: 8];
+                end
+            end
+        end
+        if (obuf_re)
+            for (j = 0; j < BUS_BYTES; j = j + 1)
+                obuf_rdata[8*j +: 8] <= (obuf_addr + j < OBUF_BYTES) ? obuf[obuf_addr + j] : 8'd0;
+        if (spad_we)
+            for (j = 0; j < BUS_BYTES; j = j + 1)
+                if (spad_be[j]) spad[wbase + spad_addr + j] <= spad_wdata[8*j +: 8];
+    end
+
+    // ---- controller ----
+    always @(posedge clk) begin
+        if (rst) begin
+            done <= 1'b0; req <= 1'b0; req_op <= 2'd0; req_seg_start <= 0; req_seg_count <= 0;
+            w0 <= {ENTRY_W{1'b0}}; w1 <= {ENTRY_W{1'b0}};
+            vld <= 2'b00; nxt0 <= 2'd3; nxt1 <= 2'd3; ldone <= 2'b00;
+            nbuf <= 1'b0; hb <= 1'b0; cb <= 1'b0; astate <= A_IDLE;
+            obuf_busy <= 1'b0; st_pend <= 1'b0; port_busy <= 1'b0; pbuf <= 1'b0;
+            mac_start <= 1'b0; drain_start <= 1'b0; feed_t <= 0; drain_d <= 0;
+            ev_req <= 1'b0; ev_compute <= 1'b0; ev_drain <= 1'b0;
+        end else begin
+            done <= 1'b0;
+            ev_req <= 1'b0;
+            mac_start <= 1'b0;
+            drain_start <= 1'b0;
+            ev_compute <= 1'b0;
+            ev_drain <= 1'b0;
+            if (grant) req <= 1'b0;
+            if (astate == A_COMPUTE) feed_t <= feed_t + 1;
+            if (drain_valid) drain_d <= drain_d + 1;
+            // a tile arrives in buffer nbuf
+            if (start) begin
+                if (nbuf) begin w1 <= word; nxt1 <= 2'd0; end
+                else begin w0 <= word; nxt0 <= 2'd0; end
+                vld[nbuf] <= 1'b1;
+                ldone[nbuf] <= 1'b0;
+                nbuf <= ~nbuf;
+            end
+            // the port
+            if (ld_fin_now) ldone[pbuf] <= 1'b1;
+            if (st_done_now) begin
+                done <= 1'b1;
+                vld[hb] <= 1'b0;
+                hb <= ~hb;
+                obuf_busy <= 1'b0;
+            end
+            if (op_done) port_busy <= 1'b0;
+            if (drain_end_now && !do_store) st_pend <= 1'b1;
+            if (do_store) begin
+                st_pend <= 1'b0;
+                port_busy <= 1'b1; pbuf <= hb;
+                req <= 1'b1; req_op <= OP_STORE; ev_req <= 1'b1;
+                req_seg_start <= hw[224 + 64*3 +: 32];
+                req_seg_count <= hw[256 + 64*3 +: 32];
+            end else if (do_load) begin
+                port_busy <= 1'b1; pbuf <= lb;
+                req <= 1'b1; req_op <= lop; ev_req <= 1'b1;
+                req_seg_start <= lw[224 + 64*lop +: 32];
+                req_seg_count <= lw[256 + 64*lop +: 32];
+                if (lb) nxt1 <= lnext; else nxt0 <= lnext;
+            end
+            // the array
+            case (astate)
+            A_COMPUTE: if (mac_done) astate <= do_drain ? A_DRAIN : A_WAIT;
+            A_WAIT: if (do_drain) astate <= A_DRAIN;
+            A_DRAIN: if (drain_last) begin
+                cb <= ~cb;
+                astate <= A_IDLE;
+            end
+            default: ;
+            endcase
+            if (do_drain) begin
+                drain_start <= 1'b1; ev_drain <= 1'b1; drain_d <= 0;
+                obuf_busy <= 1'b1;
+            end
+            if (do_compute) begin
+                mac_start <= 1'b1; ev_compute <= 1'b1; feed_t <= 0;
+                astate <= A_COMPUTE;
+            end
+        end
+    end
+endmodule
+
+`default_nettype wire
