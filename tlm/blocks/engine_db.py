@@ -239,10 +239,11 @@ class DoubleBufferedEngine(Module):
             self._record("tile", tile, tile.t0, done)
         tt = self.tile_times
         # The profile's engine split wants one tile at a time: a tile's time on
-        # the engine starts when the previous one's ended.
+        # the engine starts when the previous one's ended, and its compute is
+        # placed inside that span (overlapped loads and stores are not counted).
         start = max(tile.t0, self._span_end)
         tt.start[x] = start
-        tt.compute[x] = max(tile.c0, start)
+        tt.compute[x] = max(start, min(tile.c0, done - self.times.compute_list[x]))
         tt.done[x] = done
         tt.engine[x] = self.index
         self.busy_cycles += done - start
