@@ -24,6 +24,7 @@ import numpy as np
 
 from tlm.arch import Arch
 from tlm.blocks.dma import Dma
+from tlm.blocks.engine import Engine
 from tlm.blocks.mac_array import MacArrayModel, relu_shift_int8
 from tlm.blocks.profile import TileTimes
 from tlm.blocks.sink import TraceRecorder, is_null
@@ -55,13 +56,17 @@ class _Tile:
         self.store_done = UNKNOWN
 
 
-class DoubleBufferedEngine(Module):
-    """Engine `index` with two operand buffers; the scheduler dispatches up to two tiles."""
+class DoubleBufferedEngine(Engine):
+    """Engine `index` with two operand buffers; the scheduler dispatches up to two tiles.
+
+    An `Engine` to the DMA and the scheduler (same attributes), with its own
+    process; `Engine.__init__` is not run.
+    """
 
     def __init__(self, parent: Module, name: str, index: int, arch: Arch, program: TileProgram,
                  times: OpTimes, dma: Dma, trace: TraceRecorder, functional: bool,
                  tile_times: TileTimes | None = None, layer_of: list[int] | None = None) -> None:
-        super().__init__(parent, name)
+        Module.__init__(self, parent, name)
         self.index = index
         self.arch = arch
         self.program = program
@@ -186,7 +191,7 @@ class DoubleBufferedEngine(Module):
                     tile.store_at = tile.s0 + drain
                     array_free = tile.store_at
                     if self.functional:
-                        self._compute_and_drain(tile)
+                        self._compute_and_drain_tile(tile)
             # The port: a drained tile's store first, else the oldest tile's next load,
             # each from the cycle it is eligible and the port is free.
             wake = -1
@@ -260,7 +265,7 @@ class DoubleBufferedEngine(Module):
         else:
             self.trace.record(op, tile.tid, start, end, engine=self.index, layer=self.layer_of[tile.x])
 
-    def _compute_and_drain(self, tile: _Tile) -> None:
+    def _compute_and_drain_tile(self, tile: _Tile) -> None:
         """The tile's arithmetic from its buffer, drained into the output buffer."""
         m, n, k, load_c, relu, shift = self._dims[tile.x]
         acc = self.arrays[tile.buf].compute(m, n, k, load_c)
