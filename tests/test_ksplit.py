@@ -8,7 +8,7 @@ import pytest
 
 from tlm.arch import arch_from_dict
 from tlm.cli import main
-from tlm.cli.ksplit import ksplit_warning, spad_bytes_for
+from tlm.workload.ksplit import ksplit_warning, spad_bytes_for
 from tlm.workload import compile_workload
 
 LAYERS = {"format": "tlm-workload/1", "name": "ks", "seed": 2, "layers": [

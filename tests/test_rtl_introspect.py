@@ -32,6 +32,7 @@ module accel_top #(
     parameter BUS_BYTES = 8,
     parameter MAX_BURST_BEATS = 16,
     parameter MEM_LATENCY = 20,
+    parameter DOUBLE_BUFFER = 0,
     parameter SPAD_BYTES = 32'd65536,
     parameter KMAX = (SPAD_BYTES - 4 * ROWS * COLS) / (ROWS + COLS)
 ) (

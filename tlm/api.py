@@ -185,5 +185,8 @@ def simulate(workload: WorkloadSource, arch: ArchSource = None, *, timing_only: 
             summary["layers"] = [{**m, **t} if isinstance(t, dict) else m for m, t in zip(mine, theirs)]
         else:
             summary["layers"] = mine
+    from tlm.workload.ksplit import ksplit_warning
+
     summary["wall_s"] = round(time.perf_counter() - wall0, 4)
+    summary["warnings"] = [w for w in (ksplit_warning(program, a),) if w is not None]
     return Result(summary=summary, arch=a)

@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     if hardware is not None:
         verilog_parameters(hardware, arch, args.hardware)  # bad combinations before compiling
     program = compile_workload(args.workload, arch, functional=True, limits=limits_from_args(args))
-    from tlm.cli.ksplit import warn_ksplit
+    from tlm.workload.ksplit import warn_ksplit
 
     warn_ksplit(program, arch)
     try:

@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     keep = _trace_filter(args, outputs)
     program = compile_workload(args.workload, arch, functional=not args.timing_only,
                                limits=limits_from_args(args))
-    from tlm.cli.ksplit import warn_ksplit
+    from tlm.workload.ksplit import warn_ksplit
 
     warnings = warn_ksplit(program, arch)
     bar = _progress_bar(program.entries, args.no_progress)

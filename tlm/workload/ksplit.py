@@ -2,7 +2,8 @@
 
 A layer with K > `arch.kmax` is computed in several K-chunks, each storing and
 reloading int32 partial sums; that costs DMA traffic and time the user may not
-expect, so `sim` and `rtl` say so (on stderr, never as an error).
+expect, so `tlmsim sim` and `tlmsim rtl` say so (on stderr, never as an
+error) and `sim --json` / `tlm.api.simulate` list it under `warnings`.
 """
 
 from __future__ import annotations
