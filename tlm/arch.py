@@ -1,6 +1,6 @@
 """The accelerator's architecture config: one source of truth for TLM and RTL.
 
-A TOML file (`shared/spec/arch.md`) names only what it changes; every key has
+A TOML file (`docs/arch.md`) names only what it changes; every key has
 a default here. Unknown sections or keys are errors, because a typo would
 otherwise silently change the hardware. `[timing]` holds the TLM-only timing
 parameters that `tlmsim calibrate` fits; the RTL never reads them.
