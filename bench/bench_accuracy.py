@@ -32,7 +32,6 @@ from tlm.arch import Arch
 from tlm.cli.common import resolve_arch
 
 
-
 def speed_workload() -> dict[str, Any]:
     def conv(name: str, cin: int, cout: int, dilation: int) -> dict[str, Any]:
         return {"name": name, "op": "conv2d", "in_channels": cin, "out_channels": cout,
