@@ -82,7 +82,7 @@ def main() -> int:
             out += ["Failed:", "", "```", proc.stderr.strip()[-2000:], "```", ""]
         else:
             out += [text, ""]
-        out.append(f"<!-- /bench:{key} -->")
+        out += [f"<!-- /bench:{key} -->", ""]
     tmp = target.with_suffix(".md.tmp")
     tmp.write_text("\n".join(out) + "\n")
     tmp.replace(target)
