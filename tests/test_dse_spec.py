@@ -60,6 +60,22 @@ def test_bad_spec_is_exit_2_with_one_line(tmp_path: Path, capsys: pytest.Capture
     assert err.startswith("error: ") and err.count("\n") == 1 and message in err, err
 
 
+@pytest.mark.parametrize("content,message", [
+    ("workloads = " + "[" * 5000 + "]" * 5000, "nesting deeper than 64"),
+    ("seed = " + "9" * 5000, "TOML"),
+    (None, "more than the limit"),
+])
+def test_hostile_spec_files_are_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                       content: str | None, message: str) -> None:
+    """Deep nesting, a 5000-digit integer and an endless device are refused, never a traceback."""
+    spec = "/dev/zero" if content is None else tmp_path / "s.toml"
+    if content is not None:
+        Path(spec).write_text(content)
+    assert main(["sweep", str(spec), "--out", str(tmp_path / "out"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and message in err, err
+
+
 def test_bad_flags_are_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     spec = tmp_path / "s.toml"
     spec.write_text(GOOD)
