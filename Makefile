@@ -36,10 +36,10 @@ report: $(STAMP)  ## HTML report of the last compare
 	$(BIN)/tlmsim report traces/tlm.jsonl traces/rtl.jsonl -o traces/report.html
 
 test: $(STAMP)   ## unit, property and fast RTL tests
-	$(BIN)/python -m pytest tests -q
+	$(BIN)/python -m pytest tests -q -m "not long"
 
 dse-long: $(STAMP)  ## long design-space-exploration checks (the learned model's accuracy targets)
-	TLMSIM_DSE_LONG=1 $(BIN)/python -m pytest tests/test_predict_long.py -q
+	$(BIN)/python -m pytest tests/test_predict_long.py -q -m long
 
 typecheck: $(STAMP)  ## mypy over the package (settings in pyproject.toml)
 	$(BIN)/mypy tlm

@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_accuracy.py [--arch A] [--skip-speed] [--cache DIR]
 
 1. Accuracy: runs `tlmsim calibrate`'s pipeline (RTL results cached in
-   ``sim_build/calib-cache``) and prints, per workload of the calibration
+   the per-user cache, as `tlmsim calibrate` does) and prints, per workload of the calibration
    and held-out sets (the held-out set holds the small built-ins), the RTL
    cycles, end-to-end accuracy with the uncalibrated and the calibrated
    `[timing]`, and per-op duration error (mape, p95) after calibration;
@@ -30,8 +30,6 @@ from typing import Any
 
 from tlm.arch import Arch
 from tlm.cli.common import resolve_arch
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def speed_workload() -> dict[str, Any]:
@@ -145,7 +143,9 @@ def speed_section(arch: Arch) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--arch", default=None, help="arch TOML (default: built-in defaults)")
-    ap.add_argument("--cache", default=str(REPO / "sim_build" / "calib-cache"))
+    from tlm.rtl.runner import cache_root
+
+    ap.add_argument("--cache", default=str(cache_root() / "calib"))
     ap.add_argument("--skip-speed", action="store_true")
     ap.add_argument("--skip-accuracy", action="store_true")
     args = ap.parse_args(argv)

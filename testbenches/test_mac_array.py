@@ -214,7 +214,7 @@ class ScaleSimRow:
     compute_cycles: int  # as SCALE-Sim 3.0.0 prints it: F * P - 1
 
 
-# shared/reference/scalesim-os.md; the 128 x 64 x 256 row (134k cycles) is left
+# SCALE-Sim's published output-stationary counts; the 128 x 64 x 256 row (134k cycles) is left
 # out to keep the regression short.
 SCALESIM_ROWS = [
     ScaleSimRow(4, 4, 4, 4, 4, 9),

@@ -46,6 +46,7 @@ def test_arch_sources_agree(tmp_path: Path) -> None:
 def test_layers_add_up_to_the_run() -> None:
     r = simulate("builtin:dilated_vgg_small", timing_only=True)
     assert [lay["name"] for lay in r.layers] == ["conv1", "conv2", "conv3"]
+    assert sum(lay["cycles"] for lay in r.layers) == r.cycles
     assert sum(lay["incr"] for lay in r.layers) == r.cycles
     assert sum(lay["macs"] for lay in r.layers) == r.macs
     assert all(0 <= lay["start"] < lay["end"] <= r.cycles for lay in r.layers)

@@ -69,7 +69,7 @@ def test_drift_deciles(tmp_path: Path) -> None:
 
 
 def test_json_has_the_spec_keys(tmp_path: Path) -> None:
-    """to_json carries at least the keys of shared/spec/cli.md, plus drift and worst."""
+    """to_json carries at least the keys of docs/cli.md, plus drift and worst."""
     j = _known_pair(tmp_path).to_json()
     for key in ("accuracy", "cycles_tlm", "cycles_rtl", "matched", "unmatched", "per_op", "drift", "worst"):
         assert key in j

@@ -11,9 +11,9 @@ the order of processes inside a delta is implementation-defined.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from pathlib import Path
 
+from golden_log import normalise, read_log
 from tlm import NS, Clock, Event, Fifo, Module, Signal, Simulator, all_of, any_of, wait
 
 GOLDEN = Path(__file__).parent / "golden" / "systemc" / "scenarios.log"
@@ -154,32 +154,14 @@ def run_scenarios() -> list[tuple[int, int, str]]:
     return out
 
 
-def _normalise(lines: list[tuple[int, int, str]]) -> list[tuple[int, int, frozenset[str]]]:
-    """(time, delta relative to the first line at that time, messages of that delta)."""
-    first: dict[int, int] = {}
-    groups: dict[tuple[int, int], set[str]] = defaultdict(set)
-    order: list[tuple[int, int]] = []
-    for t, d, msg in lines:
-        rel = d - first.setdefault(t, d)
-        if (t, rel) not in groups:
-            order.append((t, rel))
-        groups[(t, rel)].add(msg)
-    return [(t, rel, frozenset(groups[(t, rel)])) for t, rel in order]
-
-
 def _golden() -> list[tuple[int, int, str]]:
-    lines = []
-    for line in GOLDEN.read_text().splitlines():
-        parts = line.split(" ", 2)
-        if len(parts) == 3 and parts[1].isdigit():
-            lines.append((int(parts[0]), int(parts[1]), parts[2]))
-    return lines
+    return read_log(GOLDEN)
 
 
 def test_kernel_log_equals_systemc_reference():
     """Notifications, lists, timeouts, signals, fifos, clocks and methods match SystemC 2.3.4."""
-    want = _normalise(_golden())
-    got = _normalise(run_scenarios())
+    want = normalise(_golden())
+    got = normalise(run_scenarios())
     assert len(want) > 30
     assert got == want
 
@@ -188,4 +170,4 @@ def test_normalisation_is_not_vacuous():
     """A log with one event a delta late no longer matches the reference."""
     lines = _golden()
     broken = [(t, d + (1 if m == "waiter: a" and t == 1000 else 0), m) for t, d, m in lines]
-    assert _normalise(broken) != _normalise(lines)
+    assert normalise(broken) != normalise(lines)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-from test_kernel_golden import _normalise
+from golden_log import normalise, read_log
 
 from tlm import (
     NS, Buffer, Event, EventQueue, Export, Module, Mutex, Port, Semaphore, Signal, SimulationWarning,
@@ -274,11 +274,7 @@ def run_features() -> list[tuple[int, int, str]]:
 
 
 def _golden() -> list[tuple[int, int, str]]:
-    lines = []
-    for line in GOLDEN.read_text().splitlines():
-        t, d, msg = line.split(" ", 2)
-        lines.append((int(t), int(d), msg))
-    return lines
+    return read_log(GOLDEN)
 
 
 def _by_feature(lines: list[tuple[int, int, str]], prefixes: tuple[str, ...]) -> list[tuple[int, int, str]]:
@@ -304,8 +300,8 @@ def test_features_log_equals_systemc_reference():
     want, got = _golden(), run_features()
     assert len(want) > 60
     for feature, prefixes in FEATURES.items():
-        assert _normalise(_by_feature(got, prefixes)) == _normalise(_by_feature(want, prefixes)), feature
-    assert _normalise(got) == _normalise(want)
+        assert normalise(_by_feature(got, prefixes)) == normalise(_by_feature(want, prefixes)), feature
+    assert normalise(got) == normalise(want)
 
 
 def test_every_feature_has_lines_in_the_reference():

@@ -261,7 +261,10 @@ def test_vcd_comment_cannot_declare_variables(tmp_path: Path) -> None:
 def test_writers_and_summary_survive_a_hostile_name(tmp_path: Path,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
     wl = tmp_path / "w.json"
-    wl.write_text(json.dumps({"format": "tlm-workload/1", "name": EVIL,
+    # Control characters are refused in names (test_hostile_inputs); what is left
+    # must still not break a VCD header, HTML or a terminal.
+    evil = "x $end $var wire 1 ! evil $end <b>&amp;</b> \u202e"
+    wl.write_text(json.dumps({"format": "tlm-workload/1", "name": evil,
                               "layers": [{"op": "gemm", "M": 4, "N": 4, "K": 4}]}))
     outs = [tmp_path / "t.jsonl", tmp_path / "t.json", tmp_path / "t.vcd"]
     code = main(["sim", "-w", str(wl), "--no-progress", "--trace", str(outs[0]),
@@ -270,8 +273,13 @@ def test_writers_and_summary_survive_a_hostile_name(tmp_path: Path,
     assert code == 0
     out.encode("utf-8")
     assert "\x1b" not in out
-    assert read_trace(outs[0]).workload == EVIL  # the JSON trace keeps the name exactly
+    assert read_trace(outs[0]).workload == evil  # the JSON trace keeps the name exactly
     json.loads(outs[1].read_text())
+    from vcd.reader import TokenKind, tokenize
+
+    with open(outs[2], "rb") as f:
+        refs = [t.var.reference for t in tokenize(f) if t.kind is TokenKind.VAR]
+    assert "evil" not in refs
 
 
 @pytest.mark.parametrize("spill,block", [(97, 13), (50, 1), (5000, 7)])

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-pd = pytest.importorskip("pandas")
-pytest.importorskip("sklearn")
+import pandas as pd  # noqa: E402  (the [dse] extra; `make setup` installs it)
+import sklearn  # noqa: E402,F401  (the [dse] extra)
 
 from tlm.api import resolve_arch, workload_digest, workload_object  # noqa: E402
 from tlm.cli import main  # noqa: E402

@@ -6,15 +6,13 @@ held-out arch points and a held-out workload: MAPE <= 5 %, Kendall tau >= 0.9; a
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-pytestmark = pytest.mark.skipif(not os.environ.get("TLMSIM_DSE_LONG"),
-                                reason="long: run with `make dse-long` (TLMSIM_DSE_LONG=1)")
-pd = pytest.importorskip("pandas")
+pytestmark = pytest.mark.long  # `make dse-long`; `make test` deselects it
+import pandas as pd  # noqa: E402  (the [dse] extra; `make setup` installs it)
 
 from tlm.cli import main  # noqa: E402
 

@@ -91,7 +91,12 @@ def test_file_errors(tmp_path: Path) -> None:
     bad_toml.write_text("[dram\n")
     binary = tmp_path / "bin.toml"
     binary.write_bytes(b"\xff\xfe")
-    for path, where in ((big, "file"), (bad_toml, "TOML"), (binary, "file"), (tmp_path / "no.toml", "file")):
+    deep = tmp_path / "deep.toml"
+    deep.write_text("[dram]\nbanks = " + "[" * 5000 + "]" * 5000 + "\n")
+    huge_int = tmp_path / "huge.toml"
+    huge_int.write_text("[dram]\nbanks = " + "9" * 5000 + "\n")  # Python refuses > 4300 digits
+    for path, where in ((big, "file"), (bad_toml, "TOML"), (binary, "file"), (tmp_path / "no.toml", "file"),
+                        (deep, "TOML"), (huge_int, "TOML")):
         with pytest.raises(InputError) as e:
             load_hardware(path)
         assert e.value.where == where, path

@@ -18,10 +18,10 @@ the previous END_RESP (s12).
 
 from __future__ import annotations
 
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from golden_log import normalise, read_log
 from tlm import NS, Event, Module, Simulator, wait
 from tlm.transport import (
     AnalysisPort, Command, ExtendedPhase, Extension, GenericPayload, InitiatorSocket, MemoryManager,
@@ -528,32 +528,14 @@ def run_scenarios() -> list[tuple[int, int, str]]:  # noqa: C901 - one scenario 
     return out
 
 
-def _normalise(lines: list[tuple[int, int, str]]) -> list[tuple[int, int, frozenset[str]]]:
-    """(time, delta relative to the first line at that time, messages of that delta)."""
-    first: dict[int, int] = {}
-    groups: dict[tuple[int, int], set[str]] = defaultdict(set)
-    order: list[tuple[int, int]] = []
-    for t, d, msg in lines:
-        rel = d - first.setdefault(t, d)
-        if (t, rel) not in groups:
-            order.append((t, rel))
-        groups[(t, rel)].add(msg)
-    return [(t, rel, frozenset(groups[(t, rel)])) for t, rel in order]
-
-
 def _golden() -> list[tuple[int, int, str]]:
-    lines = []
-    for line in GOLDEN.read_text().splitlines():
-        parts = line.split(" ", 2)
-        if len(parts) == 3 and parts[1].isdigit():
-            lines.append((int(parts[0]), int(parts[1]), parts[2]))
-    return lines
+    return read_log(GOLDEN)
 
 
 def test_transport_log_equals_the_accellera_reference() -> None:
     """Every scenario's messages come at the reference's times, deltas and in its groups."""
-    want = _normalise(_golden())
-    got = _normalise(run_scenarios())
+    want = normalise(_golden())
+    got = normalise(run_scenarios())
     assert len(want) > 40
     assert got == want
 
@@ -568,4 +550,4 @@ def test_normalisation_is_not_vacuous() -> None:
     """A log with the PEQ's delta entry delivered in the same delta no longer matches."""
     lines = _golden()
     broken = [(t, d - (1 if m == "s5: cb E END_REQ" else 0), m) for t, d, m in lines]
-    assert _normalise(broken) != _normalise(lines)
+    assert normalise(broken) != normalise(lines)

@@ -59,22 +59,6 @@ class Result:
         return dict(self.summary)
 
 
-class _TileTimes:
-    """A trace sink that keeps only each tile's start and done cycle."""
-
-    def __init__(self) -> None:
-        self.start: dict[int, int] = {}
-        self.end: dict[int, int] = {}
-
-    def record(self, op: str, tile: int, start: int, end: int, **extra: Any) -> None:
-        if op == "tile":
-            self.start[tile] = start
-            self.end[tile] = end
-
-    def occupancy(self, time: int, value: int) -> None:
-        return None
-
-
 def resolve_arch(arch: ArchSource, *, calibrated: bool = True) -> Arch:
     """An `Arch` from any accepted arch source (dict/path overlay the calibrated defaults)."""
     from tlm.cli.common import calibrated_base
@@ -117,32 +101,22 @@ def extra_summary(arch: Arch, program: TileProgram, dma_bytes: int) -> dict[str,
             "arch": arch.to_dict()}
 
 
-def layer_breakdown(program: TileProgram, times: _TileTimes, cycles: int) -> list[dict[str, Any]]:
-    """Per layer: shape, tiles, MACs, first tile start, last tile done, cycles.
+def layer_rows(program: TileProgram, layers: list[dict[str, Any]], cycles: int) -> list[dict[str, Any]]:
+    """The model's per-layer figures plus each layer's GEMM shape (`M`, `N`, `K`) and `incr`.
 
-    `incr` is the cycles the layer adds to the run (its end minus the
-    previous layer's end; the last layer's runs to the end of the run), so
-    the run's `cycles` are the sum of `incr`.
+    `incr` is the cycles the layer adds to the run (its end minus the latest
+    end before it; the last layer's runs to the end of the run), so the run's
+    `cycles` are the sum of `incr` (what `tlm.predict` learns).
     """
-    layers: Any = program.info.get("layers") or []
-    if not layers:
-        return []
-    tiles = program.kind == EntryKind.TILE
-    lid = program.layer[tiles]
-    tid = program.tile_id[tiles]
-    macs = (program.m[tiles].astype(np.int64) * program.n[tiles] * program.k[tiles])
+    info: Any = program.info.get("layers") or []
     out: list[dict[str, Any]] = []
     prev_end = 0
-    for i, info in enumerate(layers):
-        ids = tid[lid == i].tolist()
-        start = min((times.start[t] for t in ids), default=prev_end)
-        end = max((times.end[t] for t in ids), default=prev_end)
-        out.append({"name": info["name"], "op": info["op"], "M": info["M"], "N": info["N"],
-                    "K": info["K"], "tiles": info["tiles"], "macs": int(macs[lid == i].sum()),
-                    "start": int(start), "end": int(end), "cycles": int(end - start),
-                    "incr": int(max(end, prev_end) - prev_end)})
-        prev_end = max(prev_end, end)
-    out[-1]["incr"] += max(0, cycles - prev_end)
+    for lay, x in zip(layers, info):
+        out.append({**lay, **{d: int(x[d]) for d in ("M", "N", "K")},
+                    "incr": max(int(lay["end"]), prev_end) - prev_end})
+        prev_end = max(prev_end, int(lay["end"]))
+    if out:
+        out[-1]["incr"] += max(0, cycles - prev_end)
     return out
 
 
@@ -156,7 +130,7 @@ def simulate(workload: WorkloadSource, arch: ArchSource = None, *, timing_only: 
             an arch TOML path, or None for the defaults.
         timing_only: no data, no functional check (`functional` is "skipped").
         calibrated: dict/path/None archs overlay the shipped calibrated timing.
-        layers: record each tile's times for the per-layer breakdown.
+        layers: keep the per-layer breakdown (`layers`) in the summary.
 
     Returns:
         The run's `Result`.
@@ -172,19 +146,11 @@ def simulate(workload: WorkloadSource, arch: ArchSource = None, *, timing_only: 
     a = resolve_arch(arch, calibrated=calibrated)
     source: Any = dict(workload) if isinstance(workload, Mapping) else workload
     program = compile_workload(source, a, functional=not timing_only)
-    times = _TileTimes() if layers else None
-    res = run_model(program, a, functional=not timing_only, trace=times)
+    res = run_model(program, a, functional=not timing_only)
     summary: dict[str, Any] = dict(res.summary(a))
     for k, v in extra_summary(a, program, res.dma_bytes).items():
         summary.setdefault(k, v)
-    if times is not None:
-        mine = layer_breakdown(program, times, res.cycles)
-        theirs = summary.get("layers")
-        if isinstance(theirs, list) and len(theirs) == len(mine):
-            # the model's own per-layer keys win; ours (e.g. `incr`) fill the gaps
-            summary["layers"] = [{**m, **t} if isinstance(t, dict) else m for m, t in zip(mine, theirs)]
-        else:
-            summary["layers"] = mine
+    summary["layers"] = layer_rows(program, summary.get("layers") or [], res.cycles) if layers else []
     from tlm.workload.ksplit import ksplit_warning
 
     summary["wall_s"] = round(time.perf_counter() - wall0, 4)

@@ -1,6 +1,6 @@
 """The accelerator's architecture config: one source of truth for TLM and RTL.
 
-A TOML file (`shared/spec/arch.md`) names only what it changes; every key has
+A TOML file (`docs/arch.md`) names only what it changes; every key has
 a default here. Unknown sections or keys are errors, because a typo would
 otherwise silently change the hardware. `[timing]` holds the TLM-only timing
 parameters that `tlmsim calibrate` fits; the RTL never reads them.
@@ -12,13 +12,12 @@ computed here and nowhere else.
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from tlm.errors import InputError
-from tlm.limits import MAX_ARCH_BYTES, check_toml_depth, describe, key_name, read_capped
+from tlm.limits import MAX_ARCH_BYTES, describe, key_name, read_toml
 
 MAX_SIZE = 2**31 - 1
 #: Largest MAC array side and scratchpad a (TLM) run accepts; the RTL accepts less.
@@ -287,16 +286,7 @@ def load_arch(path: str | Path | None, base: Arch | None = None) -> Arch:
     """Load an arch TOML file over `base` (or the defaults); None gives `base`/defaults."""
     if path is None:
         return base or Arch()
-    p = Path(path)
-    text = read_capped(str(p), MAX_ARCH_BYTES, "a fixed limit")
-    check_toml_depth(text, str(p))
-    try:
-        data = tomllib.loads(text.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise InputError(str(p), "file", "not UTF-8 text") from None
-    except (tomllib.TOMLDecodeError, ValueError) as e:  # ValueError: an integer of > 4300 digits
-        raise InputError(str(p), "TOML", str(e)) from None
-    return arch_from_dict(data, str(p), base)
+    return arch_from_dict(read_toml(str(path), MAX_ARCH_BYTES), str(path), base)
 
 
 def arch_to_toml(arch: Arch, sections: tuple[str, ...] | None = None) -> str:

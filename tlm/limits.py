@@ -200,6 +200,24 @@ def check_toml_depth(data: bytes, path: str, *, limit: int = MAX_DEPTH) -> None:
     _bracket_depth(blank, "TOML", path, limit)
 
 
+def read_toml(path: str, limit: int, raise_with: str = "a fixed limit") -> dict[str, Any]:
+    """Parse a TOML file of at most `limit` bytes, nested at most MAX_DEPTH deep.
+
+    Raises:
+        InputError: unreadable, too large, too deep, not UTF-8, or not TOML.
+    """
+    import tomllib
+
+    text = read_capped(path, limit, raise_with)
+    check_toml_depth(text, path)
+    try:
+        return tomllib.loads(text.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise InputError(path, "file", "not UTF-8 text") from None
+    except (tomllib.TOMLDecodeError, ValueError) as e:  # ValueError: an integer of > 4300 digits
+        raise InputError(path, "TOML", str(e)) from None
+
+
 #: Most tile entries a workload may lower to (`--max-tiles`).
 MAX_TILES = 2_000_000
 #: Most host memory a run's estimate may reach (`--max-memory`).

@@ -142,7 +142,7 @@ class SimResult:
         return [] if self.profile is None else self.profile.layers
 
     def summary(self, arch: Arch) -> dict[str, object]:
-        """The `--json` summary of spec/cli.md plus the model's own figures."""
+        """The `--json` summary of docs/cli.md plus the model's own figures."""
         cyc = max(self.cycles, 1)
         peak = cyc * arch.array.engines * arch.array.rows * arch.array.cols
         return {

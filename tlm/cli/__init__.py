@@ -2,7 +2,7 @@
 
 Each subcommand lives in its own module of this package and exposes
 `add_parser(subparsers)` and `run(args) -> int`. This module turns the
-project's exceptions into the exit statuses of `shared/spec/cli.md`:
+project's exceptions into the exit statuses of `docs/cli.md`:
 0 success, 1 a failed check, 2 bad input (one line on stderr).
 """
 

@@ -87,9 +87,10 @@ def run(args: argparse.Namespace) -> int:
         sink.close(result.cycles, result.tiles, result.functional,
                    sim_s=round(result.sim_s, 4), wall_s=round(wall_s, 4))
     summary = result.summary(arch)
-    from tlm.api import extra_summary  # macs, dram_bytes, area/energy estimates, arch
+    from tlm.api import extra_summary, layer_rows  # macs, dram_bytes, area/energy, arch; layer shapes
 
     summary.update({k: v for k, v in extra_summary(arch, program, result.dma_bytes).items() if k not in summary})
+    summary["layers"] = layer_rows(program, result.layers, result.cycles)
     summary["wall_s"] = round(time.perf_counter() - wall0, 4)
     summary["warnings"] = warnings
     if args.json:

@@ -116,7 +116,7 @@ class Comparison:
         return None
 
     def to_json(self) -> dict[str, Any]:
-        """The `tlmsim compare --json` object (shared/spec/cli.md plus extras)."""
+        """The `tlmsim compare --json` object (docs/cli.md plus extras)."""
         return {
             "accuracy": _round(self.accuracy),
             "cycles_tlm": self.cycles_tlm,

@@ -109,7 +109,7 @@ def _html(spec: SweepSpec, res: Any, front: Any, feasible: Any, layers: Any) -> 
         if len(layers):
             lay = layers[layers["key"] == best["key"]]
             cols = [c for c in ("layer", "name", "op", "M", "N", "K", "tiles", "layer_macs", "start",
-                                "end", "cycles", "incr") if c in lay.columns]
+                                "end", "cycles", "incr", "share", "bound") if c in lay.columns]
             parts.append("<h4>Per-layer breakdown</h4>" + _table(lay[cols]))
     if len(failed):
         parts.append(f"<h2>Failed runs ({len(failed)})</h2>" + _table(failed[[c for c in list(spec.axes) + [

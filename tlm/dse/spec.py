@@ -10,13 +10,13 @@ becomes a failed point recorded with its error.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tlm.arch import KEY_HELP, Arch
 from tlm.errors import InputError
+from tlm.limits import MIB, read_toml
 
 STRATEGIES = ("grid", "random", "optuna")
 OBJECTIVES = ("cycles", "area", "energy", "dram_bytes")
@@ -24,6 +24,8 @@ METRICS = OBJECTIVES + ("mac_utilisation", "macs")
 TOP_KEYS = ("workloads", "strategy", "samples", "seed", "objectives", "constraints", "functional",
             "calibrated", "batch", "base", "axes")
 DEFAULT_MAX_POINTS = 10_000
+#: Largest sweep spec file.
+MAX_SPEC_BYTES = 1 * MIB
 _CONSTRAINT = re.compile(r"^\s*([a-z_]+)\s*(<=|>=|<|>)\s*([-+0-9.eE]+)\s*$")
 
 
@@ -184,14 +186,4 @@ def parse_spec(data: dict[str, Any], file: str, folder: Path = Path(".")) -> Swe
 def load_spec(path: str | Path) -> SweepSpec:
     """Read and validate a sweep spec file."""
     p = Path(path)
-    try:
-        text = p.read_bytes().decode("utf-8")
-    except OSError as e:
-        raise InputError(str(p), "file", e.strerror or "cannot read") from None
-    except UnicodeDecodeError:
-        raise InputError(str(p), "file", "not UTF-8 text") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise InputError(str(p), "TOML", str(e)) from None
-    return parse_spec(data, str(p), p.parent)
+    return parse_spec(read_toml(str(p), MAX_SPEC_BYTES), str(p), p.parent)

@@ -52,5 +52,7 @@ def _layer_rows(task: dict[str, Any], arch: Any, layers: list[dict[str, Any]]) -
     for i, (lay, f) in enumerate(zip(layers, feats)):
         out.append({"key": task["key"], "workload": task["workload"], "layer": i,
                     "name": lay["name"], "op": lay["op"], "start": lay["start"], "end": lay["end"],
-                    "cycles": lay["cycles"], "incr": lay["incr"], "layer_macs": lay["macs"], **f})
+                    "cycles": lay["cycles"], "incr": lay["incr"], "share": lay["share"],
+                    "bound": lay["bound"],
+                    "layer_macs": lay["macs"], **f})
     return out

@@ -31,14 +31,13 @@ The meaning of each constraint is in the header of `rtl/dram/dram_ctrl.v`.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 from tlm.arch import Arch
 from tlm.errors import InputError
-from tlm.limits import check_toml_depth, read_capped
+from tlm.limits import read_toml
 from tlm.workload.program import OPS, TileProgram
 
 MAX_FILE_BYTES = 65536
@@ -150,16 +149,7 @@ def load_hardware(path: str | Path) -> Hardware:
     Raises:
         InputError: unreadable, too large, not UTF-8, not TOML, or invalid.
     """
-    p = Path(path)
-    text = read_capped(str(p), MAX_FILE_BYTES, "a fixed limit")
-    check_toml_depth(text, str(p))
-    try:
-        data = tomllib.loads(text.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise InputError(str(p), "file", "not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as e:
-        raise InputError(str(p), "TOML", str(e)) from None
-    return hardware_from_dict(data, str(p))
+    return hardware_from_dict(read_toml(str(path), MAX_FILE_BYTES), str(path))
 
 
 def dram_parameters(d: Dram) -> dict[str, int]:

@@ -1,4 +1,4 @@
-"""Reading and validating `tlm-trace/1` files (shared/spec/trace.md).
+"""Reading and validating `tlm-trace/1` files (docs/trace.md).
 
 `read_trace(path)` returns a `Trace`: the header, the parsed `Arch`, one numpy
 structured array per op (sorted by tile), the footer (None when the run was

@@ -1,4 +1,4 @@
-"""Names of the `tlm-trace/1` format (shared/spec/trace.md, docs/microarch.md)."""
+"""Names of the `tlm-trace/1` format (docs/trace.md, docs/microarch.md)."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@
     program = compile_workload("net.json", arch, functional=False)  # timing only
 
 `load_workload` reads a file or `builtin:NAME` into the JSON object;
-`compile_workload` validates it (shared/spec/workload.md) and lowers it
+`compile_workload` validates it (docs/workload.md) and lowers it
 (docs/microarch.md). Bad input raises `tlm.errors.InputError`.
 """
 

@@ -17,7 +17,6 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
-import networkx as nx
 import numpy as np
 
 FORMAT = "tlm-workload/1"
@@ -74,6 +73,8 @@ def random_dag(seed: int = 5, count: int = 60, rows: int = 4, cols: int = 4, kma
     """
     rng = np.random.default_rng([seed, 99])
     ids = [int(x) for x in rng.permutation(np.arange(100, 100 + 4 * count))[:count]]
+    import networkx as nx  # only this builtin needs it; `tlmsim sim` starts faster without
+
     waits = nx.DiGraph()  # i -> d: tile i waits for tile d
     waits.add_nodes_from(range(count))
     for i in range(1, count):

@@ -1,4 +1,4 @@
-"""Reading and validating a `tlm-workload/1` object (shared/spec/workload.md).
+"""Reading and validating a `tlm-workload/1` object (docs/workload.md).
 
 `parse_workload` turns the JSON object into a `WorkloadSpec` of plain
 dataclasses, or raises `InputError(file, where, what)` with `where` naming the
