@@ -1,0 +1,149 @@
+"""Double buffering (`[engine] double_buffer`): VGG-16 cycles, cost of the run, RTL accuracy.
+
+1. `builtin:vgg16` timing-only on one 32x32 engine, double buffering off and
+   on, against SCALE-Sim's stall-free output-stationary count (per layer
+   ceil(M/R) * ceil(N/C) * (R + C + K - 2) - 1, summed), for a fast memory
+   (128-byte bus, latency 1) and the default memory; each run in a child
+   process, with its wall time and peak RSS.
+2. `builtin:vgg16` on the default arch (the largest run: 847k tiles), off
+   and on: wall time and peak RSS.
+3. TLM vs RTL on the small built-ins with double buffering on (calibrated
+   TLM, fixed-latency memory): end-to-end accuracy and records matched.
+
+Run: `.venv/bin/python bench/bench_double_buffer.py [--no-rtl]`. Prints Markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+FAST = {"dma": {"bus_bytes": 128}, "memory": {"latency_cycles": 1}}
+ONE_32 = {"array": {"engines": 1, "rows": 32, "cols": 32}}
+
+
+def scalesim_cycles(rows: int, cols: int) -> int:
+    from tlm.workload import load_workload
+
+    spec = load_workload("builtin:vgg16")
+    assert spec.layers is not None
+    return sum(-(-x.M // rows) * -(-x.N // cols) * (rows + cols + x.K - 2) - 1 for x in spec.layers)
+
+
+def child(overlay: dict[str, Any]) -> None:
+    """One timing-only vgg16 run; prints its figures as JSON."""
+    from tlm.api import simulate
+
+    t0 = time.perf_counter()
+    r = simulate("builtin:vgg16", overlay, timing_only=True, layers=False)
+    wall = time.perf_counter() - t0
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"cycles": r.cycles, "tiles": r.tiles, "wall_s": wall, "rss_mib": rss,
+                      "dma_bytes": r.dma_bytes}))
+
+
+def run_child(overlay: dict[str, Any]) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, __file__, "--child", json.dumps(overlay)], check=True,
+                         capture_output=True, text=True).stdout
+    return dict(json.loads(out.strip().splitlines()[-1]))
+
+
+def merge(*parts: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for p in parts:
+        for k, v in p.items():
+            out[k] = {**out.get(k, {}), **v}
+    return out
+
+
+def vgg_rows() -> list[str]:
+    ss = scalesim_cycles(32, 32)
+    lines = [f"SCALE-Sim stall-free OS count, VGG-16 on 32x32: {ss:,} cycles.\n",
+             "| memory | [scratchpad] bytes | double_buffer | kmax | tiles | cycles | / SCALE-Sim | "
+             "DMA bytes | wall s | peak RSS MiB |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for mem_name, mem in (("bus 128 B, latency 1", FAST), ("default (bus 8 B, latency 20)", {})):
+        for spad, db in ((65536, False), (65536, True), (131072, True)):
+            overlay = merge(ONE_32, mem, {"scratchpad": {"bytes": spad}, "engine": {"double_buffer": db}})
+            from tlm.arch import arch_from_dict
+
+            kmax = arch_from_dict(overlay).kmax
+            r = run_child(overlay)
+            lines.append(f"| {mem_name} | {spad} | {str(db).lower()} | {kmax} | {r['tiles']:,} | "
+                         f"{r['cycles']:,} | {r['cycles'] / ss:.3f} | {r['dma_bytes']:,} | "
+                         f"{r['wall_s']:.1f} | {r['rss_mib']:.0f} |")
+    return lines
+
+
+def default_rows() -> list[str]:
+    lines = ["\nVGG-16 timing-only on the default arch (2 engines x 4x4, bus 8 B, latency 20):\n",
+             "| double_buffer | tiles | cycles | wall s | peak RSS MiB |", "|---|---|---|---|---|"]
+    for db in (False, True):
+        r = run_child({"engine": {"double_buffer": db}})
+        lines.append(f"| {str(db).lower()} | {r['tiles']:,} | {r['cycles']:,} | {r['wall_s']:.1f} | "
+                     f"{r['rss_mib']:.0f} |")
+    return lines
+
+
+def rtl_rows() -> list[str]:
+    from tlm.arch import arch_from_dict
+    from tlm.blocks import simulate
+    from tlm.cli.common import calibrated_base
+    from tlm.compare import compare_traces
+    from tlm.rtl.run import run_rtl
+    from tlm.trace.reader import read_trace
+    from tlm.trace.writer import TraceWriter
+    from tlm.workload import compile_workload
+
+    variants = {"default + double_buffer": {"engine": {"double_buffer": True}},
+                "3 x 4x8, bus 64, latency 2, 4 KiB spad, table 6 + double_buffer": {
+                    "engine": {"double_buffer": True}, "array": {"engines": 3, "rows": 4, "cols": 8},
+                    "dma": {"bus_bytes": 64}, "memory": {"latency_cycles": 2},
+                    "scratchpad": {"bytes": 4096}, "scheduler": {"table_depth": 6}}}
+    lines = ["\nTLM (calibrated) vs RTL, fixed-latency memory, double buffering on:\n",
+             "| hardware | workload | tiles | cycles TLM | cycles RTL | accuracy | records matched / unmatched |",
+             "|---|---|---|---|---|---|---|"]
+    for name, overlay in variants.items():
+        arch = arch_from_dict(overlay, "<bench>", base=calibrated_base())
+        for work in ("gemm_small", "random_dag", "dilated_vgg_small", "deformable_small"):
+            try:
+                program = compile_workload(f"builtin:{work}", arch)
+            except Exception as e:  # a workload that does not fit this scratchpad
+                lines.append(f"| {name} | {work} | - | - | - | n/a ({str(e).split(': ')[-1]}) | - |")
+                continue
+            with tempfile.TemporaryDirectory() as d:
+                tmp = Path(d)
+                run_rtl(program, arch, tmp / "rtl.jsonl", progress=False)
+                with TraceWriter(tmp / "tlm.jsonl", source="tlm", workload=program.name, arch=arch,
+                                 clock_period_ps=arch.clock.period_ps) as w:
+                    res = simulate(program, arch, trace=w)
+                    w.close(res.cycles, res.tiles, res.functional)
+                cmp = compare_traces(read_trace(tmp / "tlm.jsonl"), read_trace(tmp / "rtl.jsonl"))
+            lines.append(f"| {name} | {work} | {program.tiles} | {cmp.cycles_tlm:,} | {cmp.cycles_rtl:,} | "
+                         f"{cmp.accuracy:.2%} | {cmp.matched} / {cmp.unmatched} |")
+    return lines
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--no-rtl", action="store_true", help="skip the TLM-vs-RTL table")
+    ns = ap.parse_args()
+    if ns.child:
+        child(json.loads(ns.child))
+        return
+    lines = vgg_rows() + default_rows()
+    if not ns.no_rtl:
+        lines += rtl_rows()
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
