@@ -30,9 +30,11 @@ ONE_32 = {"array": {"engines": 1, "rows": 32, "cols": 32}}
 
 
 def scalesim_cycles(rows: int, cols: int) -> int:
+    from tlm.arch import Arch
     from tlm.workload import load_workload
+    from tlm.workload.spec import parse_workload
 
-    spec = load_workload("builtin:vgg16")
+    spec = parse_workload(load_workload("builtin:vgg16"), "builtin:vgg16", Arch())
     assert spec.layers is not None
     return sum(-(-x.M // rows) * -(-x.N // cols) * (rows + cols + x.K - 2) - 1 for x in spec.layers)
 

@@ -29,7 +29,7 @@ from tlm.blocks.mac_array import MacArrayModel, relu_shift_int8
 from tlm.blocks.profile import TileTimes
 from tlm.blocks.sink import TraceRecorder, is_null
 from tlm.blocks.timing import OpTimes
-from tlm.kernel import Event, Module, any_of
+from tlm.kernel import Event, Module
 from tlm.workload.program import StoreMode, TileProgram
 
 if TYPE_CHECKING:
@@ -85,7 +85,8 @@ class DoubleBufferedEngine(Engine):
         self.tile_id = -1            # the tile of the op on the DMA port (its trace records)
         self.busy_cycles = 0
         self.tiles_done = 0
-        self.start_ev = Event(self.sim, f"{self.name}.start")   # dispatch, and the timer
+        self.start_ev = Event(self.sim, f"{self.name}.start")   # a dispatch to an idle port
+        self._idle = False           # the process sleeps until a dispatch
         self.dma_done = Event(self.sim, f"{self.name}.dma_done")
         self.functional = functional
         self.tile_times = tile_times if tile_times is not None else TileTimes(program.entries)
@@ -130,7 +131,10 @@ class DoubleBufferedEngine(Engine):
     def start(self, entry: int, tile_id: int) -> None:
         """Accept `entry` (`tile_id` in traces) now, at the end of its dispatch action."""
         self._arrivals.append((entry, tile_id, self.sim.now // self.period))
-        self.start_ev.notify()
+        # Only a process with an idle port waits for this; otherwise the tile
+        # is taken when the port's op is done.
+        if self._idle:
+            self.start_ev.notify()
 
     # -- the engine ------------------------------------------------------------------
     async def run(self) -> None:
@@ -149,11 +153,13 @@ class DoubleBufferedEngine(Engine):
         port_tile: _Tile | None = None
         array_free = 0          # cycle from which the array may start a tile
         last_store_done = 0     # store done of the last tile finished (the output buffer)
+        start_ev, dma_done = self.start_ev, self.dma_done
+        op_done = False
         while True:
             now = sim.now // period
-            if port_busy and self.dma.current is not None and self.dma.current[0] == self.index \
-                    and self._op_done_now():
+            if op_done:
                 # The op on the port ends now: retire it first (it frees the DMA).
+                op_done = False
                 retire()
                 port_busy = False
                 port_free = now + phase
@@ -226,16 +232,20 @@ class DoubleBufferedEngine(Engine):
                     post(self.index, op, load.x, None)
                 else:
                     wake = min(x for x in (s_at, l_at) if x >= 0) if s_at >= 0 or l_at >= 0 else -1
-            if wake >= 0:
-                self.start_ev.notify((wake - now) * period)
-            await any_of(self.start_ev, self.dma_done)
-
-    def _op_done_now(self) -> bool:
-        """Whether the DMA's current op (this engine's) is done at the current cycle."""
-        cur = self.dma.current
-        assert cur is not None
-        _e, op, entry, _start, grant = cur
-        return grant + self.dma._service[op][entry] == self.sim.now // self.period
+            # Between this engine's DMA events only a dispatch can happen, and
+            # while an op is on the port it changes nothing until the op is done.
+            # An idle port sleeps until its next request is due or a dispatch
+            # (whose load may come first): `start_ev` doubles as the timer (an
+            # immediate notification cancels the timed one).
+            if port_busy:
+                await dma_done
+                op_done = True
+            else:
+                if wake >= 0:
+                    start_ev.notify((wake - now) * period)
+                self._idle = True
+                await start_ev
+                self._idle = False
 
     def _finish(self, tile: _Tile, done: int) -> None:
         """The tile's store is done: trace it, free its slot at `done`, tell the scheduler."""

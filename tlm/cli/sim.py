@@ -116,7 +116,8 @@ def help_arch(arch: Arch, path: str | None, *, calibrated: bool) -> str:
             origin = "calibrated"
         else:
             origin = "default"
-        lines.append(f"  {f'[{sec}] {key}':34s} {value!s:>12s}  {origin:10s} {KEY_HELP[f'{sec}.{key}']}")
+        shown = str(value).lower() if isinstance(value, bool) else str(value)  # as TOML writes it
+        lines.append(f"  {f'[{sec}] {key}':34s} {shown:>12s}  {origin:10s} {KEY_HELP[f'{sec}.{key}']}")
     return "\n".join(lines)
 
 
