@@ -29,7 +29,7 @@ from tlm.blocks.mac_array import MacArrayModel, relu_shift_int8
 from tlm.blocks.profile import TileTimes
 from tlm.blocks.sink import TraceRecorder, is_null
 from tlm.blocks.timing import OpTimes
-from tlm.kernel import Event, Module
+from tlm.kernel import Event, Module, wait
 from tlm.workload.program import StoreMode, TileProgram
 
 if TYPE_CHECKING:
@@ -201,6 +201,7 @@ class DoubleBufferedEngine(Engine):
             # The port: a drained tile's store first, else the oldest tile's next load,
             # each from the cycle it is eligible and the port is free.
             wake = -1
+            sure = False  # the next request cannot change before `wake`
             if not port_busy:
                 store: _Tile | None = None
                 load: _Tile | None = None
@@ -230,8 +231,13 @@ class DoubleBufferedEngine(Engine):
                     load.next_op += 1
                     load.load_at = UNKNOWN
                     post(self.index, op, load.x, None)
-                else:
-                    wake = min(x for x in (s_at, l_at) if x >= 0) if s_at >= 0 or l_at >= 0 else -1
+                elif load is not None and (store is None or l_at < s_at):
+                    # An older tile's load goes first: no dispatch can change that.
+                    wake, sure = l_at, True
+                elif store is not None:
+                    # A new tile's load (eligible from a dispatch + engine_start)
+                    # could come before the store, unless the store is due by then.
+                    wake, sure = s_at, load is None and s_at - now <= start_c
             # Between this engine's DMA events only a dispatch can happen, and
             # while an op is on the port it changes nothing until the op is done.
             # An idle port sleeps until its next request is due or a dispatch
@@ -240,6 +246,8 @@ class DoubleBufferedEngine(Engine):
             if port_busy:
                 await dma_done
                 op_done = True
+            elif sure:
+                await wait((wake - now) * period)
             else:
                 if wake >= 0:
                     start_ev.notify((wake - now) * period)
