@@ -27,6 +27,7 @@ SECTIONS = [
     ("rtl", "RTL simulation speed", ["bench_rtl.py"]),
     ("accuracy", "Accuracy against RTL and speed-up", ["bench_accuracy.py"]),
     ("dse", "Design-space exploration", ["bench_dse.py"]),
+    ("double_buffer", "Double buffering (overlapped loads and stores)", ["bench_double_buffer.py"]),
 ]
 
 
