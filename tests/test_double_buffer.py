@@ -173,3 +173,19 @@ def test_same_inputs_give_identical_traces(tmp_path):
             w.close(r.cycles, r.tiles, r.functional)
         texts.append(path.read_bytes())
     assert texts[0] == texts[1]
+
+
+#: Cycles the RTL (`engine_db`, DOUBLE_BUFFER = 1) takes on the default arch with
+#: double buffering, measured with `tlmsim rtl` (bench/RESULTS.md): the calibrated
+#: TLM must give the same without an RTL run (testbenches/ re-measures them).
+RTL_CYCLES = {"gemm_small": 2792, "random_dag": 8927, "dilated_vgg_small": 34487,
+              "deformable_small": 25295}
+
+
+@pytest.mark.parametrize("name", sorted(RTL_CYCLES))
+def test_calibrated_cycles_equal_the_rtl_measurements(name):
+    from tlm.cli.common import calibrated_base
+
+    arch = arch_from_dict({"engine": {"double_buffer": True}}, base=calibrated_base())
+    program = compile_workload(f"builtin:{name}", arch, functional=False)
+    assert simulate(program, arch, functional=False).cycles == RTL_CYCLES[name]
