@@ -59,3 +59,19 @@ def test_many_split_layers_make_one_line():
     assert line.startswith("warning: 6 of 6 layers") and "l3 (K=203" in line and "2 more" in line
     plain = arch_from_dict({})
     assert ksplit_warning(compile_workload("builtin:random_dag", plain, functional=False), plain) is None
+
+
+def test_rtl_warns_too(tmp_path, capsys, monkeypatch):
+    """`tlmsim rtl` prints the same line after compiling (the RTL run itself stubbed out)."""
+    import tlm.rtl.run
+    from tlm.rtl.runner import RtlError
+
+    def no_rtl(*args, **kwargs):
+        raise RtlError("not run in this test")
+
+    monkeypatch.setattr(tlm.rtl.run, "run_rtl", no_rtl)
+    w, a = _files(tmp_path, 64 * 8 + 64 + 200)
+    assert main(["rtl", "-w", w, "-a", a, "-t", str(tmp_path / "r.jsonl"), "--no-progress"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("warning: 1 of 3 layers split K") and "fc_wide (K=300: 4 chunks)" in err[0]
+    assert err[1] == "error: rtl: not run in this test"
