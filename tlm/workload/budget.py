@@ -82,12 +82,12 @@ def layer_pieces(plan: LayerPlan) -> int:
     spec = plan.spec
     if not spec.is_conv:
         return spec.M * plan.k_chunks
-    cin, taps = spec.in_channels, 0
+    cin, taps = spec.group_in, 0
     for c in range(plan.k_chunks):
         k0 = c * plan.chunk
         k1 = min(spec.K, k0 + plan.chunk)
         taps += (k1 - 1) // cin - k0 // cin + 1
-    return spec.M * taps
+    return spec.M * taps * spec.groups
 
 
 def layer_dma_bytes(plan: LayerPlan) -> int:
