@@ -13,7 +13,7 @@ workload's NHWC order), Identity and Dropout (no-ops at inference).
 
 Weights: tlm-workload/1 has no place for tensors, so initializers (weights,
 biases, batch-norm statistics) only give shapes; operand data is drawn from
-the workload seed. `import_notes` says so to the user.
+the workload seed; `tlmsim import` says so to the user.
 """
 
 from __future__ import annotations
@@ -34,13 +34,6 @@ FUSED_OPS = ("Relu", "BatchNormalization")
 LAYOUT_OPS = ("Flatten", "Reshape", "Identity", "Dropout")
 SUPPORTED = LAYER_OPS + FUSED_OPS + LAYOUT_OPS + ("Constant",)
 
-#: What an import says about the data (printed by `tlmsim import`, kept in docs).
-import_notes = (
-    "weights: tlm-workload/1 carries no tensors, so the model's initializers give only shapes; "
-    "inputs and weights are drawn from the workload seed (0); biases and batch-norm are dropped "
-    "(folded away), and every layer but the last applies ReLU + shift as in any workload")
-
-
 class _Graph:
     """Node/initializer lookups and one-line errors for one model."""
 
@@ -58,7 +51,7 @@ class _Graph:
         return InputError(self.file, where, what)
 
     def node_where(self, node: Any, index: int) -> str:
-        return f"node {describe(node.name or f'#{index}')} ({node.op_type})"
+        return f"node {describe(node.name) if node.name else f'#{index}'} ({node.op_type})"
 
     def shape(self, tensor: str, where: str) -> list[int]:
         dims = self.shapes.get(tensor)
