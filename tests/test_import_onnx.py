@@ -238,3 +238,24 @@ def test_reshape_between_gemms_and_to_flat_vector(tmp_path: Path) -> None:
     obj = model_to_workload(model(nodes, [init("a", 5, 4), shape, init("b", 12, 2)], [3, 5]), "m.onnx")
     assert [(x["M"], x["N"], x["K"]) for x in obj["layers"]] == [(3, 4, 5), (1, 2, 12)]
     compile_workload(obj, Arch())  # the flatten chains (same product)
+
+
+def test_without_the_onnx_package_the_hint_names_the_extra(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    path = save(tmp_path, small_cnn())
+    monkeypatch.setitem(__import__("sys").modules, "onnx", None)  # import onnx -> ImportError
+    with pytest.raises(InputError) as e:
+        load_workload(path)
+    assert "pip install 'tlmsim[onnx]'" in e.value.what
+
+
+def test_sim_start_up_does_not_import_onnx() -> None:
+    """`tlmsim sim` pays nothing for the importer unless given a .onnx file."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from tlm.cli import build_parser; build_parser(); "
+            "from tlm.workload import load_workload; load_workload('builtin:gemm_small'); "
+            "print('onnx' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tlm.arch import Arch
 from tlm.cli import main
@@ -133,3 +135,49 @@ def test_bom_and_crlf_are_accepted(tmp_path: Path) -> None:
     path = tmp_path / "w.csv"
     path.write_bytes(b"\xef\xbb\xbfLayer,M,N,K\r\nfc,2,3,4\r\n")
     assert load_workload(str(path))["layers"] == [{"name": "fc", "op": "gemm", "M": 2, "N": 3, "K": 4}]
+
+
+@st.composite
+def topologies(draw: st.DrawFn) -> tuple[str, int]:
+    """A conv-form topology and its MACs by SCALE-Sim's formula (whole windows)."""
+    lines, macs = [CONV_HEADER], 0
+    for i in range(draw(st.integers(1, 4))):
+        h, w = draw(st.integers(1, 9)), draw(st.integers(1, 9))
+        fh, fw = draw(st.integers(1, h)), draw(st.integers(1, w))
+        c, f, sh = draw(st.integers(1, 4)), draw(st.integers(1, 4)), draw(st.integers(1, 3))
+        sw = draw(st.sampled_from([sh, draw(st.integers(1, 3))]))
+        dp = fh == fw and sh == sw and draw(st.booleans())
+        lines.append(f"{'DP' if dp else 'L'}{i}, {h}, {w}, {fh}, {fw}, {c}, {f}, {sh}, {sw},\n")
+        macs += (c if dp else 1) * scalesim_macs(h, w, fh, fw, 1 if dp else c, f, sh, sw)
+    return "".join(lines), macs
+
+
+@settings(max_examples=40, deadline=None)
+@given(topologies())
+def test_random_topologies_keep_scalesim_macs(case: tuple[str, int]) -> None:
+    text, macs = case
+    prog = compile_workload(topology_to_workload(text, "r.csv"), Arch(), functional=False)
+    assert prog.info["macs"] == macs
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("LayerM,NK 0123456789#\t\n-x.DP")), max_size=120))
+def test_any_text_is_a_workload_or_one_input_error(text: str) -> None:
+    """Never anything but InputError, and whatever is returned compiles or is refused by the spec."""
+    try:
+        obj = topology_to_workload("Layer, M, N, K,\n" + text, "f.csv")
+    except InputError:
+        return
+    try:
+        compile_workload(obj, Arch(), functional=False)
+    except InputError:
+        pass
+
+
+def test_rtl_runs_an_imported_topology(tmp_path: Path) -> None:
+    """A depthwise row and an unchained (fresh input) row compute numpy's results on the RTL."""
+    pytest.importorskip("cocotb")
+    text = CONV_HEADER + "c1, 5, 5, 3, 3, 2, 2, 1,\nc2_DP, 3, 3, 3, 3, 2, 1, 1,\nc3, 4, 4, 1, 1, 3, 2, 1,\n"
+    path = write(tmp_path, text)
+    assert [x.get("fresh_input", False) for x in load_workload(path)["layers"]] == [False, False, True]
+    assert main(["rtl", "--workload", path, "--trace", str(tmp_path / "t.jsonl"), "--no-progress"]) == 0
