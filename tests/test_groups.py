@@ -248,3 +248,18 @@ def test_depthwise_runs_on_rtl(tmp_path: Path) -> None:
     prog = compile_workload(wl(conv(4, 4, 3, 3, 3, 4, padding=1, shift=3), conv(4, 4, 3, 3, 1, 2)), arch)
     result = run_rtl(prog, arch, tmp_path / "g.jsonl", progress=False)
     assert result.functional == "pass", result.mismatches
+
+
+def test_predictor_features_count_one_segment_per_tap_of_a_group() -> None:
+    """A depthwise A row gathers kernel^2 separate channel slices, not kernel contiguous runs."""
+    from tlm.predict.features import layer_features
+
+    arch = Arch()
+    feats = layer_features(wl(conv(16, 16, 8, 8, 3, 16, padding=1)), arch)[0]
+    rows_used = 64 / feats["m_groups"]
+    assert feats["a_beats"] / rows_used >= 9
+    # the actual program agrees: without padding every A row of a tile is 9 segments
+    prog = compile_workload(wl(conv(16, 16, 8, 8, 3, 16)), arch)
+    assert prog.segments is not None
+    seg = prog.segments["load_a"]
+    assert int(seg.ptr[1] - seg.ptr[0]) == arch.array.rows * 9
