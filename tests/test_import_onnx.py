@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
@@ -182,7 +184,7 @@ W = init("w", 4, 3, 3, 3)
      "pads [0, 0, 1, 1] differ per axis"),
     (lambda: model([conv_node("x", "y", strides=[1, 2])], [W], [1, 3, 8, 8]), "node 'y' (Conv)", "strides"),
     (lambda: model([conv_node("x", "y", auto_pad="SAME_UPPER")], [W], [1, 3, 8, 8]), "node 'y' (Conv)",
-     "auto_pad SAME_UPPER"),
+     "auto_pad 'SAME_UPPER'"),
     (lambda: model([conv_node("x", "c"), helper.make_node("Flatten", ["c"], ["f"], name="flat"),
                     helper.make_node("MatMul", ["f", "m"], ["y"], name="mm")],
                    [W, init("m", 4 * 36, 5)], [1, 3, 8, 8]),
@@ -259,3 +261,36 @@ def test_sim_start_up_does_not_import_onnx() -> None:
             "print('onnx' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), min_size=1, max_size=6),
+       st.integers(0, 400))
+def test_corrupted_model_bytes_give_input_error_or_a_workload(tmp_path: Path, edits: list[tuple[int, int]],
+                                                              cut: int) -> None:
+    """Flipped bytes and truncations: a workload, or one InputError; never another exception."""
+    raw = bytearray(small_cnn().SerializeToString())
+    for pos, value in edits:
+        raw[pos % len(raw)] = value
+    path = tmp_path / "fuzz.onnx"
+    path.write_bytes(bytes(raw[:len(raw) - cut]))
+    try:
+        obj = load_workload(str(path))
+    except InputError:
+        return
+    try:
+        compile_workload(obj, Arch(), functional=False)
+    except InputError:
+        pass
+
+
+def test_invalid_utf8_names_and_op_types(tmp_path: Path) -> None:
+    """Protobuf hands invalid UTF-8 strings over as bytes: names are cleaned, op types reported."""
+    raw = small_cnn().SerializeToString()
+    path = tmp_path / "n.onnx"
+    path.write_bytes(raw.replace(b"squeeze", b"sque\xffze"))
+    assert [x["name"] for x in load_workload(str(path))["layers"]][3] == "sque\ufffdze"
+    path.write_bytes(raw.replace(b"MatMul", b"Mat\xfful"))
+    with pytest.raises(InputError) as e:
+        load_workload(str(path))
+    assert e.value.where == "node 'fc2' (Mat\ufffdul)" and "has no mapping" in e.value.what

@@ -18,10 +18,12 @@ the workload seed; `tlmsim import` says so to the user.
 
 from __future__ import annotations
 
+import unicodedata
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from tlm.arch import MAX_SIZE
 from tlm.errors import InputError
 from tlm.limits import describe, read_capped
 from tlm.workload.spec import FORMAT, MAX_NAME
@@ -51,7 +53,7 @@ class _Graph:
         return InputError(self.file, where, what)
 
     def node_where(self, node: Any, index: int) -> str:
-        return f"node {describe(node.name) if node.name else f'#{index}'} ({node.op_type})"
+        return f"node {describe(_text(node.name)) if node.name else f'#{index}'} ({_text(node.op_type)})"
 
     def shape(self, tensor: str, where: str) -> list[int]:
         dims = self.shapes.get(tensor)
@@ -68,10 +70,29 @@ class _Graph:
         return [int(d) for d in t.dims]
 
 
+def _text(v: Any) -> str:
+    """A protobuf string field as text (invalid UTF-8 arrives as bytes)."""
+    return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+
+
+def _clean(name: Any) -> str:
+    """A node or tensor name usable as a layer name (no control characters, not too long)."""
+    return "".join(c for c in _text(name) if unicodedata.category(c) not in ("Cc", "Cs"))[:MAX_NAME]
+
+
 def _attrs(node: Any) -> dict[str, Any]:
     import onnx
 
     return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+
+
+def _ints(a: dict[str, Any], key: str, default: list[int], g: _Graph, where: str) -> list[int]:
+    """Attribute `key` as a non-empty list of positive (pads: non-negative) ints."""
+    v = a.get(key, default)
+    lo = 0 if key == "pads" else 1
+    if not isinstance(v, list) or not v or not all(isinstance(x, int) and lo <= x <= MAX_SIZE for x in v):
+        raise g.error(where, f"attribute {key} must be a list of integers >= {lo}, got {describe(v)}")
+    return v
 
 
 def _one(values: list[int], what: str, g: _Graph, where: str) -> int:
@@ -85,16 +106,20 @@ def _conv(g: _Graph, node: Any, where: str, x: list[int], name: str) -> dict[str
         raise g.error(where, f"input is {len(x)}-D; Conv needs N x C x H x W")
     w = g.const_shape(node.input[1], where)
     a = _attrs(node)
-    kernel = _one(list(a.get("kernel_shape", w[2:])), "kernel_shape", g, where)
-    stride = _one(list(a.get("strides", [1, 1])), "strides", g, where)
-    dilation = _one(list(a.get("dilations", [1, 1])), "dilations", g, where)
-    auto_pad = a.get("auto_pad", b"NOTSET")
-    auto_pad = auto_pad.decode() if isinstance(auto_pad, bytes) else str(auto_pad)
+    if len(w) != 4:
+        raise g.error(where, f"weight {describe(node.input[1])} is {len(w)}-D; Conv2d needs Cout x Cin/g x kH x kW")
+    kernel = _one(_ints(a, "kernel_shape", w[2:], g, where), "kernel_shape", g, where)
+    stride = _one(_ints(a, "strides", [1, 1], g, where), "strides", g, where)
+    dilation = _one(_ints(a, "dilations", [1, 1], g, where), "dilations", g, where)
+    raw_pad = a.get("auto_pad", b"NOTSET")
+    auto_pad = raw_pad.decode("utf-8", "replace") if isinstance(raw_pad, bytes) else describe(raw_pad)
     if auto_pad not in ("NOTSET", "VALID"):
-        raise g.error(where, f"auto_pad {auto_pad} is not supported; export with explicit pads")
-    pads = list(a.get("pads", [0, 0, 0, 0])) if auto_pad == "NOTSET" else [0, 0, 0, 0]
+        raise g.error(where, f"auto_pad {describe(auto_pad)} is not supported; export with explicit pads")
+    pads = _ints(a, "pads", [0, 0, 0, 0], g, where) if auto_pad == "NOTSET" else [0]
     padding = _one(pads, "pads", g, where)
-    groups = int(a.get("group", 1))
+    groups = a.get("group", 1)
+    if not isinstance(groups, int) or groups < 1:
+        raise g.error(where, f"attribute group must be a positive integer, got {describe(groups)}")
     return {"name": name, "op": "conv2d", "in_channels": x[1], "out_channels": w[0], "height": x[2],
             "width": x[3], "kernel": kernel, "stride": stride, "padding": padding, "dilation": dilation,
             **({"groups": groups} if groups != 1 else {})}
@@ -177,16 +202,17 @@ def model_to_workload(model: Any, file: str, name: str = "onnx") -> dict[str, An
     g0 = _Graph(file, model)
     _opset(g0, model)
     _check_external(g0)
+    for i, node in enumerate(model.graph.node):  # before inference, which stops at unknown ops
+        if node.op_type not in SUPPORTED or node.domain not in ("", "ai.onnx"):
+            raise g0.error(g0.node_where(node, i), f"op {_text(node.domain) + '.' if node.domain else ''}"
+                                                   f"{_text(node.op_type)} has no mapping (supported: "
+                                                   f"{', '.join(SUPPORTED)})")
     try:
         inferred = onnx.shape_inference.infer_shapes(model, strict_mode=True)
     except Exception as e:  # onnx raises several types; all mean a malformed model
         raise InputError(file, "shape inference", str(e).strip().splitlines()[0][:300] or type(e).__name__) \
             from None
     g = _Graph(file, inferred)
-    for i, node in enumerate(g.graph.node):
-        if node.op_type not in SUPPORTED or node.domain not in ("", "ai.onnx"):
-            raise g.error(g.node_where(node, i), f"op {node.domain + '.' if node.domain else ''}{node.op_type} "
-                                                 f"has no mapping (supported: {', '.join(SUPPORTED)})")
     for node in g.graph.node:
         if node.op_type == "Constant":  # a tensor value, or None for the scalar/list forms
             g.consts[node.output[0]] = _attrs(node).get("value")
@@ -209,7 +235,7 @@ def model_to_workload(model: Any, file: str, name: str = "onnx") -> dict[str, An
                                  "is not a chain")
         out = node.output[0]
         if node.op_type in LAYER_OPS:
-            lname = (node.name or out or f"layer{len(layers)}")[:MAX_NAME]
+            lname = _clean(node.name) or _clean(out) or f"layer{len(layers)}"
             if lname in names:
                 lname = f"{lname[:MAX_NAME - 8]}#{i}"
             names.add(lname)
