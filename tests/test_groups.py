@@ -263,3 +263,22 @@ def test_predictor_features_count_one_segment_per_tap_of_a_group() -> None:
     assert prog.segments is not None
     seg = prog.segments["load_a"]
     assert int(seg.ptr[1] - seg.ptr[0]) == arch.array.rows * 9
+
+
+def test_budget_bounds_grouped_segments_closely() -> None:
+    """The memory estimate's segment count bounds the real one without counting every
+    group's pieces once per n-group of every other group (which refused real depthwise layers)."""
+    from tlm.workload.budget import layer_pieces, layer_segments
+    from tlm.workload.layout import plan_layers
+    from tlm.workload.spec import parse_workload
+
+    arch = Arch()
+    w = wl(conv(64, 64, 12, 12, 3, 64))
+    prog = compile_workload(w, arch)
+    assert prog.segments is not None
+    real = sum(int(s.ptr[-1]) for s in prog.segments.values())
+    spec = parse_workload(w, "w", arch)
+    assert spec.layers is not None
+    plan = plan_layers(spec.layers, arch).plans[0]
+    estimate = layer_segments(plan, layer_pieces(plan))
+    assert real <= estimate <= 2 * real

@@ -98,9 +98,10 @@ def layer_dma_bytes(plan: LayerPlan) -> int:
 
 
 def layer_segments(plan: LayerPlan, pieces: int) -> int:
-    """Upper bound of the layer's segments: A pieces per n-group, B columns and C rows per tile."""
+    """Upper bound of the layer's segments: A pieces per n-group of their conv group,
+    B columns and C rows per tile."""
     s = plan.spec
-    return (pieces * plan.n_groups + s.N * plan.k_chunks * plan.m_groups
+    return (pieces * (plan.n_groups // s.groups) + s.N * plan.k_chunks * plan.m_groups
             + s.M * plan.n_groups * (2 * plan.k_chunks - 1))
 
 
