@@ -181,3 +181,20 @@ def test_rtl_runs_an_imported_topology(tmp_path: Path) -> None:
     path = write(tmp_path, text)
     assert [x.get("fresh_input", False) for x in load_workload(path)["layers"]] == [False, False, True]
     assert main(["rtl", "--workload", path, "--trace", str(tmp_path / "t.jsonl"), "--no-progress"]) == 0
+
+
+def test_import_command_refusals(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, "Layer,M,N,K\nfc,2,3,4\n")
+    assert main(["import", path, "-o", path]) == 2
+    assert "refusing to overwrite it" in capsys.readouterr().err
+    assert (tmp_path / "net.csv").read_text() == "Layer,M,N,K\nfc,2,3,4\n"
+    other = write(tmp_path, "{}", "w.json")
+    assert main(["import", other]) == 2
+    assert capsys.readouterr().err == f"error: {other}: file: unknown kind: expected a .onnx model or a .csv topology\n"
+    bad = write(tmp_path, "Layer,M,N,K\nfc,2,3\n", "bad.csv")
+    out = tmp_path / "out.json"
+    assert main(["import", bad, "-o", str(out)]) == 2
+    assert not out.exists()
+    assert main(["import", path, "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert f"{out}: 1 layer (1 gemm), 24 MACs" in err

@@ -37,9 +37,10 @@ def _summary(obj: dict[str, Any], source: str) -> str:
     macs = sum(x.M * x.N * x.K for x in spec.layers)
     fresh = sum(1 for x in spec.layers if x.fresh_input)
     kinds = ", ".join(f"{n} {op}" for op, n in ops.items() if n)
-    text = f"{len(spec.layers)} layers ({kinds}), {macs:,} MACs"
+    n = len(spec.layers)
+    text = f"{n} layer{'s' if n != 1 else ''} ({kinds}), {macs:,} MACs"
     if fresh:
-        text += f"; {fresh} unchained layers read their own input (fresh_input)"
+        text += f"; {fresh} unchained layer{'s' if fresh != 1 else ''} read their own input (fresh_input)"
     return text
 
 
