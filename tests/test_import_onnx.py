@@ -183,8 +183,12 @@ W = init("w", 4, 3, 3, 3)
     (lambda: model([conv_node("x", "y", pads=[0, 0, 1, 1])], [W], [1, 3, 8, 8]), "node 'y' (Conv)",
      "pads [0, 0, 1, 1] differ per axis"),
     (lambda: model([conv_node("x", "y", strides=[1, 2])], [W], [1, 3, 8, 8]), "node 'y' (Conv)", "strides"),
-    (lambda: model([conv_node("x", "y", auto_pad="SAME_UPPER")], [W], [1, 3, 8, 8]), "node 'y' (Conv)",
-     "auto_pad 'SAME_UPPER'"),
+    (lambda: model([conv_node("x", "y", auto_pad="SAME_UPPER", strides=[2, 2])], [W], [1, 3, 8, 8]),
+     "node 'y' (Conv)", "auto_pad SAME_UPPER pads [1, 1] in total"),
+    (lambda: model([conv_node("x", "y", auto_pad="SAME_LOWER", strides=[3, 3])], [init("w", 4, 3, 5, 5)],
+                   [1, 3, 9, 10]), "node 'y' (Conv)", "pads [1, 2, 1, 2] differ per axis"),
+    (lambda: model([conv_node("x", "y", auto_pad="MIDDLE")], [W], [1, 3, 8, 8]), "node 'y' (Conv)",
+     "auto_pad 'MIDDLE' is not supported"),
     (lambda: model([conv_node("x", "c"), helper.make_node("Flatten", ["c"], ["f"], name="flat"),
                     helper.make_node("MatMul", ["f", "m"], ["y"], name="mm")],
                    [W, init("m", 4 * 36, 5)], [1, 3, 8, 8]),
@@ -294,3 +298,14 @@ def test_invalid_utf8_names_and_op_types(tmp_path: Path) -> None:
     with pytest.raises(InputError) as e:
         load_workload(str(path))
     assert e.value.where == "node 'fc2' (Mat\ufffdul)" and "has no mapping" in e.value.what
+
+
+@pytest.mark.parametrize("auto_pad", ["SAME_UPPER", "SAME_LOWER"])
+def test_same_padding_that_splits_evenly(auto_pad: str) -> None:
+    """A 3x3 stride-1 SAME conv is padding 1 (and keeps the size, as ONNX infers)."""
+    m = model([conv_node("x", "y", auto_pad=auto_pad)], [W], [1, 3, 8, 8])
+    (layer,) = model_to_workload(m, "m.onnx")["layers"]
+    assert layer["padding"] == 1
+    prog = compile_workload(model_to_workload(m, "m.onnx"), Arch(), functional=False)
+    assert (prog.info["layers"][0]["out_h"], prog.info["layers"][0]["out_w"]) == (8, 8)
+    assert prog.info["macs"] == onnx_macs(m)

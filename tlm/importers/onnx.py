@@ -113,9 +113,18 @@ def _conv(g: _Graph, node: Any, where: str, x: list[int], name: str) -> dict[str
     dilation = _one(_ints(a, "dilations", [1, 1], g, where), "dilations", g, where)
     raw_pad = a.get("auto_pad", b"NOTSET")
     auto_pad = raw_pad.decode("utf-8", "replace") if isinstance(raw_pad, bytes) else describe(raw_pad)
-    if auto_pad not in ("NOTSET", "VALID"):
-        raise g.error(where, f"auto_pad {describe(auto_pad)} is not supported; export with explicit pads")
-    pads = _ints(a, "pads", [0, 0, 0, 0], g, where) if auto_pad == "NOTSET" else [0]
+    if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+        # output ceil(size / stride): expressible when the total padding splits evenly
+        extent = dilation * (kernel - 1) + 1
+        totals = [max(0, (-(-size // stride) - 1) * stride + extent - size) for size in x[2:]]
+        pads = [t // 2 for t in totals] * 2 if all(t % 2 == 0 for t in totals) else totals
+        if any(t % 2 for t in totals):
+            raise g.error(where, f"auto_pad {auto_pad} pads {totals} in total (height, width), which does "
+                                 "not split evenly between the two sides")
+    elif auto_pad in ("NOTSET", "VALID"):
+        pads = _ints(a, "pads", [0, 0, 0, 0], g, where) if auto_pad == "NOTSET" else [0]
+    else:
+        raise g.error(where, f"auto_pad {describe(auto_pad)} is not supported")
     padding = _one(pads, "pads", g, where)
     groups = a.get("group", 1)
     if not isinstance(groups, int) or groups < 1:
