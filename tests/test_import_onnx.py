@@ -309,3 +309,11 @@ def test_same_padding_that_splits_evenly(auto_pad: str) -> None:
     prog = compile_workload(model_to_workload(m, "m.onnx"), Arch(), functional=False)
     assert (prog.info["layers"][0]["out_h"], prog.info["layers"][0]["out_w"]) == (8, 8)
     assert prog.info["macs"] == onnx_macs(m)
+
+
+def test_node_without_output_is_refused() -> None:
+    m = model([conv_node("x", "y")], [W], [1, 3, 8, 8])
+    m.graph.node.append(helper.make_node("Relu", ["y"], [], name="dangling"))
+    with pytest.raises(InputError) as e:
+        model_to_workload(m, "m.onnx")
+    assert (e.value.where, e.value.what) == ("node 'dangling' (Relu)", "has no output")

@@ -212,6 +212,8 @@ def model_to_workload(model: Any, file: str, name: str = "onnx") -> dict[str, An
     _opset(g0, model)
     _check_external(g0)
     for i, node in enumerate(model.graph.node):  # before inference, which stops at unknown ops
+        if not node.output or not node.output[0]:
+            raise g0.error(g0.node_where(node, i), "has no output")
         if node.op_type not in SUPPORTED or node.domain not in ("", "ai.onnx"):
             raise g0.error(g0.node_where(node, i), f"op {_text(node.domain) + '.' if node.domain else ''}"
                                                    f"{_text(node.op_type)} has no mapping (supported: "
