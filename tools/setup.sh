@@ -20,7 +20,7 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 echo "setup: installing tlmsim and its dependencies into $VENV (log: $VENV/install.log)" >&2
 if ! { "$VENV/bin/python" -m pip install --upgrade pip &&
-       "$VENV/bin/python" -m pip install -e ".[dev,rtl,dse]"; } >"$VENV/install.log" 2>&1; then
+       "$VENV/bin/python" -m pip install -e ".[dev,rtl,dse,onnx]"; } >"$VENV/install.log" 2>&1; then
     tail -n 30 "$VENV/install.log" >&2
     echo "setup: pip install failed (full log: $VENV/install.log)" >&2
     exit 1

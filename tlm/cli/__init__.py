@@ -18,7 +18,7 @@ from typing import Any
 from tlm.errors import CheckFailed, InputError
 from tlm.outputs import Terminated, install_signal_handlers
 
-COMMANDS = ("sim", "rtl", "compare", "calibrate", "report", "sweep", "predict")
+COMMANDS = ("sim", "rtl", "compare", "calibrate", "report", "sweep", "predict", "import_")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -35,7 +35,7 @@ def add_workload_args(p: argparse.ArgumentParser, *, default: str | None = None,
                       required: bool = True) -> None:
     p.add_argument("--workload", "-w", metavar="W", default=default,
                    required=required and default is None,
-                   help="workload file (tlm-workload/1 JSON) or builtin:NAME")
+                   help="workload file (tlm-workload/1 JSON, ONNX .onnx, SCALE-Sim .csv) or builtin:NAME")
     p.add_argument("--arch", "-a", metavar="A", default=None,
                    help="arch config TOML (keys not given take the defaults)")
     add_limit_args(p)

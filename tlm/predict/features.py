@@ -58,8 +58,9 @@ def layer_features(workload: Mapping[str, Any], arch: Arch, file: str = "<worklo
         cols_used = s.N / p.n_groups
         if s.is_conv:
             # an A row gathers one segment per tap, or per kernel row when dilation 1
-            # makes a row's taps adjacent pixels; a K-chunk takes its share of them
-            seg = s.kernel * s.in_channels if s.dilation == 1 else s.in_channels
+            # makes a row's taps adjacent pixels (not with groups: a tap reads a channel
+            # slice); a K-chunk takes its share of them
+            seg = s.kernel * s.in_channels if s.dilation == 1 and s.groups == 1 else s.group_in
             nseg = s.K / seg
             a_row = max(1.0, nseg * p.chunk / s.K) * _beats(min(seg, p.chunk), bus, s.in_channels)
         else:

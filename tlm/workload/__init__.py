@@ -17,6 +17,7 @@ from typing import Any
 
 from tlm.arch import Arch
 from tlm.errors import InputError
+from tlm.importers import importer_for
 from tlm.limits import MAX_WORKLOAD_BYTES, RunLimits, check_json_depth, read_capped
 from tlm.workload.builtins import BUILTINS, builtin
 from tlm.workload.compiler import compile_spec
@@ -33,7 +34,10 @@ def _reject_constant(name: str) -> Any:
 
 
 def load_workload(source: str | Path, *, max_bytes: int = MAX_WORKLOAD_BYTES) -> dict[str, Any]:
-    """The workload object of a JSON file or of `builtin:NAME`.
+    """The workload object of a JSON file, an imported network or `builtin:NAME`.
+
+    A `.csv` path is read as a SCALE-Sim topology and a `.onnx` path as an
+    ONNX model (`tlm.importers`); anything else as `tlm-workload/1` JSON.
 
     Args:
         source: a path or `builtin:NAME`.
@@ -50,6 +54,9 @@ def load_workload(source: str | Path, *, max_bytes: int = MAX_WORKLOAD_BYTES) ->
         if obj is None:
             raise InputError(text, "workload", f"unknown built-in {name!r} (known: {', '.join(BUILTINS)})")
         return obj
+    importer = importer_for(text)
+    if importer is not None:  # a SCALE-Sim topology (.csv) or an ONNX model (.onnx)
+        return importer(text, max_bytes)
     raw = read_capped(text, max_bytes, "--max-workload-bytes raises it")
     if not raw.strip():
         raise InputError(text, "file", "is empty")

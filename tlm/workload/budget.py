@@ -82,12 +82,12 @@ def layer_pieces(plan: LayerPlan) -> int:
     spec = plan.spec
     if not spec.is_conv:
         return spec.M * plan.k_chunks
-    cin, taps = spec.in_channels, 0
+    cin, taps = spec.group_in, 0
     for c in range(plan.k_chunks):
         k0 = c * plan.chunk
         k1 = min(spec.K, k0 + plan.chunk)
         taps += (k1 - 1) // cin - k0 // cin + 1
-    return spec.M * taps
+    return spec.M * taps * spec.groups
 
 
 def layer_dma_bytes(plan: LayerPlan) -> int:
@@ -98,9 +98,10 @@ def layer_dma_bytes(plan: LayerPlan) -> int:
 
 
 def layer_segments(plan: LayerPlan, pieces: int) -> int:
-    """Upper bound of the layer's segments: A pieces per n-group, B columns and C rows per tile."""
+    """Upper bound of the layer's segments: A pieces per n-group of their conv group,
+    B columns and C rows per tile."""
     s = plan.spec
-    return (pieces * plan.n_groups + s.N * plan.k_chunks * plan.m_groups
+    return (pieces * (plan.n_groups // s.groups) + s.N * plan.k_chunks * plan.m_groups
             + s.M * plan.n_groups * (2 * plan.k_chunks - 1))
 
 

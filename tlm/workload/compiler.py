@@ -105,7 +105,8 @@ def _compile_layers(spec: WorkloadSpec, arch: Arch, file: str, functional: bool,
     collectors = {op: SegmentCollector() for op in OPS} if functional else None
     prev = None
     for plan in layout.plans:
-        part = lower_layer(plan, prev, arch, spec.seed, functional, budget)
+        src = None if plan.spec.fresh_input else prev
+        part = lower_layer(plan, src, arch, spec.seed, functional, budget)
         if collectors is not None and part.segments is not None:
             for op in OPS:
                 collectors[op].add(part.segments[op])
@@ -134,7 +135,8 @@ def _compile_layers(spec: WorkloadSpec, arch: Arch, file: str, functional: bool,
         {"name": p.spec.name, "op": p.spec.op, "M": p.spec.M, "N": p.spec.N, "K": p.spec.K,
          "m_groups": p.m_groups, "n_groups": p.n_groups, "k_chunks": p.k_chunks, "chunk": p.chunk,
          "tiles": p.tiles, "joins": p.m_groups if p.join else 0, "first_entry": p.first_entry,
-         **({"out_h": p.spec.out_h, "out_w": p.spec.out_w} if p.spec.is_conv else {})}
+         **({"out_h": p.spec.out_h, "out_w": p.spec.out_w} if p.spec.is_conv else {}),
+         **({"groups": p.spec.groups} if p.spec.groups > 1 else {})}
         for p in layout.plans]
     for p in layout.plans:
         program.outputs.append(OutputRegion(p.spec.name, p.out_addr, "int32" if p.last else "int8",
@@ -143,6 +145,9 @@ def _compile_layers(spec: WorkloadSpec, arch: Arch, file: str, functional: bool,
         program.memory_image.append(
             (layout.input_addr, data.layer_input(spec.seed, *layout.input_shape).tobytes()))
         for p in layout.plans:
+            if p.spec.fresh_input and p.index > 0:
+                program.memory_image.append(
+                    (p.in_addr, data.layer_input(spec.seed, *p.spec.input_shape, p.index).tobytes()))
             program.memory_image.append((p.w_addr, data.layer_weights_t(spec.seed, p.index, p.spec.N,
                                                                         p.spec.K).tobytes()))
     return program

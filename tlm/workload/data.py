@@ -8,7 +8,7 @@ tensors were drawn):
 
 | tensor                                   | TAG | index         | shape              |
 |------------------------------------------|-----|---------------|--------------------|
-| first layer's input (NHWC / A matrix)    | 0   | 0             | M0 x K0 or H*W x C |
+| layer L's input (L = 0, or fresh_input)  | 0   | L             | M x K or H*W x C   |
 | layer L's weights, stored transposed     | 1   | L             | N x K              |
 | tiles form: tile t's A                   | 2   | t (file order)| m x k              |
 | tiles form: tile t's B, stored transposed| 3   | t (file order)| n x k              |
@@ -37,9 +37,10 @@ def _int8(seed: int, tag: int, index: int, shape: tuple[int, ...]) -> np.ndarray
     return rng.integers(-128, 128, size=shape, dtype=np.int8)
 
 
-def layer_input(seed: int, rows: int, cols: int) -> np.ndarray:
-    """The first layer's input as a rows x cols int8 matrix (NHWC: pixels x channels)."""
-    return _int8(seed, TAG_INPUT, 0, (rows, cols))
+def layer_input(seed: int, rows: int, cols: int, layer: int = 0) -> np.ndarray:
+    """Layer `layer`'s input (the first's, or a `fresh_input` one's) as a rows x cols
+    int8 matrix (NHWC: pixels x channels)."""
+    return _int8(seed, TAG_INPUT, layer, (rows, cols))
 
 
 def layer_weights_t(seed: int, layer: int, n: int, k: int) -> np.ndarray:

@@ -11,7 +11,8 @@ entries and its "representative" (the join, or its single final tile) is the
 last of them.
 
 Memory regions are allocated in this order, each aligned to 64 bytes: the
-first layer's input (pixels x channels int8), then per layer its weights
+first layer's input (pixels x channels int8), then per layer its own input
+when it has `fresh_input` (drawn from the seed like the first one), its weights
 (N x K int8, transposed), its output (M x N, int8, or int32 for the last
 layer) and, when K is chunked, a partial-sum area (M x N int32, where each
 (m-group, n-group) owns its sub-block).
@@ -85,8 +86,7 @@ class Layout:
 def plan_layers(layers: tuple[LayerSpec, ...], arch: Arch) -> Layout:
     """Tiling and memory regions for a validated layer stack (no big arrays)."""
     rows, cols, kmax = arch.array.rows, arch.array.cols, arch.kmax
-    first = layers[0]
-    input_shape = (first.height * first.width, first.in_channels) if first.is_conv else (first.M, first.K)
+    input_shape = layers[0].input_shape
     addr = 0
     input_addr = addr
     addr = align_up(addr + input_shape[0] * input_shape[1])
@@ -95,7 +95,11 @@ def plan_layers(layers: tuple[LayerSpec, ...], arch: Arch) -> Layout:
     entry = tile = 0
     for i, spec in enumerate(layers):
         last = i == len(layers) - 1
-        m_groups, n_groups = ceil_div(spec.M, rows), ceil_div(spec.N, cols)
+        if spec.fresh_input and i > 0:
+            in_addr = addr
+            addr = align_up(addr + spec.input_shape[0] * spec.input_shape[1])
+        # n-groups never straddle two convolution groups: each group is its own GEMM
+        m_groups, n_groups = ceil_div(spec.M, rows), spec.groups * ceil_div(spec.group_out, cols)
         k_chunks = ceil_div(spec.K, kmax)
         chunk = ceil_div(spec.K, k_chunks)
         w_addr = addr

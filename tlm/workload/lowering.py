@@ -14,6 +14,10 @@ tiling and memory layout are in `tlm.workload.layout`):
   A gemm layer's A row r is bytes [r*K, (r+1)*K) of its source (the network
   input, or the previous output read row-major: a flatten when the shapes
   differ).
+- Groups. A grouped conv is one GEMM per group: an A unit is (m-group,
+  group, K-chunk), its pieces gather the group's channel slice of each tap,
+  and n-groups never straddle two groups (layout), so B and C need nothing
+  else than the group's first output channel.
 - Dependencies. A tile depends on the previous K-chunk of its (m-group,
   n-group) and on the previous layer's m-groups (their join, or their single
   final tile) that produced any input byte of its own chunk's pieces;
@@ -83,7 +87,7 @@ def _chunk_bounds(plan: LayerPlan, c: int) -> tuple[int, int]:
 
 def _conv_pieces(plan: LayerPlan, c: int) -> tuple[np.ndarray, ...]:
     """(tap, channel offset, lane offset, length) of chunk c's pieces."""
-    cin = plan.spec.in_channels
+    cin = plan.spec.group_in
     k0, k1 = _chunk_bounds(plan, c)
     taps = np.arange(k0 // cin, (k1 - 1) // cin + 1, dtype=np.int64)
     lo = np.maximum(k0, taps * cin)
@@ -100,9 +104,11 @@ def _a_items(plan: LayerPlan, prev: LayerPlan | None, arch: Arch, seed: int) -> 
     if spec.is_conv and spec.max_offset is not None:
         offsets = deformable_offsets(seed, plan.index, plan.m_groups, spec.max_offset)
     parts: list[tuple[np.ndarray, ...]] = []
-    for c in range(plan.k_chunks):
+    for gc in range(plan.k_chunks * spec.groups):
+        grp, c = divmod(gc, plan.k_chunks)
         if spec.is_conv:
             taps, ch_off, lane, length = _conv_pieces(plan, c)
+            ch_off = ch_off + grp * spec.group_in
             oy, ox = r // spec.out_w, r % spec.out_w
             by = oy * spec.stride - spec.padding
             bx = ox * spec.stride - spec.padding
@@ -131,12 +137,12 @@ def _a_items(plan: LayerPlan, prev: LayerPlan | None, arch: Arch, seed: int) -> 
                 src_hi = ((r * spec.K + k1 - 1) // prev.spec.N)[:, None]
             else:
                 src_lo = src_hi = np.full(shape, -1, dtype=np.int64)
-        unit = np.broadcast_to((mg * plan.k_chunks + c)[:, None], shape)
+        unit = np.broadcast_to(((mg * spec.groups + grp) * plan.k_chunks + c)[:, None], shape)
         row = np.broadcast_to(i[:, None], shape)
         parts.append(tuple(np.ascontiguousarray(a).ravel() for a in
                            (unit, row, mem, length2, local, ~valid, src_lo, src_hi)))
     cols = [np.concatenate([p[j] for p in parts]) for j in range(8)]
-    if plan.k_chunks > 1:
+    if plan.k_chunks * spec.groups > 1:
         order = np.argsort(cols[0], kind="stable")
         cols = [a[order] for a in cols]
     return _Items(*cols)
@@ -145,7 +151,7 @@ def _a_items(plan: LayerPlan, prev: LayerPlan | None, arch: Arch, seed: int) -> 
 def _unit_producers(plan: LayerPlan, prev: LayerPlan, items: _Items, rows: int,
                     budget: Budget | None = None) -> tuple[np.ndarray, np.ndarray]:
     """CSR (ptr over units, global entry index of producer representatives)."""
-    units = plan.m_groups * plan.k_chunks
+    units = plan.m_groups * plan.spec.groups * plan.k_chunks
     use = ~items.zero & (items.src_lo >= 0)
     lo = items.src_lo[use] // rows
     cnt = items.src_hi[use] // rows - lo + 1
@@ -166,7 +172,8 @@ def _b_units(plan: LayerPlan, arch: Arch) -> SegList:
     """load_b segments per (n-group, K-chunk) unit: one per column."""
     spec, cols, kmax = plan.spec, arch.array.cols, arch.kmax
     col = np.arange(spec.N, dtype=np.int64)
-    ng, j = col // cols, col % cols
+    grp, jj = col // spec.group_out, col % spec.group_out
+    ng, j = grp * -(-spec.group_out // cols) + jj // cols, jj % cols
     parts = []
     for c in range(plan.k_chunks):
         k0, k1 = _chunk_bounds(plan, c)
@@ -199,26 +206,29 @@ def lower_layer(plan: LayerPlan, prev: LayerPlan | None, arch: Arch, seed: int,
     g = np.arange(T, dtype=np.int64)
     c, ng, mg = g % nc, (g // nc) % ng_count, g // (nc * ng_count)
     t_entry = mg * per + ng * nc + c          # layer-local entry index of each tile
+    grp, jn = divmod(ng, ng_count // spec.groups)  # the conv group, the n-group inside it
+    n0 = grp * spec.group_out + jn * cols      # first output channel of the tile
     t_m = np.minimum(rows, spec.M - mg * rows)
-    t_n = np.minimum(cols, spec.N - ng * cols)
+    t_n = np.minimum(cols, spec.group_out - jn * cols)
     t_k = np.minimum(plan.chunk, spec.K - c * plan.chunk)
     final = c == nc - 1
-    unit_a, unit_b = mg * nc + c, ng * nc + c
+    unit_a, unit_b = (mg * spec.groups + grp) * nc + c, ng * nc + c
 
     # -- load_a: per (m-group, K-chunk) unit, merged per lane
     items = _a_items(plan, prev, arch, seed)
     if prev is not None:
         uptr, producers = _unit_producers(plan, prev, items, rows, budget)
     else:
-        uptr, producers = np.zeros(plan.m_groups * nc + 1, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        uptr = np.zeros(plan.m_groups * spec.groups * nc + 1, dtype=np.int64)
+        producers = np.zeros(0, dtype=np.int64)
     group = items.unit * rows + items.row
     mgroup, mmem, mlen, mlocal, mzero = merge_adjacent(group, items.mem, items.length, items.local, items.zero)
     del items
-    a_units = seglist_from_groups(plan.m_groups * nc, mgroup // rows, mmem, mlen, mlocal, mzero)
+    a_units = seglist_from_groups(plan.m_groups * spec.groups * nc, mgroup // rows, mmem, mlen, mlocal, mzero)
     b_units = _b_units(plan, arch)
 
     # -- load_c / store_c: one segment per tile row
-    cpos = (mg * rows * spec.N + ng * cols) * 4  # (row 0 of the tile) in an M x N int32 matrix
+    cpos = (mg * rows * spec.N + n0) * 4  # (row 0 of the tile) in an M x N int32 matrix
     c_tiles = np.flatnonzero(c > 0)
     n_c = c_tiles.shape[0]
     load_c = row_segments(t_m[c_tiles], plan.part_addr + cpos[c_tiles], np.full(n_c, 4 * spec.N),

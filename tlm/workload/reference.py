@@ -58,21 +58,21 @@ def _matmul_int32(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def im2col(x: np.ndarray, layer: LayerSpec, offsets: np.ndarray | None, rows: int) -> np.ndarray:
-    """The A matrix [out_h*out_w x K] of a conv layer; K ordered (ky, kx, c).
+    """The A matrix [out_h*out_w x K] of a conv layer (of one group); K ordered (ky, kx, c).
 
     Args:
-        x: the input, pixels x channels (NHWC flattened), int8.
+        x: the input, pixels x channels (NHWC flattened; one group's channels), int8.
         layer: the conv layer.
         offsets: (dy, dx) per output m-group of `rows` pixels, or None.
         rows: the array's row count (m-group size).
     """
-    img = x.reshape(layer.height, layer.width, layer.in_channels)
+    cin = x.shape[1]
+    img = x.reshape(layer.height, layer.width, cin)
     oy, ox = np.divmod(np.arange(layer.M), layer.out_w)
     dy = dx = np.zeros(layer.M, dtype=np.int64)
     if offsets is not None:
         dy, dx = offsets[np.arange(layer.M) // rows].T
-    cin = layer.in_channels
-    a = np.zeros((layer.M, layer.K), dtype=np.int8)
+    a = np.zeros((layer.M, layer.kernel * layer.kernel * cin), dtype=np.int8)
     for ky in range(layer.kernel):
         for kx in range(layer.kernel):
             iy = oy * layer.stride - layer.padding + ky * layer.dilation + dy
@@ -94,20 +94,23 @@ def reference_outputs(spec: WorkloadSpec, arch: Arch) -> dict[str, np.ndarray]:
             out[f"tile{t.id}"] = _matmul_int32(a, b_t.T)
         return out
     assert spec.layers is not None
-    first = spec.layers[0]
-    shape = (first.height * first.width, first.in_channels) if first.is_conv else (first.M, first.K)
-    x = data.layer_input(spec.seed, *shape)
+    x = data.layer_input(spec.seed, *spec.layers[0].input_shape)
     for li, layer in enumerate(spec.layers):
+        if layer.fresh_input and li > 0:
+            x = data.layer_input(spec.seed, *layer.input_shape, li)
+        w_t = data.layer_weights_t(spec.seed, li, layer.N, layer.K)
         if layer.is_conv:
             offsets = None
             if layer.max_offset is not None:
-                groups = -(-layer.M // rows)
-                offsets = data.deformable_offsets(spec.seed, li, groups, layer.max_offset)
-            a = im2col(x, layer, offsets, rows)
+                m_groups = -(-layer.M // rows)
+                offsets = data.deformable_offsets(spec.seed, li, m_groups, layer.max_offset)
+            acc = np.empty((layer.M, layer.N), dtype=np.int32)
+            gi, go = layer.group_in, layer.group_out
+            for g in range(layer.groups):  # one GEMM per group, on its channel slice
+                a = im2col(x.reshape(-1, layer.in_channels)[:, g * gi:(g + 1) * gi], layer, offsets, rows)
+                acc[:, g * go:(g + 1) * go] = _matmul_int32(a, w_t[g * go:(g + 1) * go].T)
         else:
-            a = x.reshape(layer.M, layer.K)
-        w_t = data.layer_weights_t(spec.seed, li, layer.N, layer.K)
-        acc = _matmul_int32(a, w_t.T)
+            acc = _matmul_int32(x.reshape(layer.M, layer.K), w_t.T)
         x = acc if li == len(spec.layers) - 1 else relu_shift_int8(acc, layer.shift)
         out[layer.name] = x
     return out

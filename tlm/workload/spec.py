@@ -13,13 +13,18 @@ previous output (a gemm output of M x N counts as M pixels of N channels when
 matrix; its `M x K` must equal the previous `pixels x channels`, or have the
 same product, in which case A is the previous NHWC output reinterpreted
 row-major (a flatten: VGG's first fully connected layer after its last conv).
+A layer with `"fresh_input": true` is exempt: it reads its own input drawn
+from the seed (imported SCALE-Sim topologies, whose rows are independent).
+
+Grouped convolution: `groups` splits the input and output channels into that
+many groups, each a GEMM of its own (K = kernel*kernel*in_channels/groups).
 """
 
 from __future__ import annotations
 
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import networkx as nx
@@ -36,9 +41,9 @@ MAX_NAME = 200
 
 _TOP_KEYS = {"format", "name", "seed", "layers", "tiles"}
 
-_GEMM_KEYS = {"name", "op", "M", "N", "K", "shift"}
+_GEMM_KEYS = {"name", "op", "M", "N", "K", "shift", "fresh_input"}
 _CONV_KEYS = {"name", "op", "in_channels", "out_channels", "height", "width", "kernel",
-              "stride", "padding", "dilation", "deformable", "shift"}
+              "stride", "padding", "dilation", "deformable", "shift", "groups", "fresh_input"}
 _TILE_KEYS = {"id", "m", "n", "k", "deps"}
 
 
@@ -63,10 +68,27 @@ class LayerSpec:
     max_offset: int | None = None  # deformable when not None
     out_h: int = 0
     out_w: int = 0
+    groups: int = 1            # K and the weights are per group: K = kernel*kernel*in_channels/groups
+    fresh_input: bool = False  # reads an input drawn from the seed, not the previous output
 
     @property
     def is_conv(self) -> bool:
         return self.op == "conv2d"
+
+    @property
+    def group_in(self) -> int:
+        """Input channels of one group."""
+        return self.in_channels // self.groups
+
+    @property
+    def group_out(self) -> int:
+        """Output channels (GEMM columns) of one group."""
+        return self.N // self.groups
+
+    @property
+    def input_shape(self) -> tuple[int, int]:
+        """The input this layer reads: pixels x channels (conv) or M x K (gemm)."""
+        return (self.height * self.width, self.in_channels) if self.is_conv else (self.M, self.K)
 
 
 @dataclass(frozen=True)
@@ -197,7 +219,12 @@ def _parse_layers(rd: _Reader, raw: Any) -> tuple[LayerSpec, ...]:
         shift = rd.int_field(obj, "shift", where, default=7, lo=0, hi=MAX_SHIFT)
         layer = _parse_gemm(rd, obj, where, name, shift) if op == "gemm" else \
             _parse_conv(rd, obj, where, name, shift)
-        if layers:
+        fresh = obj.get("fresh_input", False)
+        if not isinstance(fresh, bool):
+            raise rd.error(f"{where}.fresh_input", f"must be true or false, got {describe(fresh)}")
+        if fresh:
+            layer = replace(layer, fresh_input=True)
+        elif layers:
             _check_chain(rd, layers[-1], layer, where)
         layers.append(layer)
     return tuple(layers)
@@ -219,6 +246,10 @@ def _parse_conv(rd: _Reader, obj: dict[str, Any], where: str, name: str, shift: 
     stride = rd.int_field(obj, "stride", where, default=1)
     padding = rd.int_field(obj, "padding", where, default=0, lo=0)
     dilation = rd.int_field(obj, "dilation", where, default=1)
+    groups = rd.int_field(obj, "groups", where, default=1)
+    for what, v in (("in_channels", cin), ("out_channels", cout)):
+        if v % groups:
+            raise rd.error(f"{where}.groups", f"{groups} does not divide {what} = {v}")
     max_offset: int | None = None
     if "deformable" in obj:
         d = obj["deformable"]
@@ -235,14 +266,15 @@ def _parse_conv(rd: _Reader, obj: dict[str, Any], where: str, name: str, shift: 
     if out_h < 1 or out_w < 1:
         raise rd.error(f"{where}.kernel", f"dilated kernel extent {extent} exceeds the padded input "
                                           f"{h + 2 * padding}x{w + 2 * padding}")
-    K = cin * kernel * kernel
+    K = cin // groups * kernel * kernel
     M = out_h * out_w
-    for what, v in (("K = in_channels*kernel*kernel", K), ("M = out_h*out_w", M)):
+    for what, v in (("K = in_channels/groups*kernel*kernel", K), ("M = out_h*out_w", M)):
         if v > MAX_SIZE:
             raise rd.error(where, f"{what} = {v} exceeds {MAX_SIZE}")
     return LayerSpec(name=name, op="conv2d", M=M, N=cout, K=K, shift=shift, in_channels=cin,
                      height=h, width=w, kernel=kernel, stride=stride, padding=padding,
-                     dilation=dilation, max_offset=max_offset, out_h=out_h, out_w=out_w)
+                     dilation=dilation, max_offset=max_offset, out_h=out_h, out_w=out_w,
+                     groups=groups)
 
 
 def _check_chain(rd: _Reader, prev: LayerSpec, layer: LayerSpec, where: str) -> None:
