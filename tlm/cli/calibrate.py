@@ -48,7 +48,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 def _stand_in(path: str) -> Any:
     from tlm.arch import load_arch
-    from tlm.compare.calib_runs import StandInReference
+    from tlm.calibrate.runs import StandInReference
 
     hidden = load_arch(path)
     return StandInReference(dataclasses.asdict(hidden.timing))
@@ -56,8 +56,8 @@ def _stand_in(path: str) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     from tlm.cli import print_json
-    from tlm.compare.calib_runs import RtlReference
-    from tlm.compare.calibrate import calibrate, write_overlay
+    from tlm.calibrate.runs import RtlReference
+    from tlm.calibrate.core import calibrate, write_overlay
     from tlm.workload.calibration import calibration_set, validation_set
 
     if not 0.0 <= args.min_accuracy <= 1.0:
@@ -121,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
 
 def render_text(result: Any, out: str) -> str:
     """The human summary: parameters, before/after table, per-op residuals."""
-    from tlm.compare.calib_report import markdown_cases, markdown_params, markdown_residuals
+    from tlm.calibrate.report import markdown_cases, markdown_params, markdown_residuals
 
     src = result.source
     parts = [f"calibrated against: {src}" + ("  (STAND-IN: not RTL figures)" if src == "stand-in" else ""),
