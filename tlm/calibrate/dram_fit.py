@@ -1,0 +1,211 @@
+"""Fitting the TLM memory-model levels to the ops of RTL-with-DRAM traces.
+
+Both levels are fitted op by op: every DMA op of a reference trace is
+replayed at the grant cycle the RTL gave it, and the level's predicted
+grant-to-done time is compared with the RTL's.
+
+- fixed: least squares of `end - grant` against the op's beats, reads and
+  writes apart, gives the effective extra latency per op kind and the
+  effective cycles per beat (`[memory_model] fixed_*`);
+- dram: the bank/row model (`tlm.blocks.dram_model`) is replayed in grant
+  order over each case's ops, from a fresh state, and
+  `scipy.optimize.differential_evolution` (integer variables, fixed seed)
+  minimises the summed absolute duration error over the summed durations.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from tlm.arch import DRAM_MAPPINGS, DRAM_PAGE_POLICIES, DRAM_SCHEDULERS, Arch, MemoryModel
+from tlm.blocks.dram_model import DramModel, op_requests
+from tlm.calibrate.runs import FitCase
+from tlm.workload.program import OPS
+
+READS = ("load_a", "load_b", "load_c")
+
+
+@dataclass
+class OpReplay:
+    """One case's DMA ops in grant order, with their requests and RTL durations."""
+
+    name: str
+    grant: list[int]
+    read: list[bool]
+    requests: list[list[tuple[int, int, bool]]]
+    duration: np.ndarray          # RTL end - grant
+    beats: np.ndarray
+
+
+def replay_ops(case: FitCase) -> OpReplay:
+    """The DMA ops of a case's reference trace, ready to replay."""
+    p, arch = case.program, case.arch
+    assert p.segments is not None, "calibration compiles keep the segment lists"
+    entry_of = {int(t): x for x, t in enumerate(p.tile_id.tolist())}
+    rows: list[tuple[int, int, str, int]] = []
+    for op in OPS:
+        arr = case.ref.ops.get(op)
+        if arr is None:
+            continue
+        for tile, grant, end in zip(arr["tile"].tolist(), arr["grant"].tolist(), arr["end"].tolist()):
+            if tile in entry_of and grant >= 0:
+                rows.append((grant, end, op, entry_of[tile]))
+    rows.sort()
+    reqs = [op_requests(p.segments[op], x, arch.dma.bus_bytes, arch.dma.max_burst_beats,
+                        write=op not in READS) for _g, _e, op, x in rows]
+    return OpReplay(case.name, [g for g, *_ in rows], [op in READS for _g, _e, op, _x in rows], reqs,
+                    np.array([e - g for g, e, *_ in rows], dtype=np.int64),
+                    np.array([int(p.beats[op][x]) for _g, _e, op, x in rows], dtype=np.int64))
+
+
+def predict_dram(arch: Arch, rep: OpReplay) -> np.ndarray:
+    """Grant-to-done cycles of every op of `rep` on the dram level of `arch`."""
+    model = DramModel(arch)
+    out = np.empty(len(rep.grant), dtype=np.int64)
+    for i, (g, rd, reqs) in enumerate(zip(rep.grant, rep.read, rep.requests)):
+        out[i] = (model.read_op(g, reqs) if rd else model.write_op(g, reqs)) - g
+    return out
+
+
+def predict_fixed(arch: Arch, rep: OpReplay) -> np.ndarray:
+    """Grant-to-done cycles of every op of `rep` on the fixed level of `arch`."""
+    t, m = arch.timing, arch.memory_model
+    beats = rep.beats + np.rint(rep.beats * (m.fixed_cycles_per_beat - 1.0)).astype(np.int64)
+    read = np.array(rep.read, dtype=bool)
+    return np.maximum(np.where(read, t.dma_setup_cycles + arch.memory.latency_cycles + beats + t.dma_read_done_cycles
+                    + m.fixed_read_extra_cycles,
+                    t.dma_setup_cycles + beats + t.dma_write_done_cycles + m.fixed_write_extra_cycles), 1)
+
+
+def op_error(pred: np.ndarray, rep: OpReplay) -> float:
+    """Summed |predicted - RTL| duration over the summed RTL durations."""
+    return float(np.abs(pred - rep.duration).sum()) / max(float(rep.duration.sum()), 1.0)
+
+
+def fit_fixed(arch: Arch, reps: list[OpReplay]) -> MemoryModel:
+    """Effective latency and bandwidth of the fixed level (least squares)."""
+    t = arch.timing
+    beats = np.concatenate([r.beats for r in reps]).astype(float)
+    dur = np.concatenate([r.duration for r in reps]).astype(float)
+    read = np.concatenate([np.array(r.read, dtype=bool) for r in reps])
+    # dur = a_read * read + a_write * (1 - read) + s * beats
+    design = np.column_stack([read, ~read, beats]).astype(float)
+    (a_r, a_w, s), *_ = np.linalg.lstsq(design, dur, rcond=None)
+    base_r = t.dma_setup_cycles + arch.memory.latency_cycles + t.dma_read_done_cycles
+    base_w = t.dma_setup_cycles + t.dma_write_done_cycles
+    return dataclasses.replace(
+        arch.memory_model,
+        fixed_read_extra_cycles=int(min(max(round(a_r - base_r), -10_000), 10_000)),
+        fixed_write_extra_cycles=int(min(max(round(a_w - base_w), -10_000), 10_000)),
+        fixed_cycles_per_beat=float(round(min(max(s, 0.01), 100.0), 4)))
+
+
+# -- the dram level: a vector of integers <-> [memory_model] dram_* -----------------------------
+
+_TIMES = ("dram_cl_cycles", "dram_cwl_cycles", "dram_rcd_cycles", "dram_rp_cycles", "dram_ras_cycles",
+          "dram_wr_cycles", "dram_wtr_cycles", "dram_rtw_cycles")
+
+
+def _bounds(arch: Arch) -> list[tuple[int, int]]:
+    lo_row = max(int(np.log2(arch.dma.bus_bytes)), 0)
+    return ([(0, 5), (lo_row, 14), (0, 1), (0, 1), (0, 1), (1, 32)]
+            + [(0, 80 if n == "dram_ras_cycles" else 40) for n in _TIMES] + [(0, 8000), (1, 200)])
+
+
+def _to_model(base: MemoryModel, v: np.ndarray) -> MemoryModel:
+    x = [int(round(float(a))) for a in v]
+    refi, rfc = x[14], x[15]
+    return dataclasses.replace(
+        base, dram_banks=1 << x[0], dram_row_bytes=1 << x[1], dram_mapping=DRAM_MAPPINGS[x[2]],
+        dram_page_policy=DRAM_PAGE_POLICIES[x[3]], dram_scheduler=DRAM_SCHEDULERS[x[4]], dram_queue=x[5],
+        **{n: x[6 + i] for i, n in enumerate(_TIMES)},
+        dram_refi_cycles=refi if refi > rfc else 0, dram_rfc_cycles=rfc)
+
+
+def _to_vector(m: MemoryModel) -> list[int]:
+    return ([int(np.log2(m.dram_banks)), int(np.log2(m.dram_row_bytes)), DRAM_MAPPINGS.index(m.dram_mapping),
+             DRAM_PAGE_POLICIES.index(m.dram_page_policy), DRAM_SCHEDULERS.index(m.dram_scheduler),
+             m.dram_queue] + [getattr(m, n) for n in _TIMES] + [m.dram_refi_cycles, m.dram_rfc_cycles])
+
+
+@dataclass
+class DramFit:
+    model: MemoryModel
+    error_start: float       # op error of the starting (default) parameters
+    error: float             # op error of the fitted ones
+    evaluations: int
+
+
+def fit_dram(arch: Arch, reps: list[OpReplay], *, max_generations: int = 15, popsize: int = 5,
+             max_sweeps: int = 12,
+             on_step: Callable[[int, float], None] | None = None) -> DramFit:
+    """Fit the dram level's parameters to the replayed ops (deterministic: fixed seed)."""
+    from scipy.optimize import differential_evolution
+
+    base = arch.memory_model
+    memo: dict[tuple[int, ...], float] = {}
+
+    def objective(v: np.ndarray) -> float:
+        key = tuple(int(round(float(a))) for a in v)
+        hit = memo.get(key)
+        if hit is not None:
+            return hit
+        a = dataclasses.replace(arch, memory_model=_to_model(base, v))
+        err = float(np.mean([op_error(predict_dram(a, r), r) for r in reps]))
+        memo[key] = err
+        return err
+
+    bounds = _bounds(arch)
+    x0 = np.array([min(max(x, lo), hi) for x, (lo, hi) in zip(_to_vector(base), bounds)], dtype=float)
+    start = objective(x0)
+    generation = [0]
+
+    def callback(intermediate_result: object) -> None:
+        generation[0] += 1
+        if on_step is not None:
+            on_step(generation[0], float(getattr(intermediate_result, "fun", 0.0)))
+
+    res = differential_evolution(objective, bounds, integrality=[True] * len(bounds), x0=x0, seed=0,
+                                 maxiter=max_generations, popsize=popsize, polish=False, tol=0.0,
+                                 atol=0.0, updating="immediate", workers=1, init="sobol",
+                                 callback=callback)
+    best = [int(round(float(a))) for a in (res.x if res.fun <= start else x0)]
+    best = polish(objective, best, bounds, max_sweeps=max_sweeps)
+    return DramFit(_to_model(base, np.array(best)), start, objective(np.array(best)), len(memo))
+
+
+def polish(f: Callable[[np.ndarray], float], x: list[int], bounds: list[tuple[int, int]], *,
+           max_sweeps: int = 12) -> list[int]:
+    """Integer descent from the evolution's best: per variable, steps of 1, 2, 4, ... both ways.
+
+    The evolution finds the basin (the discrete structure: banks, row size,
+    mapping, policies); this settles every timing to the cycle.
+    """
+    cur = list(x)
+    best = f(np.array(cur))
+    for _ in range(max_sweeps):
+        improved = False
+        for i, (lo, hi) in enumerate(bounds):
+            step = 1
+            while step <= max(hi - lo, 1):
+                moved = False
+                for d in (step, -step):
+                    v = cur[i] + d
+                    if not lo <= v <= hi:
+                        continue
+                    trial = list(cur)
+                    trial[i] = v
+                    val = f(np.array(trial))
+                    if val < best - 1e-12:
+                        cur, best, moved, improved = trial, val, True, True
+                        break
+                step = 1 if moved else step * 2
+                if moved and best == 0.0:
+                    return cur
+        if not improved:
+            break
+    return cur
