@@ -100,6 +100,7 @@ class DramModel:
         self.row = [-1] * nb                # open row per bank, -1 closed
         self.t_act = [NEVER] * nb
         self.t_pre = [NEVER] * nb
+        self.close_at: list[int | None] = [None] * nb  # closed page: a precharge waiting to happen
         self.pre_ok = [NEVER] * nb          # earliest precharge after the bank's column commands
         self.last_beat = NEVER              # last beat on the data bus
         self.last_rd = NEVER
@@ -128,20 +129,36 @@ class DramModel:
     def _refresh_until(self, t: int) -> None:
         """Run every refresh due by cycle t: close all banks, block activates for rfc."""
         while self.next_ref <= t:
-            ref = self.next_ref
+            due = ref = self.next_ref
+            k = 0  # precharges go out one per cycle
             for b in range(self.banks):
-                if self.row[b] >= 0:
-                    p = max(ref, self.t_act[b] + self.ras, self.pre_ok[b])
+                pending = self.close_at[b]
+                self.close_at[b] = None
+                if pending is not None and pending <= due:
+                    self.t_pre[b] = pending
                     self.row[b] = -1
-                    self.t_pre[b] = p
+                elif self.row[b] >= 0:
+                    self.t_pre[b] = max(due + k, self.t_act[b] + self.ras, self.pre_ok[b])
+                    self.row[b] = -1
+                    k += 1
                 ref = max(ref, self.t_pre[b] + self.rp)
             self.ref_end = ref + self.rfc
             self.next_ref = ref + self.refi
             self.stats.refreshes += 1
 
-    def _open(self, bank: int, row: int, t: int) -> int:
-        """Make `row` open in `bank` from cycle t on; the earliest column command cycle."""
+    def _open(self, bank: int, row: int, t: int, seen: int) -> int:
+        """Make `row` open in `bank` from cycle t on; the earliest column command cycle.
+
+        `seen`: when the request reached the queue (a closed-page precharge
+        waits for queued requests that need the row).
+        """
         self._refresh_until(t)
+        pending = self.close_at[bank]
+        if pending is not None:
+            self.close_at[bank] = None
+            if self.row[bank] != row or min(t, seen) >= pending:  # the precharge went out
+                self.row[bank] = -1
+                self.t_pre[bank] = pending
         cur = self.row[bank]
         if cur == row:
             self.stats.hits += 1
@@ -160,6 +177,25 @@ class DramModel:
         self.row[bank] = row
         self.t_act[bank] = a
         return a + self.rcd
+
+    def _access(self, bank: int, row: int, beats: int, t: int, write: bool, seen: int) -> int:
+        """Open the row and issue the column command of one run; the cycle of its last beat.
+
+        No command issues once a refresh is due: a column command that would
+        come at or after it waits for the refresh and reopens its row.
+        """
+        while True:
+            c = self._column_time(self._open(bank, row, t, seen), write)
+            if c < self.next_ref:
+                return self._column(bank, beats, c, write)
+            self._refresh_until(c)
+            t = c
+
+    def _column_time(self, t: int, write: bool) -> int:
+        """The earliest column command cycle from t, given the data bus."""
+        if write:
+            return max(t, self.last_beat - self.cwl + 1, self.last_rd + 1 + self.rtw - self.cwl)
+        return max(t, self.last_beat - self.cl + 1, self.last_wr + self.wtr)
 
     def _column(self, bank: int, beats: int, t: int, write: bool) -> int:
         """Issue a column command no earlier than t; the cycle of its last beat."""
@@ -189,9 +225,8 @@ class DramModel:
         return keep
 
     def _close(self, bank: int) -> None:
-        """Precharge `bank` as soon as allowed."""
-        self.t_pre[bank] = max(self.t_act[bank] + self.ras, self.pre_ok[bank])
-        self.row[bank] = -1
+        """Precharge `bank` as soon as allowed, unless a request for its row comes first."""
+        self.close_at[bank] = max(self.t_act[bank] + self.ras, self.pre_ok[bank])
 
     def _serve(self, requests: list[tuple[int, int, bool]], first: int, write: bool) -> list[int]:
         """Accept and serve the requests; per request its last beat cycle (write: acceptance)."""
@@ -204,9 +239,11 @@ class DramModel:
         k = 0
         last_out = NEVER
         for i, (_x, n, zero) in enumerate(requests):
-            if i >= self.queue:  # a queue slot (and, for reads, a return slot) must be free
-                arrive = max(arrive, col_done[i - self.queue] + 1,
-                             NEVER if write else done[i - self.queue] + 1)
+            # A queue slot (reads: and a return slot) must be free; reads win the last
+            # slot, so writes have one less.
+            q = max(self.queue - 1, 1) if write else self.queue
+            if i >= q:
+                arrive = max(arrive, col_done[i - q] + 1, NEVER if write else done[i - q] + 1)
             if zero:
                 last_out = max(arrive + 1, last_out + 1) + n - 1
                 done.append(last_out)
@@ -217,8 +254,7 @@ class DramModel:
             last = arrive
             issue = arrive
             for bank, row, beats in plan[i]:
-                c0 = self._open(bank, row, max(t, issue))
-                last = self._column(bank, beats, c0, write)
+                last = self._access(bank, row, beats, max(t, issue), write, arrive)
                 issue = last - (self.cwl if write else self.cl) - beats + 2
                 if not self.open_page and not keep[k]:
                     self._close(bank)
