@@ -212,3 +212,13 @@ def test_dram_level_without_segments_is_an_input_error() -> None:
     p = compile_workload(builtin("gemm_small"), a, functional=False)
     with pytest.raises(InputError, match="segment lists"):
         simulate(p, a)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 200), st.integers(1, 5), st.integers(0, 40))
+def test_refresh_barely_longer_than_its_duration_still_makes_progress(rfc: int, gap: int, rcd: int) -> None:
+    """A refresh interval just above its duration once looped forever (no command fitted between)."""
+    m = DramModel(dram_arch(dram_refi_cycles=rfc + gap, dram_rfc_cycles=rfc, dram_rcd_cycles=rcd))
+    stream = [(x * 16, 16, False) for x in range(20)]
+    assert m.read_op(0, stream) >= 20 * 16
+    assert m.write_op(10_000, [(x, 1, False) for x in range(20)]) > 10_000

@@ -36,12 +36,17 @@ in the fixed model, so the fixed and dram levels share the DMA's contract.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 from tlm.arch import Arch
 from tlm.workload.program import Segments
 
 NEVER = -(1 << 40)
+#: The state a posted write op may have to be taken back from.
+_STATE = ("row", "t_act", "t_pre", "pre_ok", "close_at", "last_beat", "last_rd", "last_wr", "ref_end",
+          "next_ref")
 
 
 @dataclass
@@ -108,6 +113,8 @@ class DramModel:
         self.ref_end = NEVER
         self.next_ref = self.refi if self.refi else 1 << 62
         self.stats = DramStats()
+        self.posted: tuple[list[tuple[int, int, bool]], int] | None = None  # a write op not yet issued
+        self._first_col = NEVER
 
     # -- address decode --------------------------------------------------------------------
     def runs(self, x: int, n: int) -> list[tuple[int, int, int]]:
@@ -184,12 +191,13 @@ class DramModel:
         No command issues once a refresh is due: a column command that would
         come at or after it waits for the refresh and reopens its row.
         """
-        while True:
-            c = self._column_time(self._open(bank, row, t, seen), write)
-            if c < self.next_ref:
-                return self._column(bank, beats, c, write)
+        c = self._column_time(self._open(bank, row, t, seen), write)
+        if c >= self.next_ref:
             self._refresh_until(c)
-            t = c
+            # Once only: with a refresh interval barely above its duration the
+            # command would never fit between two refreshes; it goes out anyway.
+            c = self._column_time(self._open(bank, row, c, seen), write)
+        return self._column(bank, beats, c, write)
 
     def _column_time(self, t: int, write: bool) -> int:
         """The earliest column command cycle from t, given the data bus."""
@@ -267,20 +275,59 @@ class DramModel:
                 last_out = max(last, last_out + n)
                 done.append(last_out)
             arrive += 1
+        self._first_col = col_done[0] if col_done else NEVER
         return done
 
+    # -- posted writes (frfcfs) --------------------------------------------------------------
+    def _snapshot(self) -> tuple[list[Any], DramStats]:
+        return ([list(v) if isinstance(v, list) else v for v in (getattr(self, n) for n in _STATE)],
+                dataclasses.replace(self.stats))
+
+    def _restore(self, snap: tuple[list[Any], DramStats]) -> None:
+        for n, v in zip(_STATE, snap[0]):
+            setattr(self, n, v)
+        self.stats = snap[1]
+
+    def _flush(self) -> None:
+        if self.posted is not None:
+            reqs, first = self.posted
+            self.posted = None
+            self._serve(reqs, first, write=True)
+
     def read_op(self, grant: int, requests: list[tuple[int, int, bool]]) -> int:
-        """Cycle a read op granted at `grant` is done."""
+        """Cycle a read op granted at `grant` is done.
+
+        With frfcfs, the previous write op's beats (posted: accepted, not yet
+        issued) go first only if their first column command comes before the
+        read's first request; otherwise the reads, row hits, go ahead of them.
+        """
         if not requests:
             return grant + self.setup + self.read_done
-        done = self._serve(requests, grant + self.setup, write=False)
+        start = grant + self.setup
+        posted = self.posted
+        if posted is not None:
+            snap = self._snapshot()
+            self._flush()
+            if self._first_col >= start:
+                self._restore(snap)
+                done = self._serve(requests, start, write=False)
+                self.posted = posted
+                self._flush()
+                return done[-1] + 1 + self.read_done
+        done = self._serve(requests, start, write=False)
         return done[-1] + 1 + self.read_done
 
     def write_op(self, grant: int, requests: list[tuple[int, int, bool]]) -> int:
         """Cycle a write op granted at `grant` is done."""
         if not requests:
             return grant + self.setup + self.write_done
-        done = self._serve(requests, grant + self.setup + 1, write=True)
+        self._flush()
+        first = grant + self.setup + 1
+        if self.frfcfs and len(requests) <= max(self.queue - 1, 1):
+            # All beats fit the queue: accepted one per cycle, issued when `read_op` decides.
+            self.posted = (requests, first)
+            return first + len(requests) - 1 + self.write_done
+        done = self._serve(requests, first, write=True)
         return done[-1] + self.write_done
 
 

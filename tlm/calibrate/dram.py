@@ -154,7 +154,7 @@ def calibrate_memory(arch: Arch, reference: Reference, hardware: dict[str, Any],
                      calibration: list[Case] | None = None, validation: list[Case] | None = None,
                      on_case: Callable[[str], None] | None = None,
                      on_step: Callable[[int, float], None] | None = None,
-                     max_generations: int = 40) -> MemoryCalibration:
+                     max_generations: int = 12) -> MemoryCalibration:
     """Fit both memory-model levels on the calibration cases, validate on the others."""
     r, c = arch.array.rows, arch.array.cols
     if calibration is None:

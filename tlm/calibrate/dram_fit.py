@@ -140,8 +140,8 @@ class DramFit:
     evaluations: int
 
 
-def fit_dram(arch: Arch, reps: list[OpReplay], *, max_generations: int = 15, popsize: int = 5,
-             max_sweeps: int = 12,
+def fit_dram(arch: Arch, reps: list[OpReplay], *, max_generations: int = 12, popsize: int = 5,
+             max_sweeps: int = 4,
              on_step: Callable[[int, float], None] | None = None) -> DramFit:
     """Fit the dram level's parameters to the replayed ops (deterministic: fixed seed)."""
     from scipy.optimize import differential_evolution
