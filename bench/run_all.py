@@ -23,6 +23,7 @@ SECTIONS = [
     ("rtl", "RTL simulation speed", ["bench_rtl.py"]),
     ("accuracy", "Accuracy against RTL and speed-up", ["bench_accuracy.py"]),
     ("dse", "Design-space exploration", ["bench_dse.py"]),
+    ("dram", "Memory-model levels against the RTL with a DRAM", ["bench_dram.py"]),
 ]
 
 

@@ -162,6 +162,10 @@ def fit_dram(arch: Arch, reps: list[OpReplay], *, max_generations: int = 12, pop
     bounds = _bounds(arch)
     x0 = np.array([min(max(x, lo), hi) for x, (lo, hi) in zip(_to_vector(base), bounds)], dtype=float)
     start = objective(x0)
+    # The structure at the starting timings, then the timings for it, then the evolution over
+    # everything from there, then the timings again to the cycle.
+    x0 = structure_grid(objective, x0, bounds)
+    x0 = np.array(polish(objective, [int(v) for v in x0], bounds, max_sweeps=2), dtype=float)
     generation = [0]
 
     def callback(intermediate_result: object) -> None:
@@ -178,21 +182,40 @@ def fit_dram(arch: Arch, reps: list[OpReplay], *, max_generations: int = 12, pop
     return DramFit(_to_model(base, np.array(best)), start, objective(np.array(best)), len(memo))
 
 
-def polish(f: Callable[[np.ndarray], float], x: list[int], bounds: list[tuple[int, int]], *,
-           max_sweeps: int = 12) -> list[int]:
-    """Integer descent from the evolution's best: per variable, steps of 1, 2, 4, ... both ways.
+def structure_grid(f: Callable[[np.ndarray], float], x0: np.ndarray,
+                   bounds: list[tuple[int, int]]) -> np.ndarray:
+    """The best discrete structure (banks, row size, mapping, page policy, scheduler) at x0's timings.
 
-    The evolution finds the basin (the discrete structure: banks, row size,
-    mapping, policies); this settles every timing to the cycle.
+    Every combination is tried once (at most 6 x 12 x 8 = 576 evaluations):
+    the evolution then starts from it, so that it spends its budget on the
+    timings rather than on finding the structure by chance.
+    """
+    import itertools
+
+    best, best_x = f(x0), x0
+    for combo in itertools.product(*(range(lo, hi + 1) for lo, hi in bounds[:5])):
+        x = x0.copy()
+        x[:5] = combo
+        val = f(x)
+        if val < best - 1e-12:
+            best, best_x = val, x
+    return best_x
+
+
+def polish(f: Callable[[np.ndarray], float], x: list[int], bounds: list[tuple[int, int]], *,
+           max_sweeps: int = 4) -> list[int]:
+    """Integer pattern search: per variable, steps from half its range down to 1, both ways.
+
+    A step that improves is tried again before it is halved, so a timing far
+    from its value gets there in a few moves and settles to the cycle.
     """
     cur = list(x)
     best = f(np.array(cur))
     for _ in range(max_sweeps):
         improved = False
         for i, (lo, hi) in enumerate(bounds):
-            step = 1
-            while step <= max(hi - lo, 1):
-                moved = False
+            step = 1 << max((hi - lo).bit_length() - 2, 0)
+            while step >= 1:
                 for d in (step, -step):
                     v = cur[i] + d
                     if not lo <= v <= hi:
@@ -201,11 +224,10 @@ def polish(f: Callable[[np.ndarray], float], x: list[int], bounds: list[tuple[in
                     trial[i] = v
                     val = f(np.array(trial))
                     if val < best - 1e-12:
-                        cur, best, moved, improved = trial, val, True, True
+                        cur, best, improved = trial, val, True
                         break
-                step = 1 if moved else step * 2
-                if moved and best == 0.0:
-                    return cur
-        if not improved:
+                else:
+                    step //= 2
+        if not improved or best == 0.0:
             break
     return cur
