@@ -96,7 +96,7 @@ def run_hardware(hw_path: str, cache: Path, out: dict[str, Any]) -> list[str]:
              f"Calibration: {len(cal.rows) - len(cal.held_out())} fitting workloads, "
              f"{len(cal.held_out())} held out; fit {cal.fit_s:.0f} s "
              f"({cal.dram_fit.evaluations} evaluations), whole call {cal_s:.0f} s "
-             f"(RTL runs cached after the first call). Dram-level op error on the fitting runs: "
+             f"(RTL runs cached after the first call). Dram-level fit error (per-op error + bias) on the fitting runs: "
              f"{cal.dram_fit.error_start:.2%} with the generic defaults, {cal.dram_fit.error:.2%} fitted.", "",
              "| workload | set | cycles RTL+DRAM | " + " | ".join(LABEL[lv] for lv in LEVELS) + " |",
              "|---|---|---:|" + "---:|" * len(LEVELS)]

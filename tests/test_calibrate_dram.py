@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tlm.arch import Arch, MemoryModel
-from tlm.calibrate.dram_fit import OpReplay, fit_dram, fit_fixed, op_error, predict_dram, predict_fixed
+from tlm.calibrate.dram_fit import OpReplay, fit_dram, fit_error, fit_fixed, predict_dram, predict_fixed
 from tlm.cli import main
 
 
@@ -59,7 +59,7 @@ def test_dram_level_fit_beats_its_start_and_is_deterministic() -> None:
     assert fits[0].model == fits[1].model
     f = fits[0]
     assert f.error < f.error_start / 2
-    assert op_error(predict_dram(dataclasses.replace(_arch(), memory_model=f.model), rep), rep) == f.error
+    assert fit_error(predict_dram(dataclasses.replace(_arch(), memory_model=f.model), rep), rep) == f.error
 
 
 @pytest.mark.parametrize("text,extra,where", [

@@ -104,8 +104,8 @@ class MemoryCalibration:
     def to_json(self) -> dict[str, Any]:
         return {"source": self.source, "hardware": self.hardware,
                 "memory_model": dataclasses.asdict(self.arch.memory_model),
-                "dram_fit": {"op_error_start": round(self.dram_fit.error_start, 6),
-                             "op_error": round(self.dram_fit.error, 6),
+                "dram_fit": {"fit_error_start": round(self.dram_fit.error_start, 6),
+                             "fit_error": round(self.dram_fit.error, 6),
                              "evaluations": self.dram_fit.evaluations, "fit_s": round(self.fit_s, 2)},
                 "cases": [r.to_json() for r in self.rows],
                 "held_out": {lv: dict(zip(("min_accuracy", "mean_accuracy"),
@@ -165,8 +165,18 @@ def calibrate_memory(arch: Arch, reference: Reference, hardware: dict[str, Any],
     t0 = time.perf_counter()
     reps = [replay_ops(fc) for fc in fit_cases]
     fixed = fit_fixed(arch, reps)
+
+    def judge(model: Any) -> float:
+        """Mean end-to-end error of the dram level over the fitting cases."""
+        errs = []
+        for fc in fit_cases:
+            a = level_arch(fc.arch, "dram", dataclasses.replace(arch, memory_model=model))
+            errs.append(abs(simulate(fc.program, a, functional=False).cycles - fc.ref.cycles)
+                        / max(fc.ref.cycles, 1))
+        return float(np.mean(errs))
+
     dfit = fit_dram(dataclasses.replace(arch, memory_model=fixed), reps, max_generations=max_generations,
-                    on_step=on_step)
+                    on_step=on_step, judge=judge)
     fit_s = time.perf_counter() - t0
     fitted = dataclasses.replace(arch, memory_model=dfit.model)
     rows = [_row(fc, which, arch, fitted)

@@ -181,7 +181,7 @@ def run_hardware(args: argparse.Namespace, arch: Any) -> int:
         flo, fmean = result.held_out_accuracy("fixed")
         print("\n".join([f"calibrated [memory_model] against: rtl with DRAM {safe_text(args.hardware)}", "",
                          markdown_memory(result), "",
-                         f"dram level op error: {result.dram_fit.error_start:.2%} (defaults) -> "
+                         f"dram level fit error (per-op error + bias): {result.dram_fit.error_start:.2%} (defaults) -> "
                          f"{result.dram_fit.error:.2%} (fitted, {result.dram_fit.evaluations} evaluations, "
                          f"{result.fit_s:.0f} s)",
                          f"held-out accuracy, dram level: min {low:.4%} mean {mean:.4%}",
