@@ -178,9 +178,10 @@ def fit_dram(arch: Arch, reps: list[OpReplay], *, max_generations: int = 12, pop
     bounds = _bounds(arch)
     x0 = np.array([min(max(x, lo), hi) for x, (lo, hi) in zip(_to_vector(base), bounds)], dtype=float)
     start = objective(x0)
-    # The structure at the starting timings, then the timings for it, then the evolution over
-    # everything from there, then the timings again to the cycle.
+    # The structure at the starting timings, the refresh, the timings for them, then the
+    # evolution over everything from there, then the timings again to the cycle.
     x0 = structure_grid(objective, x0, bounds)
+    x0 = refresh_scan(objective, x0, bounds)
     x0 = np.array(polish(objective, [int(v) for v in x0], bounds, max_sweeps=2), dtype=float)
     generation = [0]
 
@@ -216,6 +217,33 @@ def structure_grid(f: Callable[[np.ndarray], float], x0: np.ndarray,
     for combo in itertools.product(*(range(lo, hi + 1) for lo, hi in bounds[:5])):
         x = x0.copy()
         x[:5] = combo
+        val = f(x)
+        if val < best - 1e-12:
+            best, best_x = val, x
+    return best_x
+
+
+def refresh_scan(f: Callable[[np.ndarray], float], x0: np.ndarray,
+                 bounds: list[tuple[int, int]]) -> np.ndarray:
+    """The refresh interval, then its duration, each by a scan of its whole range.
+
+    The error is rugged in the interval (refreshes drift against the ops as
+    it changes), so a local search from a wrong value rarely gets there: the
+    interval is scanned on a 1% geometric grid (and 0, no refresh), then the
+    duration over every value; `polish` settles both to the cycle after.
+    """
+    (lo_i, hi_i), (lo_d, hi_d) = bounds[14], bounds[15]
+    best, best_x = f(x0), x0
+    intervals = sorted({0, *(int(round(100 * 1.01 ** k)) for k in range(500) if 100 * 1.01 ** k <= hi_i)})
+    for refi in intervals:
+        x = best_x.copy()
+        x[14] = min(max(refi, lo_i), hi_i)
+        val = f(x)
+        if val < best - 1e-12:
+            best, best_x = val, x
+    for rfc in range(lo_d, hi_d + 1, 2):
+        x = best_x.copy()
+        x[15] = rfc
         val = f(x)
         if val < best - 1e-12:
             best, best_x = val, x
