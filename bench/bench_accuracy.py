@@ -51,9 +51,9 @@ def speed_fc_workload() -> dict[str, Any]:
 
 
 def accuracy_section(arch: Arch, cache: Path) -> str:
-    from tlm.compare.calib_report import markdown_params, markdown_residuals
-    from tlm.compare.calib_runs import RtlReference
-    from tlm.compare.calibrate import calibrate
+    from tlm.calibrate.report import markdown_params, markdown_residuals
+    from tlm.calibrate.runs import RtlReference
+    from tlm.calibrate.core import calibrate
 
     from tqdm import tqdm
 

@@ -28,6 +28,7 @@ SECTIONS = [
     ("accuracy", "Accuracy against RTL and speed-up", ["bench_accuracy.py"]),
     ("dse", "Design-space exploration", ["bench_dse.py"]),
     ("double_buffer", "Double buffering (overlapped loads and stores)", ["bench_double_buffer.py"]),
+    ("dram", "Memory-model levels against the RTL with a DRAM", ["bench_dram.py"]),
 ]
 
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from tlm.arch import arch_from_dict
 from tlm.blocks import simulate
 from tlm.cli import main
-from tlm.compare.calibrate import compile_case
+from tlm.calibrate.core import compile_case
 from tlm.workload.calibration import calibration_set, validation_set
 
 HIDDEN = "[timing]\ndma_grant_cycles = 2\nengine_phase_cycles = 1\n"

@@ -10,7 +10,7 @@ import pytest
 
 from tlm.arch import Arch, arch_from_dict, arch_to_toml
 from tlm.cli import main
-from tlm.compare.calib_runs import RtlReference, run_tlm
+from tlm.calibrate.runs import RtlReference, run_tlm
 from tlm.trace.writer import write_trace
 from tlm.workload import compile_workload
 from tlm.workload.calibration import calibration_set, validation_set

@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from tlm.arch import Arch, Timing, arch_from_dict
-from tlm.compare.calib_fit import (FitCase, case_error, fit_timing, identifiable, measure,
+from tlm.calibrate.fit import (FitCase, case_error, fit_timing, identifiable, measure,
                                    refine)
-from tlm.compare.calib_runs import StandInReference, run_tlm
+from tlm.calibrate.runs import StandInReference, run_tlm
 from tlm.workload import compile_workload
 from tlm.workload.calibration import calibration_set
 

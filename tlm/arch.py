@@ -59,6 +59,45 @@ class Dma:
 class Memory:
     latency_cycles: int = 20
     bytes: int = 1 << 30
+    model: str = "fixed"    # TLM only: "fixed" latency + bandwidth, or the "dram" bank/row model
+
+
+#: The TLM's memory-model levels (`[memory] model`).
+MEMORY_MODELS = ("fixed", "dram")
+DRAM_MAPPINGS = ("row:bank:col", "row:col:bank")
+DRAM_PAGE_POLICIES = ("open", "closed")
+DRAM_SCHEDULERS = ("fcfs", "frfcfs")
+
+
+@dataclass(frozen=True)
+class MemoryModel:
+    """TLM-only parameters of the memory-model levels, fitted by `tlmsim calibrate --hardware`.
+
+    `fixed_*` adjust the fixed level (effective latency and bandwidth; the
+    defaults change nothing); `dram_*` are the dram level's bank/row model
+    (`tlm.blocks.dram_model`), in clock cycles. The RTL never reads them and
+    the TLM never reads a hardware file: these values are learned from RTL traces.
+    """
+
+    fixed_read_extra_cycles: int = 0     # added to every read op (may be < 0: a faster memory)
+    fixed_write_extra_cycles: int = 0    # added to every write op (may be < 0)
+    fixed_cycles_per_beat: float = 1.0   # effective bus occupancy per beat
+    dram_banks: int = 8
+    dram_row_bytes: int = 1024
+    dram_mapping: str = "row:bank:col"
+    dram_page_policy: str = "open"
+    dram_scheduler: str = "frfcfs"
+    dram_queue: int = 8
+    dram_cl_cycles: int = 9       # column read -> first data beat
+    dram_cwl_cycles: int = 5      # column write -> first data beat
+    dram_rcd_cycles: int = 7      # activate -> column command
+    dram_rp_cycles: int = 7       # precharge -> activate
+    dram_ras_cycles: int = 18     # activate -> precharge, minimum
+    dram_wr_cycles: int = 8       # last write beat -> precharge
+    dram_wtr_cycles: int = 4      # last write beat -> column read
+    dram_rtw_cycles: int = 3      # last read beat -> first write beat, idle bus cycles
+    dram_refi_cycles: int = 1950  # refresh interval, 0 = no refresh
+    dram_rfc_cycles: int = 60     # refresh duration
 
 
 @dataclass(frozen=True)
@@ -128,6 +167,7 @@ class Arch:
     scheduler: Scheduler = field(default_factory=Scheduler)
     timing: Timing = field(default_factory=Timing)
     cost: Cost = field(default_factory=Cost)
+    memory_model: MemoryModel = field(default_factory=MemoryModel)
 
     # -- derived: the scratchpad layout shared by the compiler, TLM and RTL --
     @property
@@ -168,6 +208,8 @@ class Arch:
         d = self.to_dict()
         d.pop("timing")
         d.pop("cost")
+        d.pop("memory_model")
+        d["memory"].pop("model")  # how the TLM models the memory, not what it is
         return d
 
     def rtl_parameters(self) -> dict[str, int]:
@@ -192,7 +234,7 @@ SECTIONS: dict[str, type] = {f.name: f.type for f in fields(Arch)}  # type: igno
 _SECTION_TYPES = {
     "clock": Clock, "array": Array, "scratchpad": Scratchpad, "engine": Engine, "dma": Dma,
     "memory": Memory, "scheduler": Scheduler, "timing": Timing,
-    "cost": Cost,
+    "cost": Cost, "memory_model": MemoryModel,
 }
 
 
@@ -205,6 +247,8 @@ def _validate(arch: Arch, file: str) -> None:
         for f in fields(scls):
             v = getattr(section, f.name)
             if f.type in ("int", int):
+                if sname == "memory_model":
+                    continue  # `_validate_memory_model`
                 if sname == "timing" or f.name == "drain_extra_cycles":
                     if v < 0 or v > 10_000:
                         raise bad(f"[{sname}] {f.name}", f"must be an integer in 0..10000, got {v}")
@@ -233,8 +277,43 @@ def _validate(arch: Arch, file: str) -> None:
         raise bad("[scratchpad] bytes", f"{arch.scratchpad.bytes} cannot hold {what} {a.rows}x{a.cols} tile{'s' if what == 'two' else ''} with k=1 (needs {need})")
     if arch.scratchpad.bytes > MAX_SCRATCHPAD:
         raise bad("[scratchpad] bytes", f"must be <= {MAX_SCRATCHPAD} (64 MiB), got {arch.scratchpad.bytes}")
+    _validate_memory_model(arch, file)
     # The RTL's own, tighter bounds (16-bit k, 64x64 arrays) are checked before
     # an RTL run (`tlm.rtl.introspect.check_rtl_limits`), not for TLM-only runs.
+
+
+def _validate_memory_model(arch: Arch, file: str) -> None:
+    m = arch.memory_model
+    if arch.memory.model not in MEMORY_MODELS:
+        raise InputError(file, "[memory] model",
+                         f"unknown model {arch.memory.model!r} (known: {', '.join(MEMORY_MODELS)})")
+    for f in fields(MemoryModel):
+        v = getattr(m, f.name)
+        where = f"[memory_model] {f.name}"
+        if f.name in ("dram_banks", "dram_row_bytes"):
+            top = 32 if f.name == "dram_banks" else 1 << 20
+            if v <= 0 or v & (v - 1) or v > top:
+                raise InputError(file, where, f"must be a power of two in 1..{top}, got {v}")
+        elif f.name == "dram_queue":
+            if not 1 <= v <= 64:
+                raise InputError(file, where, f"must be an integer in 1..64, got {v}")
+        elif f.name == "dram_refi_cycles":
+            if v != 0 and not m.dram_rfc_cycles < v <= 1_000_000:
+                raise InputError(file, where, f"must be 0 (no refresh) or in dram_rfc_cycles+1..1000000, "
+                                 f"got {v}")
+        elif f.name in ("fixed_read_extra_cycles", "fixed_write_extra_cycles"):
+            if not -10_000 <= v <= 10_000:
+                raise InputError(file, where, f"must be an integer in -10000..10000, got {v}")
+        elif f.name == "fixed_cycles_per_beat":
+            if not 0.0 < v <= 100.0:
+                raise InputError(file, where, f"must be a number in (0, 100], got {v}")
+        elif isinstance(v, int) and not 0 <= v <= 10_000:
+            raise InputError(file, where, f"must be an integer in 0..10000, got {v}")
+    for name, known in (("dram_mapping", DRAM_MAPPINGS), ("dram_page_policy", DRAM_PAGE_POLICIES),
+                        ("dram_scheduler", DRAM_SCHEDULERS)):
+        v = getattr(m, name)
+        if v not in known:
+            raise InputError(file, f"[memory_model] {name}", f"unknown value {v!r} (known: {', '.join(known)})")
 
 
 def arch_from_dict(data: dict[str, Any], file: str = "<arch>", base: Arch | None = None) -> Arch:
@@ -319,6 +398,7 @@ KEY_HELP: dict[str, str] = {
     "dma.max_burst_beats": "longest burst the DMA issues, in beats",
     "memory.latency_cycles": "external memory read latency L, request to first data beat",
     "memory.bytes": "external memory size; a workload's operands and outputs must fit",
+    "memory.model": "TLM memory-model level: fixed (latency + bandwidth) or dram (bank/row model)",
     "scheduler.table_depth": "dependency-table entries (tiles in flight or waiting)",
     "scheduler.policy": "dispatch order of ready tiles (fifo: in the order they became ready)",
     "timing.dma_grant_cycles": "DMA: request seen by an idle DMA -> grant",
@@ -335,6 +415,25 @@ KEY_HELP: dict[str, str] = {
     "timing.sched_admit_cycles": "scheduler: admission action, fixed part",
     "timing.sched_pred_cycles": "scheduler: admission action, per predecessor checked",
     "timing.sched_notice_cycles": "scheduler: engine done -> completion visible to it",
+    "memory_model.fixed_read_extra_cycles": "fixed level: cycles added to every read op (effective latency)",
+    "memory_model.fixed_write_extra_cycles": "fixed level: cycles added to every write op",
+    "memory_model.fixed_cycles_per_beat": "fixed level: effective cycles per bus beat (bandwidth)",
+    "memory_model.dram_banks": "dram level: banks (a power of two)",
+    "memory_model.dram_row_bytes": "dram level: bytes per row (a power of two)",
+    "memory_model.dram_mapping": "dram level: beat address bits, high to low: row:bank:col or row:col:bank",
+    "memory_model.dram_page_policy": "dram level: open (rows stay open) or closed (precharge when unused)",
+    "memory_model.dram_scheduler": "dram level: fcfs (in order) or frfcfs (row commands of later requests go ahead)",
+    "memory_model.dram_queue": "dram level: controller queue, requests in flight",
+    "memory_model.dram_cl_cycles": "dram level: column read -> first data beat",
+    "memory_model.dram_cwl_cycles": "dram level: column write -> first data beat",
+    "memory_model.dram_rcd_cycles": "dram level: activate -> column command",
+    "memory_model.dram_rp_cycles": "dram level: precharge -> activate",
+    "memory_model.dram_ras_cycles": "dram level: activate -> precharge, minimum",
+    "memory_model.dram_wr_cycles": "dram level: last write beat -> precharge",
+    "memory_model.dram_wtr_cycles": "dram level: last write beat -> column read",
+    "memory_model.dram_rtw_cycles": "dram level: last read beat -> first write beat, idle cycles",
+    "memory_model.dram_refi_cycles": "dram level: refresh interval (0 = no refresh)",
+    "memory_model.dram_rfc_cycles": "dram level: refresh duration",
     "cost.tech_nm": "technology node the [cost] figures are for, in nm (informational, nothing is scaled)",
     "cost.mac_area_um2": "area of one MAC (8-bit multiplier + 32-bit adder), um^2",
     "cost.mac_energy_pj": "energy of one MAC operation, pJ",

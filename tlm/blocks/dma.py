@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from tlm.arch import Arch
+from tlm.arch import Arch, MemoryModel
+from tlm.blocks.dram_model import DramModel, op_requests
 from tlm.blocks.sink import is_null
+from tlm.errors import InputError
 from tlm.blocks.timing import OpTimes
 from tlm.kernel import Event, Module
 from tlm.workload.program import Segments, TileProgram
@@ -109,6 +111,13 @@ class Dma(Module):
         self._bytes = {op: v.tolist() for op, v in program.bytes.items()}
         self._beats = {op: v.tolist() for op, v in program.beats.items()}
         self._grant_cycles = arch.timing.dma_grant_cycles
+        self._fixed_level_adjust(arch)
+        # The dram level times each op when it is granted, against the bank/row state.
+        self.dram = DramModel(arch) if arch.memory.model == "dram" else None
+        if self.dram is not None and program.segments is None:
+            raise InputError("[memory] model", "dram",
+                             "needs the program's segment lists (a timing-only compile drops them)")
+        self._requests: dict[tuple[str, int], list[tuple[int, int, bool]]] = {}
         self._tracing = False   # any attached engine has a real trace sink
 
     def attach(self, engine: Engine) -> None:
@@ -153,8 +162,40 @@ class Dma(Module):
         if self.memory is not None:
             self._move(self.engines[e], op, entry)
         self.current = (e, op, entry, start, grant)
-        cost = self._grant_cycles + self._service[op][entry]
+        if self.dram is None:
+            cost = self._grant_cycles + self._service[op][entry]
+        else:
+            cost = self._dram_done(op, entry, grant) - (grant - self._grant_cycles)
         self.engines[e].dma_done.notify(cost * self.period)
+
+    def _fixed_level_adjust(self, arch: Arch) -> None:
+        """The fixed level's effective latency and bandwidth (`[memory_model] fixed_*`).
+
+        At the defaults nothing changes, so the timing stays the contract's exactly.
+        """
+        m = arch.memory_model
+        base = MemoryModel()
+        if (m.fixed_read_extra_cycles, m.fixed_write_extra_cycles, m.fixed_cycles_per_beat) == (
+                base.fixed_read_extra_cycles, base.fixed_write_extra_cycles, base.fixed_cycles_per_beat):
+            return
+        for op, service in self._service.items():
+            extra = m.fixed_write_extra_cycles if op == "store_c" else m.fixed_read_extra_cycles
+            beats = self._beats[op]
+            self._service[op] = [max(s + extra + int(round(b * (m.fixed_cycles_per_beat - 1.0))), 1)
+                                 for s, b in zip(service, beats)]
+
+    def _dram_done(self, op: str, entry: int, grant: int) -> int:
+        """Done cycle of an op granted at `grant`, on the dram level."""
+        assert self.dram is not None
+        key = (op, entry)
+        reqs = self._requests.pop(key, None)
+        if reqs is None:
+            segs = self.program.segments[op]  # type: ignore[index]
+            reqs = op_requests(segs, entry, self.arch.dma.bus_bytes, self.arch.dma.max_burst_beats,
+                               write=op not in LOADS)
+        if op in LOADS:
+            return self.dram.read_op(grant, reqs)
+        return self.dram.write_op(grant, reqs)
 
     def retire(self) -> None:
         """End the current op: trace it, free the DMA, arbitrate again.

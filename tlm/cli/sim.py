@@ -32,6 +32,12 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                    help="no data: timing only (for full-size networks)")
     p.add_argument("--uncalibrated", action="store_true",
                    help="use the default [timing] guesses, not the shipped calibration")
+    p.add_argument("--calibration", metavar="CAL", default=None,
+                   help="overlay TOML written by `tlmsim calibrate` (e.g. with --hardware), applied "
+                   "over --arch")
+    p.add_argument("--memory-model", choices=("fixed", "dram"), default=None,
+                   help="TLM memory-model level (overrides [memory] model): fixed latency + bandwidth, "
+                   "or the dram bank/row model")
     p.add_argument("--json", action="store_true", help="print one JSON summary on stdout")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--help-arch", action="store_true",
@@ -50,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
 
     wall0 = time.perf_counter()
     arch = resolve_arch(args.arch, calibrated=not args.uncalibrated)
+    arch = memory_level(arch, args.calibration, args.memory_model)
     if args.help_arch:
         print(help_arch(arch, args.arch, calibrated=not args.uncalibrated))
         return 0
@@ -59,9 +66,12 @@ def run(args: argparse.Namespace) -> int:
               if p is not None]
     outputs = [p for p, _ in chosen]
     check_outputs([("--trace", args.trace), ("--perfetto", args.perfetto), ("--vcd", args.vcd)],
-                  [("--workload", args.workload), ("--arch", args.arch)])
+                  [("--workload", args.workload), ("--arch", args.arch),
+                   ("--calibration", args.calibration)])
     keep = _trace_filter(args, outputs)
-    program = compile_workload(args.workload, arch, functional=not args.timing_only,
+    # The dram level places each request by address: it needs the segment lists.
+    program = compile_workload(args.workload, arch,
+                               functional=not args.timing_only or arch.memory.model == "dram",
                                limits=limits_from_args(args))
     from tlm.workload.ksplit import warn_ksplit
 
@@ -101,6 +111,19 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write("functional check failed: " + "; ".join(result.mismatches) + "\n")
         return 1
     return 0
+
+
+def memory_level(arch: Arch, calibration: str | None, model: str | None) -> Arch:
+    """`--calibration` overlay then `--memory-model` over the resolved arch."""
+    import dataclasses
+
+    from tlm.arch import load_arch
+
+    if calibration is not None:
+        arch = load_arch(calibration, base=arch)
+    if model is not None:
+        arch = dataclasses.replace(arch, memory=dataclasses.replace(arch.memory, model=model))
+    return arch
 
 
 def help_arch(arch: Arch, path: str | None, *, calibrated: bool) -> str:

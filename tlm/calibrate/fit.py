@@ -2,7 +2,7 @@
 
 Two steps (docs/microarch.md gives the relations):
 
-1. `calib_measure.measure`: what the reference traces show directly, per op
+1. `measure.measure`: what the reference traces show directly, per op
    (engine phase gaps, DMA grant and service times, dispatch costs, and
    estimates of the completion and admission costs).
 2. `refine`: integer coordinate descent over every parameter, re-running the
@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tlm.arch import Timing
-from tlm.compare.calib_measure import LOWER, UPPER, measure
-from tlm.compare.calib_runs import FitCase, case_error, run_tlm
+from tlm.calibrate.measure import LOWER, UPPER, measure
+from tlm.calibrate.runs import FitCase, case_error, run_tlm
 from tlm.errors import DeadlockError
 
 #: Held fixed: only its sums with the done latencies are observable.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from tlm.compare.calibrate import FIT, HELD_OUT, CalibrationResult
+from tlm.calibrate.core import FIT, HELD_OUT, CalibrationResult
 
 
 def _pct(x: float) -> str:

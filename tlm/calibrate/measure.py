@@ -8,7 +8,7 @@ setup and the done latencies appear only as sums (``setup + read_done``,
 ``setup + write_done``); setup takes half of the smaller sum (the split
 no trace can check; half matches an RTL whose steps each take a cycle) and
 the done latencies the rest. Completion and admission costs are estimated from
-when tiles become ready; `calib_fit.refine` corrects what is estimated only.
+when tiles become ready; `fit.refine` corrects what is estimated only.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tlm.arch import Timing
-from tlm.compare.calib_runs import FitCase, pair_by_tile
+from tlm.calibrate.runs import FitCase, pair_by_tile
 from tlm.trace.schema import MISSING
 
-#: Bounds of every estimate (inclusive); also the search bounds of `calib_fit.refine`.
+#: Bounds of every estimate (inclusive); also the search bounds of `fit.refine`.
 LOWER, UPPER = 0, 200
 READS = ("load_a", "load_b", "load_c")
 

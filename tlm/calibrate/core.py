@@ -6,7 +6,7 @@
 
 `calibrate` runs every case of `tlm.workload.calibration.calibration_set`
 and `validation_set` through the reference, fits on the first set only
-(`calib_fit.fit_timing`), and re-runs the TLM with the uncalibrated and the
+(`fit.fit_timing`), and re-runs the TLM with the uncalibrated and the
 calibrated timing on both sets. The result carries everything the CLI and
 the accuracy benchmark print: per case the reference, uncalibrated and
 calibrated cycles, accuracies before and after, and per-op duration error
@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 
 from tlm.arch import MAX_SIZE, Arch, arch_from_dict, arch_to_toml
-from tlm.compare.calib_fit import Fit, fit_timing
-from tlm.compare.calib_runs import CaseError, FitCase, Reference, case_error, run_tlm
+from tlm.calibrate.fit import Fit, fit_timing
+from tlm.calibrate.runs import CaseError, FitCase, Reference, case_error, run_tlm
 from tlm.errors import CheckFailed, InputError
 from tlm.outputs import write_file
 from tlm.trace.schema import op_order

@@ -18,6 +18,7 @@ how far a TLM run is from it (the quantity calibration minimises).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -211,17 +212,20 @@ class RtlReference(Reference):
     label = "rtl"
 
     def __init__(self, cache_dir: Path, *, progress: bool = False,
-                 on_run: Callable[[str, bool], None] | None = None) -> None:
+                 on_run: Callable[[str, bool], None] | None = None, hardware: Any = None) -> None:
         from tlm.rtl.runner import REPO_ROOT
 
+        self.hardware = hardware  # tlm.rtl.hardware.Hardware: the RTL with that DRAM; None: fixed memory
         self.cache_dir = cache_dir
         self.progress = progress
         self.on_run = on_run
         self.digest = rtl_sources_digest(REPO_ROOT)
 
     def key(self, workload: dict[str, Any], arch: Arch) -> str:
-        blob = json.dumps({"workload": workload, "hardware": arch.hardware_dict(),
-                           "rtl": self.digest}, sort_keys=True)
+        key: dict[str, Any] = {"workload": workload, "hardware": arch.hardware_dict(), "rtl": self.digest}
+        if self.hardware is not None:  # absent otherwise, so that fixed-memory keys stay the same
+            key["dram"] = dataclasses.asdict(self.hardware.dram)
+        blob = json.dumps(key, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
     def run(self, name: str, workload: dict[str, Any], program: TileProgram, arch: Arch) -> RunTrace:
@@ -237,7 +241,8 @@ class RtlReference(Reference):
         if not cached:
             tmp = self.cache_dir / f".{name}-{key}.{os.getpid()}.jsonl"
             try:
-                result = run_rtl(program, arch, tmp, waves=False, progress=self.progress)
+                result = run_rtl(program, arch, tmp, waves=False, progress=self.progress,
+                                 hardware=self.hardware)
             except BaseException:
                 tmp.unlink(missing_ok=True)  # a failed run's trace prefix is not a cache entry
                 raise

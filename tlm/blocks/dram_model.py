@@ -1,0 +1,334 @@
+"""The `dram` memory-model level: a transaction-level bank/row model of external memory.
+
+The DMA runs one op at a time; when it grants an op, `DramModel.read_op` or
+`write_op` plays the op's memory requests against the model's state and
+returns the op's done cycle. Nothing runs per cycle: each request is placed
+in time by the constraints below (all in `[memory_model] dram_*` cycles),
+then the state (open row per bank, bus and refresh times) moves on.
+
+- Requests: a read op issues one burst request per cycle from
+  `grant + dma_setup_cycles` (bursts of at most `max_burst_beats`, never
+  across a segment), a write op one beat per cycle from a cycle later; at
+  most `dram_queue` requests wait for their column command.
+- Address mapping of a beat address x (row of `dram_row_bytes`): row:bank:col
+  puts a whole row in one bank, row:col:bank interleaves banks beat by beat.
+  A request is served as one column command per (bank, row) run.
+- Row buffer per bank: hit (row open) -> column command; miss (closed) ->
+  activate first (`rcd`); conflict (other row open) -> precharge
+  (after `ras` since the activate and `wr` after the bank's last write
+  beat), `rp`, activate. With `frfcfs` a request's row commands may go
+  ahead of earlier requests' column commands (bank parallelism); with `fcfs`
+  they wait for the previous request's column command.
+- Data bus: read beats `cl` after the column command, write beats `cwl`
+  after it, one beat per cycle, in order; `wtr` after the last write beat
+  before a read, `rtw` idle cycles after the last read beat before a write.
+- Refresh every `refi` cycles (0 = never): every bank is precharged, then
+  nothing activates for `rfc` cycles.
+- Closed page: a bank is precharged as soon as the next request does not
+  need its row.
+
+Read data returns in request order; zero-fill segments use no DRAM command
+and return from the cycle after their request. The op is done
+`dma_read_done_cycles` after its last beat is delivered (reads) or
+`dma_write_done_cycles` after its last write beat is accepted (writes), as
+in the fixed model, so the fixed and dram levels share the DMA's contract.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from tlm.arch import Arch
+from tlm.workload.program import Segments
+
+NEVER = -(1 << 40)
+#: The state a posted write op may have to be taken back from.
+_STATE = ("row", "t_act", "t_pre", "pre_ok", "close_at", "last_beat", "last_rd", "last_wr", "ref_end",
+          "next_ref")
+
+
+@dataclass
+class DramStats:
+    """Row-buffer outcomes of the column-command runs so far."""
+
+    hits: int = 0
+    misses: int = 0
+    conflicts: int = 0
+    refreshes: int = 0
+
+    @property
+    def row_hit_rate(self) -> float:
+        n = self.hits + self.misses + self.conflicts
+        return self.hits / n if n else 0.0
+
+
+def op_requests(segs: Segments, entry: int, bus: int, max_burst: int, write: bool) -> list[tuple[int, int, bool]]:
+    """The memory requests of one op: (first beat, beats, zero fill), in issue order."""
+    sl = segs.range(entry)
+    out: list[tuple[int, int, bool]] = []
+    for addr, length, zero in zip(segs.mem_addr[sl].tolist(), segs.length[sl].tolist(),
+                                  segs.zero[sl].tolist()):
+        first = addr // bus
+        beats = (addr + length - 1) // bus - first + 1
+        step = 1 if write else max_burst
+        x = first
+        while beats > 0:
+            n = min(step, beats)
+            out.append((x, n, bool(zero)))
+            x += n
+            beats -= n
+    return out
+
+
+class DramModel:
+    """Bank/row state and the timing of whole DMA ops against it."""
+
+    def __init__(self, arch: Arch) -> None:
+        m = arch.memory_model
+        t = arch.timing
+        self.bus = arch.dma.bus_bytes
+        self.max_burst = arch.dma.max_burst_beats
+        self.banks = m.dram_banks
+        self.cols = max(m.dram_row_bytes // self.bus, 1)   # beats per row
+        self.interleave = m.dram_mapping == "row:col:bank" and self.banks > 1
+        self.open_page = m.dram_page_policy == "open"
+        self.frfcfs = m.dram_scheduler == "frfcfs"
+        self.queue = m.dram_queue
+        self.cl, self.cwl, self.rcd, self.rp = m.dram_cl_cycles, m.dram_cwl_cycles, m.dram_rcd_cycles, m.dram_rp_cycles
+        self.ras, self.wr, self.wtr, self.rtw = m.dram_ras_cycles, m.dram_wr_cycles, m.dram_wtr_cycles, m.dram_rtw_cycles
+        self.refi, self.rfc = m.dram_refi_cycles, m.dram_rfc_cycles
+        self.setup, self.read_done, self.write_done = (t.dma_setup_cycles, t.dma_read_done_cycles,
+                                                       t.dma_write_done_cycles)
+        nb = self.banks
+        self.row = [-1] * nb                # open row per bank, -1 closed
+        self.t_act = [NEVER] * nb
+        self.t_pre = [NEVER] * nb
+        self.close_at: list[int | None] = [None] * nb  # closed page: a precharge waiting to happen
+        self.pre_ok = [NEVER] * nb          # earliest precharge after the bank's column commands
+        self.last_beat = NEVER              # last beat on the data bus
+        self.last_rd = NEVER
+        self.last_wr = NEVER
+        self.ref_end = NEVER
+        self.next_ref = self.refi if self.refi else 1 << 62
+        self.stats = DramStats()
+        self.posted: tuple[list[tuple[int, int, bool]], int] | None = None  # a write op not yet issued
+        self._first_col = NEVER
+
+    # -- address decode --------------------------------------------------------------------
+    def runs(self, x: int, n: int) -> list[tuple[int, int, int]]:
+        """(bank, row, beats) runs of beats x .. x+n-1, in address order."""
+        out: list[tuple[int, int, int]] = []
+        cols, banks = self.cols, self.banks
+        while n > 0:
+            if self.interleave:
+                bank, row, k = x % banks, x // (cols * banks), 1
+            else:
+                bank, row = (x // cols) % banks, x // (cols * banks)
+                k = min(n, cols - x % cols)
+            out.append((bank, row, k))
+            x += k
+            n -= k
+        return out
+
+    # -- device ----------------------------------------------------------------------------
+    def _refresh_until(self, t: int) -> None:
+        """Run every refresh due by cycle t: close all banks, block activates for rfc."""
+        while self.next_ref <= t:
+            due = ref = self.next_ref
+            k = 0  # precharges go out one per cycle
+            for b in range(self.banks):
+                pending = self.close_at[b]
+                self.close_at[b] = None
+                if pending is not None and pending <= due:
+                    self.t_pre[b] = pending
+                    self.row[b] = -1
+                elif self.row[b] >= 0:
+                    self.t_pre[b] = max(due + k, self.t_act[b] + self.ras, self.pre_ok[b])
+                    self.row[b] = -1
+                    k += 1
+                ref = max(ref, self.t_pre[b] + self.rp)
+            self.ref_end = ref + self.rfc
+            self.next_ref = ref + self.refi
+            self.stats.refreshes += 1
+
+    def _open(self, bank: int, row: int, t: int, seen: int) -> int:
+        """Make `row` open in `bank` from cycle t on; the earliest column command cycle.
+
+        `seen`: when the request reached the queue (a closed-page precharge
+        waits for queued requests that need the row).
+        """
+        self._refresh_until(t)
+        pending = self.close_at[bank]
+        if pending is not None:
+            self.close_at[bank] = None
+            if self.row[bank] != row or min(t, seen) >= pending:  # the precharge went out
+                self.row[bank] = -1
+                self.t_pre[bank] = pending
+        cur = self.row[bank]
+        if cur == row:
+            self.stats.hits += 1
+            return max(t, self.t_act[bank] + self.rcd)
+        if cur >= 0:
+            self.stats.conflicts += 1
+            p = max(t, self.t_act[bank] + self.ras, self.pre_ok[bank])
+            self.t_pre[bank] = p
+            t = p + 1
+        else:
+            self.stats.misses += 1
+        a = max(t, self.t_pre[bank] + self.rp, self.ref_end)
+        if a >= self.next_ref:   # the refresh comes first
+            self._refresh_until(a)
+            a = max(a, self.t_pre[bank] + self.rp, self.ref_end)
+        self.row[bank] = row
+        self.t_act[bank] = a
+        return a + self.rcd
+
+    def _access(self, bank: int, row: int, beats: int, t: int, write: bool, seen: int) -> int:
+        """Open the row and issue the column command of one run; the cycle of its last beat.
+
+        No command issues once a refresh is due: a column command that would
+        come at or after it waits for the refresh and reopens its row.
+        """
+        c = self._column_time(self._open(bank, row, t, seen), write)
+        if c >= self.next_ref:
+            self._refresh_until(c)
+            # Once only: with a refresh interval barely above its duration the
+            # command would never fit between two refreshes; it goes out anyway.
+            c = self._column_time(self._open(bank, row, c, seen), write)
+        return self._column(bank, beats, c, write)
+
+    def _column_time(self, t: int, write: bool) -> int:
+        """The earliest column command cycle from t, given the data bus."""
+        if write:
+            return max(t, self.last_beat - self.cwl + 1, self.last_rd + 1 + self.rtw - self.cwl)
+        return max(t, self.last_beat - self.cl + 1, self.last_wr + self.wtr)
+
+    def _column(self, bank: int, beats: int, t: int, write: bool) -> int:
+        """Issue a column command no earlier than t; the cycle of its last beat."""
+        if write:
+            c = max(t, self.last_beat - self.cwl + 1, self.last_rd + 1 + self.rtw - self.cwl)
+            last = c + self.cwl + beats - 1
+            self.last_wr = last
+            self.pre_ok[bank] = max(self.pre_ok[bank], last + self.wr)
+        else:
+            c = max(t, self.last_beat - self.cl + 1, self.last_wr + self.wtr)
+            last = c + self.cl + beats - 1
+            self.last_rd = last
+            self.pre_ok[bank] = max(self.pre_ok[bank], c + beats)
+        self.last_beat = last
+        return last
+
+    def _keep_open(self, plan: list[list[tuple[int, int, int]]]) -> list[bool]:
+        """Closed page, per run: does a run of a request queued with it use the same row?"""
+        owner = [i for i, runs in enumerate(plan) for _ in runs]
+        key = [(b, r) for runs in plan for b, r, _n in runs]
+        keep = [False] * len(key)
+        seen: dict[tuple[int, int], int] = {}   # (bank, row) -> request of its next use
+        for k in range(len(key) - 1, -1, -1):
+            nxt = seen.get(key[k])
+            keep[k] = nxt is not None and nxt < owner[k] + self.queue
+            seen[key[k]] = owner[k]
+        return keep
+
+    def _close(self, bank: int) -> None:
+        """Precharge `bank` as soon as allowed, unless a request for its row comes first."""
+        self.close_at[bank] = max(self.t_act[bank] + self.ras, self.pre_ok[bank])
+
+    def _serve(self, requests: list[tuple[int, int, bool]], first: int, write: bool) -> list[int]:
+        """Accept and serve the requests; per request its last beat cycle (write: acceptance)."""
+        done: list[int] = []
+        col_done: list[int] = []  # cycle each request left the queue
+        arrive = first
+        prev_col = NEVER
+        plan = [self.runs(x, n) if not zero else [] for x, n, zero in requests]
+        keep = self._keep_open(plan) if not self.open_page else []
+        k = 0
+        last_out = NEVER
+        for i, (_x, n, zero) in enumerate(requests):
+            # A queue slot (reads: and a return slot) must be free; reads win the last
+            # slot, so writes have one less.
+            q = max(self.queue - 1, 1) if write else self.queue
+            if i >= q:
+                arrive = max(arrive, col_done[i - q] + 1, NEVER if write else done[i - q] + 1)
+            if zero:
+                last_out = max(arrive + 1, last_out + 1) + n - 1
+                done.append(last_out)
+                col_done.append(arrive)
+                arrive += 1
+                continue
+            t = arrive if self.frfcfs else max(arrive, prev_col + 1)
+            last = arrive
+            issue = arrive
+            for bank, row, beats in plan[i]:
+                last = self._access(bank, row, beats, max(t, issue), write, arrive)
+                issue = last - (self.cwl if write else self.cl) - beats + 2
+                if not self.open_page and not keep[k]:
+                    self._close(bank)
+                k += 1
+            prev_col = issue - 1
+            col_done.append(prev_col)
+            if write:
+                done.append(arrive)
+            else:
+                last_out = max(last, last_out + n)
+                done.append(last_out)
+            arrive += 1
+        self._first_col = col_done[0] if col_done else NEVER
+        return done
+
+    # -- posted writes (frfcfs) --------------------------------------------------------------
+    def _snapshot(self) -> tuple[list[Any], DramStats]:
+        return ([list(v) if isinstance(v, list) else v for v in (getattr(self, n) for n in _STATE)],
+                dataclasses.replace(self.stats))
+
+    def _restore(self, snap: tuple[list[Any], DramStats]) -> None:
+        for n, v in zip(_STATE, snap[0]):
+            setattr(self, n, v)
+        self.stats = snap[1]
+
+    def _flush(self) -> None:
+        if self.posted is not None:
+            reqs, first = self.posted
+            self.posted = None
+            self._serve(reqs, first, write=True)
+
+    def read_op(self, grant: int, requests: list[tuple[int, int, bool]]) -> int:
+        """Cycle a read op granted at `grant` is done.
+
+        With frfcfs, the previous write op's beats (posted: accepted, not yet
+        issued) go first only if their first column command comes before the
+        read's first request; otherwise the reads, row hits, go ahead of them.
+        """
+        if not requests:
+            return grant + self.setup + self.read_done
+        start = grant + self.setup
+        posted = self.posted
+        if posted is not None:
+            snap = self._snapshot()
+            self._flush()
+            if self._first_col >= start:
+                self._restore(snap)
+                done = self._serve(requests, start, write=False)
+                self.posted = posted
+                self._flush()
+                return done[-1] + 1 + self.read_done
+        done = self._serve(requests, start, write=False)
+        return done[-1] + 1 + self.read_done
+
+    def write_op(self, grant: int, requests: list[tuple[int, int, bool]]) -> int:
+        """Cycle a write op granted at `grant` is done."""
+        if not requests:
+            return grant + self.setup + self.write_done
+        self._flush()
+        first = grant + self.setup + 1
+        if self.frfcfs and len(requests) <= max(self.queue - 1, 1):
+            # All beats fit the queue: accepted one per cycle, issued when `read_op` decides.
+            self.posted = (requests, first)
+            return first + len(requests) - 1 + self.write_done
+        done = self._serve(requests, first, write=True)
+        return done[-1] + self.write_done
+
+
+__all__ = ["DramModel", "DramStats", "op_requests"]
