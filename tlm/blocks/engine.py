@@ -31,14 +31,7 @@ class Engine(Module):
                  times: OpTimes, dma: Dma, trace: TraceRecorder, functional: bool,
                  tile_times: TileTimes | None = None, layer_of: list[int] | None = None) -> None:
         super().__init__(parent, name)
-        self.index = index
-        self.arch = arch
-        self.program = program
-        self.times = times
-        self.dma = dma
-        self.trace = trace
-        self.period = arch.clock.period_ps
-        self.scheduler: TileScheduler | None = None
+        self._connect(index, arch, program, times, dma, trace)
         self.busy = False
         self.free_at = 0      # cycle from which a new tile may start
         self.entry = -1
@@ -64,6 +57,18 @@ class Engine(Module):
                                   program.shift.tolist()))
         dma.attach(self)
         self.thread(self.run)
+
+    def _connect(self, index: int, arch: Arch, program: TileProgram, times: OpTimes, dma: Dma,
+                 trace: TraceRecorder) -> None:
+        """What every engine kind shares: its place, the program and the blocks it talks to."""
+        self.index = index
+        self.arch = arch
+        self.program = program
+        self.times = times
+        self.dma = dma
+        self.trace = trace
+        self.period = arch.clock.period_ps
+        self.scheduler: TileScheduler | None = None
 
     def start(self, entry: int, tile_id: int) -> None:
         """Begin `entry` (`tile_id` in traces) now; called by the scheduler at the

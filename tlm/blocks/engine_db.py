@@ -18,7 +18,6 @@ times it depends on are known.
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -31,9 +30,6 @@ from tlm.blocks.sink import TraceRecorder, is_null
 from tlm.blocks.timing import OpTimes
 from tlm.kernel import Event, Module, wait
 from tlm.workload.program import StoreMode, TileProgram
-
-if TYPE_CHECKING:
-    from tlm.blocks.scheduler import TileScheduler
 
 UNKNOWN = -1
 
@@ -67,14 +63,7 @@ class DoubleBufferedEngine(Engine):
                  times: OpTimes, dma: Dma, trace: TraceRecorder, functional: bool,
                  tile_times: TileTimes | None = None, layer_of: list[int] | None = None) -> None:
         Module.__init__(self, parent, name)
-        self.index = index
-        self.arch = arch
-        self.program = program
-        self.times = times
-        self.dma = dma
-        self.trace = trace
-        self.period = arch.clock.period_ps
-        self.scheduler: TileScheduler | None = None
+        self._connect(index, arch, program, times, dma, trace)
         # Slots as the scheduler sees them: tiles reserved and not yet announced
         # done, and the done cycles of announced tiles (free from that cycle).
         self.held = 0
