@@ -95,7 +95,8 @@ module tb_accel #(
 
     // With the DRAM (MEM_KIND 1), `+dram_log=PATH` gets its commands and
     // request outcomes in the format of tb_dram.v (K lines: the controller's
-    // cycle index, counted from reset; E lines: this log's `cycle`).
+    // cycle index, counted from reset; E lines: this log's `cycle`; REF lines:
+    // a refresh command, in this log's `cycle`).
     generate
         if (MEM_KIND != 0) begin : g_dram_log
             integer dfd;
@@ -112,6 +113,8 @@ module tb_accel #(
                                 dut.g_mem.u_mem.cmd_row, dut.g_mem.u_mem.cmd_beats);
                     if (dut.g_mem.u_mem.ev_valid)
                         $fwrite(dfd, "E %0d %0d\n", cycle - 1, dut.g_mem.u_mem.ev_kind);
+                    if (dut.g_mem.u_mem.cmd_valid && dut.g_mem.u_mem.cmd_kind == 3'd5)
+                        $fwrite(dfd, "REF %0d\n", cycle - 1);
                 end
                 if (dfd != 0 && (done || deadlock)) $fflush(dfd);
             end

@@ -128,6 +128,7 @@ class SimResult:
     critical_path: int
     max_occupancy: int
     info: dict[str, object] = field(default_factory=dict)
+    dram: dict[str, Any] | None = None  # dram level: the trace footer's `dram` (tlm.trace.dram)
     # Engine time split and per-layer figures, computed when first asked for.
     profile: RunProfile | None = field(default=None, repr=False, compare=False)
 
@@ -160,6 +161,7 @@ class SimResult:
             "max_table_occupancy": self.max_occupancy,
             "dag": {k: self.info[k] for k in ("entries", "edges", "depth") if k in self.info},
             "layers": self.layers,
+            **({"dram": self.dram} if self.dram is not None else {}),
         }
 
 
@@ -192,6 +194,7 @@ def simulate(program: TileProgram, arch: Arch, *, functional: bool = True,
         mismatches = check_outputs(top.memory, program)
         status = "fail" if mismatches else "pass"
     times, tile_times, cycles = top.times, top.tile_times, sched.end_cycle
+    dram = _dram_outcomes(top, cycles, trace)
     tiles = program.kind == EntryKind.TILE
     macs = int(np.sum(program.m[tiles].astype(np.int64) * program.n[tiles] * program.k[tiles]))
     result = SimResult(
@@ -201,7 +204,7 @@ def simulate(program: TileProgram, arch: Arch, *, functional: bool = True,
         engine_tiles=[e.tiles_done for e in top.engines],
         dma_busy=top.dma.busy_cycles, dma_bytes=top.dma.bytes_moved, dma_ops=top.dma.ops,
         macs=macs, critical_path=0, max_occupancy=sched.max_occupancy, info=dict(program.info),
-        profile=RunProfile(program, arch, times, tile_times, cycles))
+        profile=RunProfile(program, arch, times, tile_times, cycles), dram=dram)
     # The model's per-entry Python lists are no longer needed: on a large
     # program, free them (the module tree holds reference cycles) before the
     # end-of-run numpy work, so that its arrays do not add to the peak memory.
@@ -211,3 +214,18 @@ def simulate(program: TileProgram, arch: Arch, *, functional: bool = True,
         gc.collect()
     result.critical_path = critical_path(program, times.standalone_tile(arch, program))
     return result
+
+
+def _dram_outcomes(top: Accelerator, cycles: int, trace: TraceRecorder | None) -> dict[str, Any] | None:
+    """The dram level's row outcomes (footer) and refresh windows (trace records) up to `cycles`."""
+    model = top.dma.dram
+    if model is None:
+        return None
+    from tlm.trace.dram import dram_footer
+
+    model.finish()
+    refreshes = [(s, e) for s, e in model.refresh_log if s <= cycles]
+    if trace is not None and not is_null(trace):
+        for n, (s, e) in enumerate(refreshes):
+            trace.record("refresh", n, s, e)
+    return dram_footer([ev for ev in model.events if ev[0] <= cycles], top.dma.grants, len(refreshes))

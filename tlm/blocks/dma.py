@@ -118,6 +118,7 @@ class Dma(Module):
             raise InputError("[memory] model", "dram",
                              "needs the program's segment lists (a timing-only compile drops them)")
         self._requests: dict[tuple[str, int], list[tuple[int, int, bool]]] = {}
+        self.grants: list[tuple[int, str]] = []  # dram level: (grant cycle, op), for the trace footer
         self._tracing = False   # any attached engine has a real trace sink
 
     def attach(self, engine: Engine) -> None:
@@ -165,6 +166,7 @@ class Dma(Module):
         if self.dram is None:
             cost = self._grant_cycles + self._service[op][entry]
         else:
+            self.grants.append((grant, op))
             cost = self._dram_done(op, entry, grant) - (grant - self._grant_cycles)
         self.engines[e].dma_done.notify(cost * self.period)
 

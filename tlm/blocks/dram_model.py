@@ -115,6 +115,12 @@ class DramModel:
         self.stats = DramStats()
         self.posted: tuple[list[tuple[int, int, bool]], int] | None = None  # a write op not yet issued
         self._first_col = NEVER
+        # For the trace footer (tlm.trace.dram): per request, its first column command's
+        # cycle and outcome (0 hit, 1 miss, 2 conflict); per refresh, (REF cycle, end).
+        self.events: list[tuple[int, int]] = []
+        self.refresh_log: list[tuple[int, int]] = []
+        self._outcome = 0
+        self._col = NEVER
 
     # -- address decode --------------------------------------------------------------------
     def runs(self, x: int, n: int) -> list[tuple[int, int, int]]:
@@ -152,6 +158,7 @@ class DramModel:
             self.ref_end = ref + self.rfc
             self.next_ref = ref + self.refi
             self.stats.refreshes += 1
+            self.refresh_log.append((ref, self.ref_end))
 
     def _open(self, bank: int, row: int, t: int, seen: int) -> int:
         """Make `row` open in `bank` from cycle t on; the earliest column command cycle.
@@ -169,14 +176,17 @@ class DramModel:
         cur = self.row[bank]
         if cur == row:
             self.stats.hits += 1
+            self._outcome = 0
             return max(t, self.t_act[bank] + self.rcd)
         if cur >= 0:
             self.stats.conflicts += 1
+            self._outcome = 2
             p = max(t, self.t_act[bank] + self.ras, self.pre_ok[bank])
             self.t_pre[bank] = p
             t = p + 1
         else:
             self.stats.misses += 1
+            self._outcome = 1
         a = max(t, self.t_pre[bank] + self.rp, self.ref_end)
         if a >= self.next_ref:   # the refresh comes first
             self._refresh_until(a)
@@ -197,6 +207,7 @@ class DramModel:
             # Once only: with a refresh interval barely above its duration the
             # command would never fit between two refreshes; it goes out anyway.
             c = self._column_time(self._open(bank, row, c, seen), write)
+        self._col = c
         return self._column(bank, beats, c, write)
 
     def _column_time(self, t: int, write: bool) -> int:
@@ -261,8 +272,10 @@ class DramModel:
             t = arrive if self.frfcfs else max(arrive, prev_col + 1)
             last = arrive
             issue = arrive
-            for bank, row, beats in plan[i]:
+            for j, (bank, row, beats) in enumerate(plan[i]):
                 last = self._access(bank, row, beats, max(t, issue), write, arrive)
+                if j == 0:
+                    self.events.append((self._col, self._outcome))
                 issue = last - (self.cwl if write else self.cl) - beats + 2
                 if not self.open_page and not keep[k]:
                     self._close(bank)
@@ -279,20 +292,26 @@ class DramModel:
         return done
 
     # -- posted writes (frfcfs) --------------------------------------------------------------
-    def _snapshot(self) -> tuple[list[Any], DramStats]:
+    def _snapshot(self) -> tuple[list[Any], DramStats, int, int]:
         return ([list(v) if isinstance(v, list) else v for v in (getattr(self, n) for n in _STATE)],
-                dataclasses.replace(self.stats))
+                dataclasses.replace(self.stats), len(self.events), len(self.refresh_log))
 
-    def _restore(self, snap: tuple[list[Any], DramStats]) -> None:
+    def _restore(self, snap: tuple[list[Any], DramStats, int, int]) -> None:
         for n, v in zip(_STATE, snap[0]):
             setattr(self, n, v)
         self.stats = snap[1]
+        del self.events[snap[2]:]
+        del self.refresh_log[snap[3]:]
 
     def _flush(self) -> None:
         if self.posted is not None:
             reqs, first = self.posted
             self.posted = None
             self._serve(reqs, first, write=True)
+
+    def finish(self) -> None:
+        """Issue the writes still posted at the end of the run (for the counts only)."""
+        self._flush()
 
     def read_op(self, grant: int, requests: list[tuple[int, int, bool]]) -> int:
         """Cycle a read op granted at `grant` is done.

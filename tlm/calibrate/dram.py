@@ -30,6 +30,7 @@ from tlm.calibrate.core import FIT, HELD_OUT, prepare
 from tlm.calibrate.dram_fit import DramFit, fit_dram, fit_fixed, op_error, predict_dram, predict_fixed, replay_ops
 from tlm.calibrate.runs import FitCase, Reference
 from tlm.outputs import write_file
+from tlm.trace.dram import hit_rate
 from tlm.workload.calibration import FORMAT, Case, calibration_set, validation_set
 
 LEVELS = ("uncalibrated", "fixed", "dram")
@@ -73,13 +74,18 @@ class MemoryRow:
     cycles: dict[str, int]          # level -> TLM cycles
     accuracy: dict[str, float]      # level -> end-to-end accuracy
     op_error: dict[str, float]      # level -> summed |op duration error| / summed durations
-    row_hit_rate: float             # TLM dram level
+    row_hit_rate: float | None      # TLM dram level: row hits over requests (tlm.trace.dram)
+    rtl_row_hit_rate: float | None  # the same, seen by the RTL's DRAM (its trace footer)
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "set": self.set, "cycles_ref": self.cycles_ref, "cycles": self.cycles,
                 "accuracy": {k: round(v, 6) for k, v in self.accuracy.items()},
                 "op_error": {k: round(v, 6) for k, v in self.op_error.items()},
-                "row_hit_rate": round(self.row_hit_rate, 4)}
+                "row_hit_rate": _round4(self.row_hit_rate), "rtl_row_hit_rate": _round4(self.rtl_row_hit_rate)}
+
+
+def _round4(x: float | None) -> float | None:
+    return None if x is None else round(x, 4)
 
 
 @dataclass
@@ -126,7 +132,7 @@ def _row(case: FitCase, which: str, base: Arch, fitted: Arch) -> MemoryRow:
     cycles: dict[str, int] = {}
     acc: dict[str, float] = {}
     err: dict[str, float] = {}
-    hit = 0.0
+    hit: float | None = None
     for level in LEVELS:
         a = level_arch(case.arch, level, fitted)
         res = simulate(case.program, a, functional=False)
@@ -134,20 +140,11 @@ def _row(case: FitCase, which: str, base: Arch, fitted: Arch) -> MemoryRow:
         acc[level] = 1.0 - abs(res.cycles - case.ref.cycles) / max(case.ref.cycles, 1)
         pred = predict_dram(a, rep) if level == "dram" else predict_fixed(a, rep)
         err[level] = op_error(pred, rep)
-        if level == "dram":
-            hit = row_hit_rate(case, a)
-    return MemoryRow(case.name, which, case.ref.cycles, cycles, acc, err, hit)
-
-
-def row_hit_rate(case: FitCase, arch: Arch) -> float:
-    """Row-hit rate of the TLM dram level's column commands over a whole run of the case."""
-    from tlm.blocks.dram_model import DramModel
-
-    rep = replay_ops(case)
-    model = DramModel(arch)
-    for g, rd, reqs in zip(rep.grant, rep.read, rep.requests):
-        model.read_op(g, reqs) if rd else model.write_op(g, reqs)
-    return model.stats.row_hit_rate
+        if level == "dram" and res.dram is not None:
+            hit = hit_rate(res.dram)
+    ref_dram = case.ref.info.get("dram")
+    return MemoryRow(case.name, which, case.ref.cycles, cycles, acc, err, hit,
+                     hit_rate(ref_dram) if isinstance(ref_dram, dict) else None)
 
 
 def calibrate_memory(arch: Arch, reference: Reference, hardware: dict[str, Any], *,
@@ -209,11 +206,15 @@ def write_memory_overlay(path: str | Path, result: MemoryCalibration) -> None:
 def markdown_memory(result: MemoryCalibration) -> str:
     """Per case: RTL cycles and each level's cycles and accuracy."""
     lines = ["| workload | set | cycles RTL+DRAM | fixed (arch) | fixed (fitted) | dram (fitted) | "
-             "accuracy fixed (arch) | accuracy fixed | accuracy dram | TLM row-hit rate |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "accuracy fixed (arch) | accuracy fixed | accuracy dram | row-hit rate TLM dram | row-hit rate RTL |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in result.rows:
         lines.append(f"| {r.name} | {r.set} | {r.cycles_ref:,} | {r.cycles['uncalibrated']:,} | "
                      f"{r.cycles['fixed']:,} | {r.cycles['dram']:,} | {r.accuracy['uncalibrated']:.2%} | "
-                     f"{r.accuracy['fixed']:.2%} | {r.accuracy['dram']:.2%} | {r.row_hit_rate:.1%} |")
+                     f"{r.accuracy['fixed']:.2%} | {r.accuracy['dram']:.2%} | {_pct(r.row_hit_rate)} | "
+                     f"{_pct(r.rtl_row_hit_rate)} |")
     return "\n".join(lines)
 
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{x:.1%}"

@@ -33,7 +33,7 @@ import numpy as np
 from tlm.arch import Arch
 from tlm.blocks import simulate
 from tlm.trace.reader import Trace, read_trace
-from tlm.trace.schema import MISSING
+from tlm.trace.schema import KNOWN_OPS, MISSING
 from tlm.workload.program import TileProgram
 
 #: Columns every op array of a `RunTrace` has (MISSING where a record lacks one).
@@ -100,8 +100,11 @@ def run_trace_from_file(trace: Trace) -> RunTrace:
                 out[c] = arr[c]
         ops[op] = np.sort(out, order="tile")
     footer = trace.footer or {}
-    return RunTrace(trace.source, int(trace.cycles or 0), str(footer.get("functional", "skipped")),
-                    ops, sim_s=trace.perf("sim_s"), wall_s=trace.perf("wall_s"))
+    run = RunTrace(trace.source, int(trace.cycles or 0), str(footer.get("functional", "skipped")),
+                   ops, sim_s=trace.perf("sim_s"), wall_s=trace.perf("wall_s"))
+    if isinstance(footer.get("dram"), dict):
+        run.info["dram"] = footer["dram"]
+    return run
 
 
 # -- a case and its reference; how far a TLM run is from it -----------------------------
@@ -147,7 +150,7 @@ def case_error(tlm: RunTrace, ref: RunTrace) -> CaseError:
     starts: list[np.ndarray] = []
     for op, r in ref.ops.items():
         t = tlm.ops.get(op)
-        if t is None:
+        if t is None or op not in KNOWN_OPS:  # refresh windows are the memory's, not an op's
             continue
         t, r = pair_by_tile(t, r)
         dt, dr = t["end"] - t["start"], r["end"] - r["start"]
@@ -190,8 +193,8 @@ def rtl_sources_digest(root: Path) -> str:
     """Digest of the Verilog the RTL runs are built from (a cache key part)."""
     h = hashlib.sha256()
     for folder in (root / "rtl", root / "testbenches" / "hdl"):
-        for p in sorted(folder.glob("*.v")) if folder.is_dir() else []:
-            h.update(p.name.encode())
+        for p in sorted(folder.rglob("*.v")) if folder.is_dir() else []:
+            h.update(p.relative_to(folder).as_posix().encode())
             h.update(p.read_bytes())
     for p in (root / "tlm" / "rtl" / "run.py", root / "tlm" / "rtl" / "image.py",
               root / "tlm" / "rtl" / "accel_bench.py"):

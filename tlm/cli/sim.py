@@ -95,7 +95,8 @@ def run(args: argparse.Namespace) -> int:
             bar.close()
         wall_s = time.perf_counter() - wall0
         sink.close(result.cycles, result.tiles, result.functional,
-                   sim_s=round(result.sim_s, 4), wall_s=round(wall_s, 4))
+                   sim_s=round(result.sim_s, 4), wall_s=round(wall_s, 4),
+                   **({"dram": result.dram} if result.dram is not None else {}))
     summary = result.summary(arch)
     from tlm.api import extra_summary, layer_rows  # macs, dram_bytes, area/energy, arch; layer shapes
 

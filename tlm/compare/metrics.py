@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from tlm.compare.align import OpMatch, align
+from tlm.compare.dram import DramRow, compare_dram
 from tlm.compare.layers import LayerRow, compare_layers
 from tlm.errors import InputError
 from tlm.trace.reader import Trace
@@ -107,6 +108,7 @@ class Comparison:
     matches: dict[str, OpMatch] = field(repr=False, default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     layers: list[LayerRow] = field(default_factory=list)  # empty without layers
+    dram: list[DramRow] = field(default_factory=list)     # empty without a DRAM in either trace
 
     @property
     def speedup(self) -> float | None:
@@ -130,6 +132,7 @@ class Comparison:
             "worst": [m.to_json() for m in self.worst],
             "warnings": self.warnings,
             "layers": [row.to_json() for row in self.layers],
+            "dram": [row.to_json() for row in self.dram],
         }
 
 
@@ -233,4 +236,5 @@ def compare_traces(tlm: Trace, rtl: Trace, *, worst: int = 10) -> Comparison:
         matches=matches,
         warnings=warnings + layer_warnings,
         layers=layers,
+        dram=compare_dram(tlm, rtl),
     )

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tlm.compare import plots
+from tlm.compare.dram import DRAM_HEAD, dram_rows
 from tlm.compare.layers import engine_time
 from tlm.compare.metrics import Comparison
 from tlm.compare.summary import (
@@ -150,6 +151,12 @@ def render_html(c: Comparison, tlm: Trace, rtl: Trace) -> str:
         _img(plots.error_histograms(c), "error histograms"),
         '<h2 id="durations">Per-record durations</h2>',
         _img(plots.duration_scatter(c), "TLM against RTL durations"),
+        *(('<h2 id="dram">DRAM row outcomes</h2>',
+            '<p class="note">Per DMA op, the memory requests (zero fill excluded) and the share '
+            "that found their row open (hit), their bank closed (miss) or another row open "
+            "(conflict), as each model saw them; a request counts for the DMA op granted last "
+            "before its first column command.</p>",
+            _table(DRAM_HEAD, dram_rows(c.dram))) if c.dram else ()),
         '<h2 id="drift">Start drift</h2>',
         '<p class="note">start TLM - start RTL in cycles, per tenth of the RTL run.</p>',
         _table(DRIFT_HEAD, drift),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tlm.compare.dram import DRAM_HEAD, dram_rows
 from tlm.compare.layers import LayerRow
 from tlm.compare.metrics import Comparison
 from tlm.outputs import safe_text
@@ -82,6 +83,9 @@ def render_text(c: Comparison) -> str:
         out += ["  " + line for line in _table(LAYER_HEAD, layers)]
         if more:
             out.append(f"  ... {more} more layers")
+    if c.dram:
+        out += ["", "DRAM row outcomes per DMA op (requests, then shares of them):"]
+        out += ["  " + line for line in _table(DRAM_HEAD, dram_rows(c.dram))]
     out += ["", "start drift, TLM - RTL in cycles, per tenth of the RTL run:"]
     out += ["  " + line for line in _table(DRIFT_HEAD, drift)]
     if worst:
@@ -111,6 +115,9 @@ def render_markdown(c: Comparison) -> str:
         out += _md_table(LAYER_HEAD, layers)
         if more:
             out += ["", f"{more} more layers not shown."]
+    if c.dram:
+        out += ["", "### DRAM row outcomes per DMA op", "", "Requests, then shares of them.", ""]
+        out += _md_table(DRAM_HEAD, dram_rows(c.dram))
     out += ["", "### Start drift (TLM - RTL, cycles) per tenth of the RTL run", ""]
     out += _md_table(DRIFT_HEAD, drift)
     if worst:

@@ -27,6 +27,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -36,6 +37,7 @@ from tlm.errors import CheckFailed, DeadlockError
 from tlm.rtl import image as img
 from tlm.rtl import runner
 from tlm.rtl.hardware import Hardware, dram_cycle_bound, verilog_parameters
+from tlm.trace.dram import dram_footer
 from tlm.trace.writer import TraceWriter
 from tlm.workload.program import OPS, TileProgram
 
@@ -102,8 +104,12 @@ def _log_lines(path: Path) -> Iterator[list[str]]:
                 yield parts
 
 
-def convert_log(log_path: Path, program: TileProgram, writer: TraceWriter) -> tuple[str, int]:
-    """Write the trace records of an RTL event log; returns (end tag, cycle)."""
+def convert_log(log_path: Path, program: TileProgram, writer: TraceWriter,
+                grants: list[tuple[int, str]] | None = None) -> tuple[str, int]:
+    """Write the trace records of an RTL event log; returns (end tag, cycle).
+
+    `grants`, when given, receives (grant cycle, op) of every DMA op, in grant order.
+    """
     tile_id = program.tile_id
     nbytes = {op: program.bytes[op] for op in OPS}
     nbeats = {op: program.beats[op] for op in OPS}
@@ -163,6 +169,8 @@ def convert_log(log_path: Path, program: TileProgram, writer: TraceWriter) -> tu
             op_code, requested, x = req[e]
             op = _OP_NAMES[op_code]
             start = drain_start.pop(x) if op == "store_c" else requested
+            if grants is not None:
+                grants.append((grant[e], op))
             record(op, x, start, c, engine=e, grant=grant[e],
                    bytes=int(nbytes[op][x]), beats=int(nbeats[op][x]))
         elif tag == "S":
@@ -184,6 +192,22 @@ def convert_log(log_path: Path, program: TileProgram, writer: TraceWriter) -> tu
         elif tag == "MEMERR":
             raise CheckFailed(f"{log_path}: memory model flagged an out-of-range access at cycle {c}")
     return "CUT", -1
+
+
+def dram_outcomes(dram_log: Path, grants: list[tuple[int, str]], end_cycle: int, t_rfc: int,
+                  writer: TraceWriter) -> dict[str, Any]:
+    """Refresh records and the footer's `dram` object from the DRAM's log (tlm.trace.dram)."""
+    events: list[tuple[int, int]] = []
+    refreshes: list[int] = []
+    if dram_log.exists():
+        for f in _log_lines(dram_log):
+            if f[0] == "E" and int(f[1]) <= end_cycle:
+                events.append((int(f[1]), int(f[2])))
+            elif f[0] == "REF" and int(f[1]) <= end_cycle:
+                refreshes.append(int(f[1]))
+    for n, c in enumerate(refreshes):
+        writer.record("refresh", n, c, c + t_rfc)
+    return dram_footer(events, grants, len(refreshes))
 
 
 def check_outputs(program: TileProgram, memory: np.ndarray) -> tuple[str, list[str]]:
@@ -288,6 +312,9 @@ def run_rtl(program: TileProgram, arch: Arch, trace_path: str | Path, *, waves: 
         _say(progress, f"simulating {program.entries} entries ({program.tiles} tiles), at most {bound} cycles")
         plus = image.plusargs() + [f"+n_entries={image.entries}", f"+trace_log={log_path}",
                                    f"+dump_mem={dump_path}"]
+        dram_log = tmp / "dram.log"
+        if hardware is not None:
+            plus.append(f"+dram_log={dram_log}")
         try:
             runner.run_test(handle, BENCH_MODULE, Path(__file__).parent, plusargs=plus,
                             extra_env={"ACCEL_MAX_CYCLES": str(bound), "ACCEL_STATUS": str(status_path)},
@@ -310,7 +337,11 @@ def run_rtl(program: TileProgram, arch: Arch, trace_path: str | Path, *, waves: 
                              program_hash=program.content_hash(),
                              **({"layers": layers} if layers else {}))
         with writer:
-            end_tag, end_cycle = convert_log(log_path, program, writer)
+            grants: list[tuple[int, str]] = []
+            end_tag, end_cycle = convert_log(log_path, program, writer, grants)
+            footer: dict[str, Any] = {}
+            if hardware is not None:
+                footer["dram"] = dram_outcomes(dram_log, grants, end_cycle, hardware.dram.t_rfc, writer)
             if status["status"] != "done" or end_tag != "END":
                 what = ("the RTL reports a deadlock" if end_tag == "DEADLOCK"
                         else f"no end after {status['max_cycles']} cycles")
@@ -327,7 +358,7 @@ def run_rtl(program: TileProgram, arch: Arch, trace_path: str | Path, *, waves: 
             sim_s = float(status["sim_s"])
             wall_s = time.perf_counter() - t_wall
             writer.close(end_cycle, program.tiles, functional, sim_s=round(sim_s, 6),
-                         wall_s=round(wall_s, 6))
+                         wall_s=round(wall_s, 6), **footer)
     _say(progress, f"{end_cycle} cycles, functional {functional}, {sim_s:.2f} s simulated")
     return RtlResult(cycles=end_cycle, tiles=program.tiles, functional=functional, sim_s=sim_s,
                      wall_s=time.perf_counter() - t_wall, build_s=build_s, trace_path=Path(trace_path),
