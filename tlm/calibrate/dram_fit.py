@@ -151,10 +151,19 @@ class DramFit:
     evaluations: int
 
 
+SPEEDS = (0.5, 0.7, 1.0, 1.4, 2.0)  # starting timings: the defaults scaled by these
+
+
 def fit_dram(arch: Arch, reps: list[OpReplay], *, max_generations: int = 12, popsize: int = 5,
-             max_sweeps: int = 4, on_step: Callable[[int, float], None] | None = None,
+             max_sweeps: int = 4, speeds: tuple[float, ...] = SPEEDS,
+             on_step: Callable[[int, float], None] | None = None,
              judge: Callable[[MemoryModel], float] | None = None) -> DramFit:
     """Fit the dram level's parameters to the replayed ops (deterministic: fixed seed).
+
+    The bank structure that fits best depends on the timings it is judged
+    with (two interleaved banks at fast timings look like one bank with long
+    rows at slow ones), so the search starts from several speeds, not from
+    the defaults alone.
 
     `judge`, when given, scores the candidates (after the structure search,
     after the evolution, after the final search) end to end, e.g. by whole
@@ -178,9 +187,10 @@ def fit_dram(arch: Arch, reps: list[OpReplay], *, max_generations: int = 12, pop
     bounds = _bounds(arch)
     x0 = np.array([min(max(x, lo), hi) for x, (lo, hi) in zip(_to_vector(base), bounds)], dtype=float)
     start = objective(x0)
-    # The structure at the starting timings, the refresh, the timings for them, then the
-    # evolution over everything from there, then the timings again to the cycle.
-    x0 = structure_grid(objective, x0, bounds)
+    # From each rung of a ladder of DRAM speeds: the structure at those timings, a coarse
+    # refresh, one sweep of the timings. The best start then gets the fine refresh, the
+    # timings, the evolution over everything, and the timings again to the cycle.
+    x0 = min((speed_start(objective, x0, bounds, s) for s in speeds), key=lambda x: objective(x))
     x0 = refresh_scan(objective, x0, bounds)
     x0 = np.array(polish(objective, [int(v) for v in x0], bounds, max_sweeps=2), dtype=float)
     generation = [0]
@@ -201,6 +211,18 @@ def fit_dram(arch: Arch, reps: list[OpReplay], *, max_generations: int = 12, pop
         scores = [judge(_to_model(base, np.array(c))) for c in candidates]
         best = candidates[int(np.argmin(scores))]
     return DramFit(_to_model(base, np.array(best)), start, objective(np.array(best)), len(memo))
+
+
+def speed_start(f: Callable[[np.ndarray], float], x0: np.ndarray, bounds: list[tuple[int, int]],
+                speed: float) -> np.ndarray:
+    """A starting point at x0's timings scaled by `speed`: its best structure, refresh, one timing sweep."""
+    x = x0.copy()
+    for i in range(6, 6 + len(_TIMES)):
+        lo, hi = bounds[i]
+        x[i] = min(max(round(float(x0[i]) * speed), lo), hi)
+    x = structure_grid(f, x, bounds)
+    x = refresh_scan(f, x, bounds, coarse=True)
+    return np.array(polish(f, [int(v) for v in x], bounds, max_sweeps=1), dtype=float)
 
 
 def structure_grid(f: Callable[[np.ndarray], float], x0: np.ndarray,
@@ -224,24 +246,26 @@ def structure_grid(f: Callable[[np.ndarray], float], x0: np.ndarray,
 
 
 def refresh_scan(f: Callable[[np.ndarray], float], x0: np.ndarray,
-                 bounds: list[tuple[int, int]]) -> np.ndarray:
+                 bounds: list[tuple[int, int]], *, coarse: bool = False) -> np.ndarray:
     """The refresh interval, then its duration, each by a scan of its whole range.
 
     The error is rugged in the interval (refreshes drift against the ops as
     it changes), so a local search from a wrong value rarely gets there: the
-    interval is scanned on a 1% geometric grid (and 0, no refresh), then the
-    duration over every value; `polish` settles both to the cycle after.
+    interval is scanned on a 1% geometric grid (4% when `coarse`; and 0, no
+    refresh), then the duration over every other value (every eighth);
+    `polish` settles both to the cycle after.
     """
     (lo_i, hi_i), (lo_d, hi_d) = bounds[14], bounds[15]
     best, best_x = f(x0), x0
-    intervals = sorted({0, *(int(round(100 * 1.01 ** k)) for k in range(500) if 100 * 1.01 ** k <= hi_i)})
+    ratio = 1.04 if coarse else 1.01
+    intervals = sorted({0, *(int(round(100 * ratio ** k)) for k in range(500) if 100 * ratio ** k <= hi_i)})
     for refi in intervals:
         x = best_x.copy()
         x[14] = min(max(refi, lo_i), hi_i)
         val = f(x)
         if val < best - 1e-12:
             best, best_x = val, x
-    for rfc in range(lo_d, hi_d + 1, 2):
+    for rfc in range(lo_d, hi_d + 1, 8 if coarse else 2):
         x = best_x.copy()
         x[15] = rfc
         val = f(x)
