@@ -34,7 +34,8 @@ sys.path.insert(0, str(REPO))
 from tlm.arch import Arch, arch_from_dict  # noqa: E402
 from tlm.blocks import simulate  # noqa: E402
 from tlm.calibrate.core import compile_case  # noqa: E402
-from tlm.calibrate.dram import calibrate_memory, level_arch  # noqa: E402
+from tlm.calibrate.dram import calibrate_memory, level_arch, markdown_memory_ops, markdown_memory_worst  # noqa: E402
+from tlm.trace.dram import hit_rate  # noqa: E402
 from tlm.calibrate.runs import RtlReference  # noqa: E402
 from tlm.cli.common import calibrated_base  # noqa: E402
 from tlm.rtl.hardware import load_hardware  # noqa: E402
@@ -73,6 +74,10 @@ def unseen_cases() -> list[dict[str, Any]]:
     ]
 
 
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{x:.1%}"
+
+
 def tlm_cycles(program: Any, arch: Arch) -> tuple[int, float]:
     res = simulate(program, arch, functional=False)
     return res.cycles, res.sim_s
@@ -98,33 +103,42 @@ def run_hardware(hw_path: str, cache: Path, out: dict[str, Any]) -> list[str]:
              f"({cal.dram_fit.evaluations} evaluations), whole call {cal_s:.0f} s "
              f"(RTL runs cached after the first call). Dram-level fit error (per-op error + bias) on the fitting runs: "
              f"{cal.dram_fit.error_start:.2%} with the generic defaults, {cal.dram_fit.error:.2%} fitted.", "",
-             "| workload | set | cycles RTL+DRAM | " + " | ".join(LABEL[lv] for lv in LEVELS) + " |",
-             "|---|---|---:|" + "---:|" * len(LEVELS)]
+             "| workload | set | cycles RTL+DRAM | " + " | ".join(LABEL[lv] for lv in LEVELS)
+             + " | row hits RTL / TLM dram |",
+             "|---|---|---:|" + "---:|" * len(LEVELS) + "---:|"]
     acc: dict[str, dict[str, list[float]]] = {"held-out": {lv: [] for lv in LEVELS},
                                               "unseen": {lv: [] for lv in LEVELS}}
     for r in cal.rows:
         if r.set != "held-out":
             continue
         lines.append(f"| {r.name} | held-out | {r.cycles_ref:,} | "
-                     + " | ".join(f"{r.cycles[lv]:,} ({r.accuracy[lv]:.2%})" for lv in LEVELS) + " |")
+                     + " | ".join(f"{r.cycles[lv]:,} ({r.accuracy[lv]:.2%})" for lv in LEVELS)
+                     + f" | {_pct(r.rtl_row_hit_rate)} / {_pct(r.row_hit_rate)} |")
         for lv in LEVELS:
             acc["held-out"][lv].append(r.accuracy[lv])
     for case in unseen_cases():
         a, program = compile_case(case, base)
         rtl = ref.run(case["name"], case["workload"], program, a)
         cells = []
+        hits = "-"
         for lv in LEVELS:
-            c, _ = tlm_cycles(program, level_arch(a, lv, fitted))
+            res = simulate(program, level_arch(a, lv, fitted), functional=False)
+            c = res.cycles
+            if lv == "dram" and res.dram is not None and isinstance(rtl.info.get("dram"), dict):
+                hits = f"{_pct(hit_rate(rtl.info['dram']))} / {_pct(hit_rate(res.dram))}"
             x = 1.0 - abs(c - rtl.cycles) / rtl.cycles
             acc["unseen"][lv].append(x)
             cells.append(f"{c:,} ({x:.2%})")
-        lines.append(f"| {case['name']} | unseen | {rtl.cycles:,} | " + " | ".join(cells) + " |")
+        lines.append(f"| {case['name']} | unseen | {rtl.cycles:,} | " + " | ".join(cells) + f" | {hits} |")
     lines += ["", "| set | " + " | ".join(f"{LABEL[lv]} min / mean" for lv in LEVELS) + " |",
               "|---|" + "---:|" * len(LEVELS)]
     for s, per in acc.items():
         lines.append(f"| {s} | " + " | ".join(f"{min(v):.2%} / {np.mean(v):.2%}" for v in per.values()) + " |")
     allv = {lv: acc["held-out"][lv] + acc["unseen"][lv] for lv in LEVELS}
     lines.append("| all | " + " | ".join(f"{min(v):.2%} / {np.mean(v):.2%}" for v in allv.values()) + " |")
+    lines += ["", "Per DMA op over the held-out workloads: summed |duration error| over the summed RTL "
+              "durations (ops replayed at the RTL's grant cycles):", "", markdown_memory_ops(cal),
+              "", "The held-out DMA ops the fitted dram level times worst:", "", markdown_memory_worst(cal)]
 
     # design ranking
     lines += ["", f"Design ranking over {len(POINTS)} arch points (" + ", ".join(p for p, _ in POINTS)

@@ -83,3 +83,20 @@ def test_calibrate_hardware_bad_input_exit_2(tmp_path: Path, capsys: pytest.Capt
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("error: ") and err.count("\n") == 1 and where in err, err
     assert not (tmp_path / "cal.toml").exists()
+
+
+def test_refresh_interval_is_the_shortest_gap_between_refreshes() -> None:
+    from tlm.calibrate.dram_fit import REFI_MAX, refresh_interval_seen
+
+    assert refresh_interval_seen([np.array([412, 812, 1230]), np.array([405])], [2000, 900]) == 400
+    assert refresh_interval_seen([np.zeros(0, np.int64)], [REFI_MAX + 1]) == 0    # long runs, no refresh
+    assert refresh_interval_seen([np.zeros(0, np.int64)], [REFI_MAX - 1]) is None  # cannot tell
+    assert refresh_interval_seen([np.array([700])], [5000]) is None
+
+
+def test_dram_fit_keeps_a_measured_refresh_interval_close() -> None:
+    hidden = dataclasses.replace(_arch(), memory_model=dataclasses.replace(
+        MemoryModel(), dram_refi_cycles=300, dram_rfc_cycles=30))
+    rep = synthetic_ops(hidden)
+    f = fit_dram(_arch(), [rep], max_generations=2, popsize=4, max_sweeps=2, refresh_interval=310)
+    assert 310 - 32 <= f.model.dram_refi_cycles <= 310

@@ -122,3 +122,19 @@ def test_rtl_cache_key_covers_the_dram_controller(tmp_path: Path) -> None:
     before = rtl_sources_digest(tmp_path)
     ctrl.write_text("module ctrl; wire x; endmodule\n")
     assert rtl_sources_digest(tmp_path) != before
+
+
+def test_closed_page_request_before_the_precharge_is_a_conflict() -> None:
+    """As the RTL counts it: another row still open (its precharge not yet issued) is a conflict."""
+    import dataclasses
+
+    from tlm.arch import MemoryModel
+    from tlm.blocks.dram_model import DramModel
+
+    mm = dataclasses.replace(MemoryModel(), dram_banks=1, dram_row_bytes=64, dram_page_policy="closed",
+                             dram_scheduler="fcfs", dram_refi_cycles=0)
+    model = DramModel(dataclasses.replace(Arch(), memory_model=mm))
+    model.read_op(0, [(0, 1, False), (8, 1, False)])        # rows 0 and 1 of the one bank
+    assert [kind for _c, kind in model.events] == [1, 2]
+    model.read_op(500, [(16, 1, False)])                    # long after: row 1 was closed
+    assert model.events[-1][1] == 1

@@ -168,9 +168,11 @@ class DramModel:
         """
         self._refresh_until(t)
         pending = self.close_at[bank]
+        closing = False   # another row is open, its precharge still to come: a conflict
         if pending is not None:
             self.close_at[bank] = None
             if self.row[bank] != row or min(t, seen) >= pending:  # the precharge went out
+                closing = min(t, seen) < pending
                 self.row[bank] = -1
                 self.t_pre[bank] = pending
         cur = self.row[bank]
@@ -184,6 +186,9 @@ class DramModel:
             p = max(t, self.t_act[bank] + self.ras, self.pre_ok[bank])
             self.t_pre[bank] = p
             t = p + 1
+        elif closing:
+            self.stats.conflicts += 1
+            self._outcome = 2
         else:
             self.stats.misses += 1
             self._outcome = 1

@@ -27,7 +27,8 @@ import numpy as np
 from tlm.arch import Arch, arch_to_toml
 from tlm.blocks import simulate
 from tlm.calibrate.core import FIT, HELD_OUT, prepare
-from tlm.calibrate.dram_fit import DramFit, fit_dram, fit_fixed, op_error, predict_dram, predict_fixed, replay_ops
+from tlm.calibrate.dram_fit import (DramFit, fit_dram, fit_fixed, op_error, predict_dram, predict_fixed,
+                                    refresh_interval_seen, replay_ops)
 from tlm.calibrate.runs import FitCase, Reference
 from tlm.outputs import write_file
 from tlm.trace.dram import hit_rate
@@ -76,6 +77,9 @@ class MemoryRow:
     op_error: dict[str, float]      # level -> summed |op duration error| / summed durations
     row_hit_rate: float | None      # TLM dram level: row hits over requests (tlm.trace.dram)
     rtl_row_hit_rate: float | None  # the same, seen by the RTL's DRAM (its trace footer)
+    # level -> DMA op -> (summed |duration error|, summed RTL duration, records), ops replayed
+    per_op: dict[str, dict[str, tuple[int, int, int]]] = field(default_factory=dict)
+    worst: list[tuple[float, str, int, int, int, int]] = field(default_factory=list)  # dram level
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "set": self.set, "cycles_ref": self.cycles_ref, "cycles": self.cycles,
@@ -133,6 +137,8 @@ def _row(case: FitCase, which: str, base: Arch, fitted: Arch) -> MemoryRow:
     acc: dict[str, float] = {}
     err: dict[str, float] = {}
     hit: float | None = None
+    per_op: dict[str, dict[str, tuple[int, int, int]]] = {}
+    worst: list[tuple[float, str, int, int, int, int]] = []
     for level in LEVELS:
         a = level_arch(case.arch, level, fitted)
         res = simulate(case.program, a, functional=False)
@@ -140,11 +146,32 @@ def _row(case: FitCase, which: str, base: Arch, fitted: Arch) -> MemoryRow:
         acc[level] = 1.0 - abs(res.cycles - case.ref.cycles) / max(case.ref.cycles, 1)
         pred = predict_dram(a, rep) if level == "dram" else predict_fixed(a, rep)
         err[level] = op_error(pred, rep)
-        if level == "dram" and res.dram is not None:
-            hit = hit_rate(res.dram)
+        per_op[level] = _per_op(pred, rep)
+        if level == "dram":
+            worst = _worst(pred, rep)
+            if res.dram is not None:
+                hit = hit_rate(res.dram)
     ref_dram = case.ref.info.get("dram")
     return MemoryRow(case.name, which, case.ref.cycles, cycles, acc, err, hit,
-                     hit_rate(ref_dram) if isinstance(ref_dram, dict) else None)
+                     hit_rate(ref_dram) if isinstance(ref_dram, dict) else None, per_op, worst)
+
+
+def _per_op(pred: np.ndarray, rep: Any) -> dict[str, tuple[int, int, int]]:
+    out: dict[str, tuple[int, int, int]] = {}
+    ops = np.array(rep.op)
+    for op in sorted(set(rep.op)):
+        sel = ops == op
+        out[op] = (int(np.abs(pred[sel] - rep.duration[sel]).sum()), int(rep.duration[sel].sum()),
+                   int(sel.sum()))
+    return out
+
+
+def _worst(pred: np.ndarray, rep: Any, n: int = 3) -> list[tuple[float, str, int, int, int, int]]:
+    """The n ops with the largest relative duration error: (error, op, tile, grant, RTL, TLM)."""
+    rel = np.abs(pred - rep.duration) / np.maximum(rep.duration, 1)
+    order = np.lexsort((np.arange(rel.size), -rel))[:n]
+    return [(float(rel[i]), rep.op[i], rep.tile[i], rep.grant[i], int(rep.duration[i]), int(pred[i]))
+            for i in order if rel[i] > 0]
 
 
 def calibrate_memory(arch: Arch, reference: Reference, hardware: dict[str, Any], *,
@@ -172,8 +199,10 @@ def calibrate_memory(arch: Arch, reference: Reference, hardware: dict[str, Any],
                         / max(fc.ref.cycles, 1))
         return float(np.mean(errs))
 
+    refi = refresh_interval_seen([fc.ref.ops["refresh"]["start"] for fc in fit_cases if "refresh" in fc.ref.ops],
+                                 [fc.ref.cycles for fc in fit_cases])
     dfit = fit_dram(dataclasses.replace(arch, memory_model=fixed), reps, max_generations=max_generations,
-                    on_step=on_step, judge=judge)
+                    on_step=on_step, judge=judge, refresh_interval=refi)
     fit_s = time.perf_counter() - t0
     fitted = dataclasses.replace(arch, memory_model=dfit.model)
     rows = [_row(fc, which, arch, fitted)
@@ -218,3 +247,31 @@ def markdown_memory(result: MemoryCalibration) -> str:
 
 def _pct(x: float | None) -> str:
     return "-" if x is None else f"{x:.1%}"
+
+
+def markdown_memory_ops(result: MemoryCalibration) -> str:
+    """Per DMA op, over the held-out cases: each level's summed duration error over the summed durations."""
+    total: dict[str, dict[str, list[int]]] = {}
+    for r in result.held_out():
+        for level, ops in r.per_op.items():
+            for op, (e, d, n) in ops.items():
+                acc = total.setdefault(op, {}).setdefault(level, [0, 0, 0])
+                acc[0] += e
+                acc[1] += d
+                acc[2] += n
+    lines = ["| DMA op | records | error fixed (arch) | error fixed (fitted) | error dram (fitted) |",
+             "|---|---:|---:|---:|---:|"]
+    for op in sorted(total):
+        cells = [f"{total[op][lv][0] / max(total[op][lv][1], 1):.2%}" if lv in total[op] else "-"
+                 for lv in LEVELS]
+        lines.append(f"| {op} | {next(iter(total[op].values()))[2]:,} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def markdown_memory_worst(result: MemoryCalibration, n: int = 10) -> str:
+    """The held-out DMA ops the dram level times worst."""
+    rows = sorted(((w, r.name) for r in result.held_out() for w in r.worst), key=lambda x: (-x[0][0], x[1], x[0][2]))
+    lines = ["| workload | op | tile | grant | RTL cycles | TLM dram cycles | error |", "|---|---|---:|---:|---:|---:|---:|"]
+    for (err, op, tile, grant, ref, tlm), name in rows[:n]:
+        lines.append(f"| {name} | {op} | {tile} | {grant:,} | {ref} | {tlm} | {err:.1%} |")
+    return "\n".join(lines)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -27,6 +27,8 @@ from tlm.calibrate.runs import FitCase
 from tlm.workload.program import OPS
 
 READS = ("load_a", "load_b", "load_c")
+REFI_MAX = 8000  # the largest refresh interval the search considers
+REFI_SLACK = 32  # a measured interval is searched this far below the shortest gap seen
 
 
 @dataclass
@@ -39,6 +41,8 @@ class OpReplay:
     requests: list[list[tuple[int, int, bool]]]
     duration: np.ndarray          # RTL end - grant
     beats: np.ndarray
+    op: list[str] = field(default_factory=list)    # DMA op name, per op
+    tile: list[int] = field(default_factory=list)  # trace tile id, per op
 
 
 def replay_ops(case: FitCase) -> OpReplay:
@@ -59,7 +63,8 @@ def replay_ops(case: FitCase) -> OpReplay:
                         write=op not in READS) for _g, _e, op, x in rows]
     return OpReplay(case.name, [g for g, *_ in rows], [op in READS for _g, _e, op, _x in rows], reqs,
                     np.array([e - g for g, e, *_ in rows], dtype=np.int64),
-                    np.array([int(p.beats[op][x]) for _g, _e, op, x in rows], dtype=np.int64))
+                    np.array([int(p.beats[op][x]) for _g, _e, op, x in rows], dtype=np.int64),
+                    [op for _g, _e, op, _x in rows], [int(p.tile_id[x]) for _g, _e, _op, x in rows])
 
 
 def predict_dram(arch: Arch, rep: OpReplay) -> np.ndarray:
@@ -124,7 +129,7 @@ _TIMES = ("dram_cl_cycles", "dram_cwl_cycles", "dram_rcd_cycles", "dram_rp_cycle
 def _bounds(arch: Arch) -> list[tuple[int, int]]:
     lo_row = max(int(np.log2(arch.dma.bus_bytes)), 0)
     return ([(0, 5), (lo_row, 14), (0, 1), (0, 1), (0, 1), (1, 32)]
-            + [(0, 80 if n == "dram_ras_cycles" else 40) for n in _TIMES] + [(0, 8000), (1, 200)])
+            + [(0, 80 if n == "dram_ras_cycles" else 40) for n in _TIMES] + [(0, REFI_MAX), (1, 200)])
 
 
 def _to_model(base: MemoryModel, v: np.ndarray) -> MemoryModel:
@@ -155,7 +160,7 @@ SPEEDS = (0.5, 0.7, 1.0, 1.4, 2.0)  # starting timings: the defaults scaled by t
 
 
 def fit_dram(arch: Arch, reps: list[OpReplay], *, max_generations: int = 12, popsize: int = 5,
-             max_sweeps: int = 4, speeds: tuple[float, ...] = SPEEDS,
+             max_sweeps: int = 4, speeds: tuple[float, ...] = SPEEDS, refresh_interval: int | None = None,
              on_step: Callable[[int, float], None] | None = None,
              judge: Callable[[MemoryModel], float] | None = None) -> DramFit:
     """Fit the dram level's parameters to the replayed ops (deterministic: fixed seed).
@@ -163,7 +168,8 @@ def fit_dram(arch: Arch, reps: list[OpReplay], *, max_generations: int = 12, pop
     The bank structure that fits best depends on the timings it is judged
     with (two interleaved banks at fast timings look like one bank with long
     rows at slow ones), so the search starts from several speeds, not from
-    the defaults alone.
+    the defaults alone. `refresh_interval`, when the reference traces show
+    it (`refresh_interval_seen`), is taken as measured instead of searched.
 
     `judge`, when given, scores the candidates (after the structure search,
     after the evolution, after the final search) end to end, e.g. by whole
@@ -187,6 +193,13 @@ def fit_dram(arch: Arch, reps: list[OpReplay], *, max_generations: int = 12, pop
     bounds = _bounds(arch)
     x0 = np.array([min(max(x, lo), hi) for x, (lo, hi) in zip(_to_vector(base), bounds)], dtype=float)
     start = objective(x0)
+    if refresh_interval is not None:
+        # The shortest gap is the interval plus whatever the closest refresh waited for.
+        bounds[14] = (max(refresh_interval - REFI_SLACK, 0) if refresh_interval else 0, refresh_interval)
+        x0[14] = refresh_interval
+        if refresh_interval:   # the duration must stay below the interval
+            bounds[15] = (bounds[15][0], min(bounds[15][1], refresh_interval - 1))
+            x0[15] = min(x0[15], refresh_interval - 1)
     # From each rung of a ladder of DRAM speeds: the structure at those timings, a coarse
     # refresh, one sweep of the timings. The best start then gets the fine refresh, the
     # timings, the evolution over everything, and the timings again to the cycle.
@@ -211,6 +224,22 @@ def fit_dram(arch: Arch, reps: list[OpReplay], *, max_generations: int = 12, pop
         scores = [judge(_to_model(base, np.array(c))) for c in candidates]
         best = candidates[int(np.argmin(scores))]
     return DramFit(_to_model(base, np.array(best)), start, objective(np.array(best)), len(memo))
+
+
+def refresh_interval_seen(starts: list[np.ndarray], cycles: list[int]) -> int | None:
+    """The refresh interval the reference traces show, None when they cannot tell.
+
+    A refresh is due `refi` cycles after the previous one and waits only for
+    open banks to close, so the shortest gap between refresh commands is the
+    interval (to the cycle when some refresh found every bank closed). No
+    refresh in runs longer than the search's largest interval: no refresh.
+    """
+    gaps = np.concatenate([np.diff(np.sort(s)) for s in starts if s.size > 1] or [np.zeros(0, np.int64)])
+    if gaps.size:
+        return int(gaps.min())
+    if not any(s.size for s in starts) and cycles and max(cycles) > REFI_MAX:
+        return 0
+    return None
 
 
 def speed_start(f: Callable[[np.ndarray], float], x0: np.ndarray, bounds: list[tuple[int, int]],
@@ -258,7 +287,10 @@ def refresh_scan(f: Callable[[np.ndarray], float], x0: np.ndarray,
     (lo_i, hi_i), (lo_d, hi_d) = bounds[14], bounds[15]
     best, best_x = f(x0), x0
     ratio = 1.04 if coarse else 1.01
-    intervals = sorted({0, *(int(round(100 * ratio ** k)) for k in range(500) if 100 * ratio ** k <= hi_i)})
+    if hi_i - lo_i <= 4 * REFI_SLACK:   # a measured interval: every value
+        intervals = list(range(lo_i, hi_i + 1))
+    else:
+        intervals = sorted({0, *(int(round(100 * ratio ** k)) for k in range(500) if 100 * ratio ** k <= hi_i)})
     for refi in intervals:
         x = best_x.copy()
         x[14] = min(max(refi, lo_i), hi_i)

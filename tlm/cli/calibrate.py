@@ -130,7 +130,8 @@ def run(args: argparse.Namespace) -> int:
 
 def run_hardware(args: argparse.Namespace, arch: Any) -> int:
     """`--hardware`: fit `[memory_model]` to the RTL built with that DRAM."""
-    from tlm.calibrate.dram import calibrate_memory, dram_cases, markdown_memory, write_memory_overlay
+    from tlm.calibrate.dram import (calibrate_memory, dram_cases, markdown_memory, markdown_memory_ops,
+                                    markdown_memory_worst, write_memory_overlay)
     from tlm.calibrate.runs import RtlReference
     from tlm.cli import print_json
     from tlm.cli.common import calibrated_base
@@ -181,6 +182,10 @@ def run_hardware(args: argparse.Namespace, arch: Any) -> int:
         flo, fmean = result.held_out_accuracy("fixed")
         print("\n".join([f"calibrated [memory_model] against: rtl with DRAM {safe_text(args.hardware)}", "",
                          markdown_memory(result), "",
+                         "held-out DMA ops: summed |duration error| over summed RTL duration, per level", "",
+                         markdown_memory_ops(result), "",
+                         "held-out DMA ops the dram level times worst", "",
+                         markdown_memory_worst(result), "",
                          f"dram level fit error (per-op error + bias): {result.dram_fit.error_start:.2%} (defaults) -> "
                          f"{result.dram_fit.error:.2%} (fitted, {result.dram_fit.evaluations} evaluations, "
                          f"{result.fit_s:.0f} s)",
