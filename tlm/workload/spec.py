@@ -299,7 +299,7 @@ def _check_chain(rd: _Reader, prev: LayerSpec, layer: LayerSpec, where: str) -> 
 def _parse_tiles(rd: _Reader, raw: Any, arch: Arch) -> tuple[TileSpec, ...]:
     if not isinstance(raw, list) or not raw:
         raise rd.error("tiles", "must be a non-empty list")
-    rows, cols, kmax = arch.array.rows, arch.array.cols, arch.kmax
+    rows, cols, kmax = arch.tile_rows, arch.array.cols, arch.kmax
     index_of: dict[int, int] = {}
     raw_deps: list[list[int]] = []
     sizes: list[tuple[int, int, int, int]] = []
