@@ -222,3 +222,47 @@ def test_ws_runs_are_deterministic(tmp_path):
             w.close(r.cycles, r.tiles, r.functional)
         texts.append(path.read_bytes())
     assert texts[0] == texts[1]
+
+
+def test_rtl_refuses_double_buffered_ws_with_one_line(tmp_path):
+    from tlm.rtl.introspect import check_rtl_limits
+
+    arch = arch_from_dict({**WS, "engine": {"double_buffer": True}})
+    assert simulate(compile_workload("builtin:gemm_small", arch), arch).functional == "pass"  # TLM: fine
+    with pytest.raises(InputError) as e:
+        check_rtl_limits(arch)
+    assert e.value.where == "[array] dataflow" and "double-buffered weight-stationary" in str(e.value)
+    path = tmp_path / "a.toml"
+    path.write_text('[array]\ndataflow = "ws"\n[engine]\ndouble_buffer = true\n')
+    p = subprocess.run([sys.executable, "-m", "tlm.cli", "rtl", "-w", "builtin:gemm_small", "-a", str(path),
+                        "-t", str(tmp_path / "r.jsonl")],
+                       capture_output=True, text=True)
+    assert p.returncode == 2
+    assert p.stderr.strip().splitlines() == [
+        "error: rtl/accel_top.v: [array] dataflow: the RTL has no double-buffered weight-stationary engine "
+        "([engine] double_buffer = true); TLM-only runs (tlmsim sim) accept it"]
+
+
+def test_contract_checker_knows_the_ws_compute_count():
+    from tlm.rtl.contract import contract_violations
+
+    arch = arch_from_dict({"array": {"engines": 1, "dataflow": "ws"}})
+    work = {"format": "tlm-workload/1", "name": "t", "seed": 0, "tiles": [{"id": 0, "m": 9, "n": 3, "k": 10}]}
+    program = compile_workload(work, arch)
+    rec = Recorder()
+    simulate(program, arch, trace=rec)
+    assert contract_violations(rec.records, program, arch) == []
+    for r in rec.records:
+        if r["op"] == "compute":
+            r["end"] += 1
+    assert any("ceil(k/R)(2R + C + m - 2) = 57" in v for v in contract_violations(rec.records, program, arch))
+
+
+def test_ksplit_advice_holds_in_ws():
+    from tlm.workload.ksplit import spad_bytes_for
+
+    for rows, cols, k in ((4, 4, 40), (32, 32, 4608), (3, 5, 1000)):
+        arch = arch_from_dict({"array": {"rows": rows, "cols": cols, "dataflow": "ws"}})
+        need = spad_bytes_for(arch, k)
+        assert arch_from_dict({"array": {"rows": rows, "cols": cols, "dataflow": "ws"},
+                               "scratchpad": {"bytes": need}}).kmax >= k
