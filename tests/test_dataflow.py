@@ -140,6 +140,7 @@ def test_tiles_form_checks_m_against_tile_rows():
     with pytest.raises(InputError) as e:
         compile_workload(work, arch)
     assert e.value.where == "tiles[0].m"
+    assert e.value.what == f"{arch.tile_rows + 1} exceeds the 27 rows a weight-stationary tile holds (tile_rows)"
     work["tiles"][0]["m"] = arch.tile_rows
     assert simulate(compile_workload(work, arch), arch).functional == "pass"
 

@@ -318,7 +318,8 @@ def _parse_tiles(rd: _Reader, raw: Any, arch: Arch) -> tuple[TileSpec, ...]:
         n = rd.int_field(obj, "n", where)
         k = rd.int_field(obj, "k", where)
         if m > rows:
-            raise rd.error(f"{where}.m", f"{m} exceeds the array's {rows} rows")
+            raise rd.error(f"{where}.m", f"{m} exceeds the array's {rows} rows" if arch.array.dataflow == "os"
+                           else f"{m} exceeds the {rows} rows a weight-stationary tile holds (tile_rows)")
         if n > cols:
             raise rd.error(f"{where}.n", f"{n} exceeds the array's {cols} cols")
         if k > kmax:
