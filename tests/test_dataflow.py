@@ -267,3 +267,21 @@ def test_ksplit_advice_holds_in_ws():
         need = spad_bytes_for(arch, k)
         assert arch_from_dict({"array": {"rows": rows, "cols": cols, "dataflow": "ws"},
                                "scratchpad": {"bytes": need}}).kmax >= k
+
+
+def test_calibration_measures_the_ws_drain_over_tile_rows():
+    """Step 1 reads drain_extra_cycles from WS traces, whose drain is tile_rows long."""
+    from tlm.arch import Timing
+    from tlm.calibrate.fit import FitCase, measure
+    from tlm.calibrate.runs import StandInReference
+    from tlm.workload.calibration import calibration_set
+
+    hidden = dict(dma_grant_cycles=2, drain_extra_cycles=1, engine_phase_cycles=1)
+    ref = StandInReference(hidden)
+    cases = []
+    for c in calibration_set()[:3]:
+        a = arch_from_dict({**c["arch"], "array": {**c["arch"].get("array", {}), "dataflow": "ws"}})
+        program = compile_workload(c["workload"], a)
+        cases.append(FitCase(c["name"], program, a, ref.run(c["name"], c["workload"], program, a)))
+    v = measure(cases, Timing()).values
+    assert (v["dma_grant_cycles"], v["drain_extra_cycles"]) == (2, 1)
