@@ -225,23 +225,14 @@ def test_ws_runs_are_deterministic(tmp_path):
     assert texts[0] == texts[1]
 
 
-def test_rtl_refuses_double_buffered_ws_with_one_line(tmp_path):
-    from tlm.rtl.introspect import check_rtl_limits
+def test_rtl_parameters_accept_double_buffered_ws():
+    from tlm.rtl.introspect import check_arch
 
     arch = arch_from_dict({**WS, "engine": {"double_buffer": True}})
-    assert simulate(compile_workload("builtin:gemm_small", arch), arch).functional == "pass"  # TLM: fine
-    with pytest.raises(InputError) as e:
-        check_rtl_limits(arch)
-    assert e.value.where == "[array] dataflow" and "double-buffered weight-stationary" in str(e.value)
-    path = tmp_path / "a.toml"
-    path.write_text('[array]\ndataflow = "ws"\n[engine]\ndouble_buffer = true\n')
-    p = subprocess.run([sys.executable, "-m", "tlm.cli", "rtl", "-w", "builtin:gemm_small", "-a", str(path),
-                        "-t", str(tmp_path / "r.jsonl")],
-                       capture_output=True, text=True)
-    assert p.returncode == 2
-    assert p.stderr.strip().splitlines() == [
-        "error: rtl/accel_top.v: [array] dataflow: the RTL has no double-buffered weight-stationary engine "
-        "([engine] double_buffer = true); TLM-only runs (tlmsim sim) accept it"]
+    assert (arch.kmax, arch.tile_rows) == (1020, 27)
+    values = check_arch(arch, arch.rtl_parameters())
+    assert (values["DATAFLOW"], values["TILE_ROWS"], values["DOUBLE_BUFFER"]) == (1, 27, 1)
+    assert simulate(compile_workload("builtin:gemm_small", arch), arch).functional == "pass"
 
 
 def test_contract_checker_knows_the_ws_compute_count():

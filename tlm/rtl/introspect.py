@@ -84,10 +84,6 @@ def check_rtl_limits(arch: Arch, file: str = "rtl/accel_top.v") -> None:
             raise InputError(file, f"[array] {name}",
                              f"{v} is more than the RTL supports (<= {RTL_MAX_ARRAY}); "
                              f"TLM-only runs (tlmsim sim) accept up to {MAX_ARRAY}")
-    if a.dataflow == "ws" and arch.engine.double_buffer:
-        raise InputError(file, "[array] dataflow",
-                         "the RTL has no double-buffered weight-stationary engine "
-                         "([engine] double_buffer = true); TLM-only runs (tlmsim sim) accept it")
     if arch.kmax > RTL_MAX_KMAX:
         raise InputError(file, "[scratchpad] bytes",
                          f"{arch.scratchpad.bytes} gives {arch.kmax} bytes per lane (kmax), more than "
