@@ -7,7 +7,8 @@
 // LIST_DEPTH pred/succ indices, SEG_DEPTH segment descriptors, MEM_BYTES of
 // memory. Contents come from plusargs: +entries= +preds= +succs= +segs= +mem=.
 // DOUBLE_BUFFER = 1 builds the double-buffered engines (`engine_db`) and lets
-// the scheduler give each engine up to two tiles.
+// the scheduler give each engine up to two tiles. DATAFLOW = 1 builds
+// weight-stationary engines (`mac_array_ws`, TILE_ROWS A rows per tile).
 //
 // `start` (one cycle, or held) begins the run: that cycle is cycle 0 of the
 // free-running `cycle` counter. `done` rises in the cycle the last completion
@@ -32,6 +33,8 @@ module accel_top #(
     parameter integer MEM_LATENCY     = 20,
     parameter integer KMAX            = 8184,
     parameter integer DOUBLE_BUFFER   = 0,
+    parameter integer DATAFLOW        = 0,
+    parameter integer TILE_ROWS       = 4,
     parameter integer N_DEPTH         = 64,
     parameter integer LIST_DEPTH      = 64,
     parameter integer SEG_DEPTH       = 256,
@@ -190,7 +193,7 @@ module accel_top #(
             wire [1:0] op;
             if (DOUBLE_BUFFER != 0) begin : g_db
                 engine_db #(.ROWS(ROWS), .COLS(COLS), .KMAX(KMAX), .BUS_BYTES(BUS_BYTES),
-                            .ENTRY_W(ENTRY_W)) u_engine (
+                            .ENTRY_W(ENTRY_W), .DATAFLOW(DATAFLOW), .TILE_ROWS(TILE_ROWS)) u_engine (
                     .clk(clk), .rst(rst),
                     .start(disp_valid && disp_engine == ge), .word(disp_word), .done(eng_done[ge]),
                     .req(eng_req[ge]), .req_op(op),
@@ -204,7 +207,7 @@ module accel_top #(
                     .ev_drain(ev_drain[ge]));
             end else begin : g_sb
                 engine #(.ROWS(ROWS), .COLS(COLS), .KMAX(KMAX), .BUS_BYTES(BUS_BYTES),
-                         .ENTRY_W(ENTRY_W)) u_engine (
+                         .ENTRY_W(ENTRY_W), .DATAFLOW(DATAFLOW), .TILE_ROWS(TILE_ROWS)) u_engine (
                     .clk(clk), .rst(rst),
                     .start(disp_valid && disp_engine == ge), .word(disp_word), .done(eng_done[ge]),
                     .req(eng_req[ge]), .req_op(op),

@@ -22,6 +22,11 @@
 //   D_s + 1           `done` pulse (the engine is idle again from this cycle)
 // Rows >= m and columns >= n are fed zeros.
 //
+// DATAFLOW = 1 builds the weight-stationary array (`mac_array_ws`): the
+// scratchpad layout above with TILE_ROWS A rows in place of ROWS, compute
+// N = ceil(k/ROWS) * (2*ROWS + COLS + m - 2) cycles, and a drain of
+// TILE_ROWS rows (store_c requested at ss + TILE_ROWS); the FSM is the same.
+//
 // Trace strobes: `ev_req` (with `req_op`) in the first cycle of a request,
 // `ev_compute`, `ev_compute_end`, `ev_drain` in cycles cs, cs + N, ss.
 `default_nettype none
@@ -31,7 +36,9 @@ module engine #(
     parameter integer COLS      = 4,
     parameter integer KMAX      = 64,
     parameter integer BUS_BYTES = 8,
-    parameter integer ENTRY_W   = 512
+    parameter integer ENTRY_W   = 512,
+    parameter integer DATAFLOW  = 0,     // 0 output stationary (mac_array), 1 weight stationary
+    parameter integer TILE_ROWS = ROWS   // A rows a tile holds: ROWS, or more in WS
 ) (
     input  wire                   clk,
     input  wire                   rst,
@@ -62,9 +69,9 @@ module engine #(
     output wire                   ev_compute_end,
     output reg                    ev_drain
 );
-    localparam integer C_BASE     = (ROWS + COLS) * KMAX;
-    localparam integer SPAD_BYTES = C_BASE + 4 * ROWS * COLS;
-    localparam integer OBUF_BYTES = 4 * ROWS * COLS;
+    localparam integer C_BASE     = (TILE_ROWS + COLS) * KMAX;
+    localparam integer SPAD_BYTES = C_BASE + 4 * TILE_ROWS * COLS;
+    localparam integer OBUF_BYTES = 4 * TILE_ROWS * COLS;
     localparam [1:0] S_IDLE = 2'd0, S_WAIT = 2'd1, S_COMPUTE = 2'd2, S_DRAIN = 2'd3;
     localparam [1:0] OP_LOAD_A = 2'd0, OP_LOAD_B = 2'd1, OP_LOAD_C = 2'd2, OP_STORE = 2'd3;
 
@@ -97,6 +104,7 @@ module engine #(
     wire        feed_first = state == S_WAIT && op_done && starts_compute;
     wire        feed_now   = feed_first || state == S_COMPUTE;
     wire [31:0] t_next     = feed_first ? 32'd0 : feed_t + 32'd1;
+    generate if (DATAFLOW == 0) begin : g_os
     reg  [ROWS*8-1:0]  a_q;
     reg  [COLS*8-1:0]  b_q;
     reg  [COLS*32-1:0] c_q;
@@ -124,6 +132,59 @@ module engine #(
         .busy(mac_busy_unused), .done(mac_done),
         .drain_start(drain_start), .drain_valid(drain_valid), .drain_last(drain_last),
         .drain_row(drain_row));
+    end else begin : g_ws
+    // Weight stationary (mac_array_ws): the fold cycle q and fold base k0 of
+    // the cycle being fed next; weight row q while q < ROWS, then A row
+    // s = q - ROWS, and for fold 0 the partial sums each column adds next.
+    localparam [31:0] R32 = ROWS;
+    reg  [31:0] ws_q, ws_k0;
+    wire [31:0] ws_len  = 2 * R32 + COLS - 2 + {16'd0, m};
+    wire        ws_wrap = !feed_first && ws_q + 32'd1 == ws_len;
+    wire [31:0] q_nx    = feed_first || ws_wrap ? 32'd0 : ws_q + 32'd1;
+    wire [31:0] k0_nx   = feed_first ? 32'd0 : ws_wrap ? ws_k0 + R32 : ws_k0;
+    wire [31:0] s_nx    = q_nx - R32;
+    reg  [ROWS*8-1:0]  a_q;
+    reg  [COLS*8-1:0]  w_q;
+    reg  [COLS*32-1:0] c_q;
+    reg                w_we_q;
+    reg  [7:0]         w_row_q;
+    wire               t_next_unused = |t_next;
+    // The accumulator row column cc adds in stream cycle ss; wraps above m when negative.
+    function [31:0] c_row(input [31:0] ss, input integer cc);
+        c_row = ss - (R32 - 32'd1) - cc;
+    endfunction
+    integer f;
+    always @(posedge clk) begin
+        if (feed_now) begin
+            ws_q <= q_nx;
+            ws_k0 <= k0_nx;
+            w_we_q <= q_nx < R32;
+            w_row_q <= q_nx[7:0];
+            for (f = 0; f < COLS; f = f + 1)
+                w_q[8*f +: 8] <= (q_nx < R32 && f < n && k0_nx + q_nx < k)
+                    ? spad[(TILE_ROWS + f) * KMAX + k0_nx + q_nx] : 8'd0;
+            for (f = 0; f < ROWS; f = f + 1)
+                a_q[8*f +: 8] <= (q_nx >= R32 && s_nx < m && k0_nx + f < k) ? spad[s_nx * KMAX + k0_nx + f] : 8'd0;
+            for (f = 0; f < COLS; f = f + 1)
+                c_q[32*f +: 32] <= (load_c && q_nx >= R32 && k0_nx == 32'd0 && c_row(s_nx, f) < m)
+                    ? {spad[C_BASE + (c_row(s_nx, f) * COLS + f) * 4 + 3],
+                       spad[C_BASE + (c_row(s_nx, f) * COLS + f) * 4 + 2],
+                       spad[C_BASE + (c_row(s_nx, f) * COLS + f) * 4 + 1],
+                       spad[C_BASE + (c_row(s_nx, f) * COLS + f) * 4]}
+                    : 32'd0;
+        end
+    end
+    assign a_in = a_q;
+    assign b_in = w_q;  // weight rows
+    assign c_in = c_q;
+
+    mac_array_ws #(.ROWS(ROWS), .COLS(COLS), .TILE_ROWS(TILE_ROWS), .KW(16)) u_mac (
+        .clk(clk), .rst(rst), .start(mac_start), .k(k), .m(m),
+        .w_we(w_we_q), .w_row(w_row_q), .w_in(b_in), .a_in(a_in), .c_in(c_in),
+        .busy(mac_busy_unused), .done(mac_done),
+        .drain_start(drain_start), .drain_valid(drain_valid), .drain_last(drain_last),
+        .drain_row(drain_row));
+    end endgenerate
 
     assign ev_compute_end = mac_done;
 

@@ -2,7 +2,9 @@
 // docs/microarch.md, "Double buffering"). Same ports and trace strobes as
 // `engine`; up to two tiles, one per operand buffer: buffer b is laid out
 // like the single-buffered scratchpad at byte offset b * BUF (BUF = C_BASE +
-// 4*ROWS*COLS); the tiles alternate buffers in dispatch order.
+// 4*ROWS*COLS); the tiles alternate buffers in dispatch order. DATAFLOW = 1:
+// the weight-stationary array (`mac_array_ws`, as in `engine`), with
+// TILE_ROWS in place of ROWS in the layout.
 //
 // Decisions in cycle t take effect in t + 1 (engine_start = engine_phase =
 // engine_done = 1):
@@ -22,7 +24,9 @@ module engine_db #(
     parameter integer COLS      = 4,
     parameter integer KMAX      = 64,
     parameter integer BUS_BYTES = 8,
-    parameter integer ENTRY_W   = 512
+    parameter integer ENTRY_W   = 512,
+    parameter integer DATAFLOW  = 0,     // 0 output stationary (mac_array), 1 weight stationary
+    parameter integer TILE_ROWS = ROWS   // A rows a tile holds: ROWS, or more in WS
 ) (
     input  wire                   clk,
     input  wire                   rst,
@@ -47,10 +51,10 @@ module engine_db #(
     output wire                   ev_compute_end,
     output reg                    ev_drain
 );
-    localparam integer C_BASE     = (ROWS + COLS) * KMAX;
-    localparam integer BUF        = C_BASE + 4 * ROWS * COLS;
+    localparam integer C_BASE     = (TILE_ROWS + COLS) * KMAX;
+    localparam integer BUF        = C_BASE + 4 * TILE_ROWS * COLS;
     localparam integer SPAD_BYTES = 2 * BUF;
-    localparam integer OBUF_BYTES = 4 * ROWS * COLS;
+    localparam integer OBUF_BYTES = 4 * TILE_ROWS * COLS;
     localparam [1:0] A_IDLE = 2'd0, A_COMPUTE = 2'd1, A_WAIT = 2'd2, A_DRAIN = 2'd3;
     localparam [1:0] OP_STORE = 2'd3;
 
@@ -108,6 +112,12 @@ module engine_db #(
     wire [31:0] fbase      = fb ? BUF : 0;
     wire        feed_now   = do_compute || astate == A_COMPUTE;
     wire [31:0] t_next     = do_compute ? 32'd0 : feed_t + 32'd1;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [ENTRY_W-1:0] cw = ((cb) ? w1 : w0);   // the array's tile: k and preload at start, store mode at drain
+    wire [ENTRY_W-1:0] hw = ((hb) ? w1 : w0);   // the oldest tile: its store
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [COLS*32-1:0] drain_row;
+    generate if (DATAFLOW == 0) begin : g_os
     reg  [ROWS*8-1:0]  a_q;
     reg  [COLS*8-1:0]  b_q;
     reg  [COLS*32-1:0] c_q;
@@ -128,17 +138,60 @@ module engine_db #(
         end
     end
 
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [ENTRY_W-1:0] cw = ((cb) ? w1 : w0);   // the array's tile: k and preload at start, store mode at drain
-    wire [ENTRY_W-1:0] hw = ((hb) ? w1 : w0);   // the oldest tile: its store
-    /* verilator lint_on UNUSEDSIGNAL */
-    wire [COLS*32-1:0] drain_row;
     mac_array #(.ROWS(ROWS), .COLS(COLS), .KW(16)) u_mac (
         .clk(clk), .rst(rst), .start(mac_start), .k(cw[79:64]), .preload(cw[1]),
         .a_in(a_q), .b_in(b_q), .c_in(c_q),
         .busy(mac_busy_unused), .done(mac_done),
         .drain_start(drain_start), .drain_valid(drain_valid), .drain_last(drain_last),
         .drain_row(drain_row));
+    end else begin : g_ws
+    // Weight stationary, fed as in `engine` (DATAFLOW = 1) from the buffer at fbase.
+    localparam [31:0] R32 = ROWS;
+    reg  [31:0] ws_q, ws_k0;
+    wire [31:0] ws_len  = 2 * R32 + COLS - 2 + {16'd0, fm};
+    wire        ws_wrap = !do_compute && ws_q + 32'd1 == ws_len;
+    wire [31:0] q_nx    = do_compute || ws_wrap ? 32'd0 : ws_q + 32'd1;
+    wire [31:0] k0_nx   = do_compute ? 32'd0 : ws_wrap ? ws_k0 + R32 : ws_k0;
+    wire [31:0] s_nx    = q_nx - R32;
+    wire        t_next_unused = |t_next;
+    reg  [ROWS*8-1:0]  a_q;
+    reg  [COLS*8-1:0]  w_q;
+    reg  [COLS*32-1:0] c_q;
+    reg                w_we_q;
+    reg  [7:0]         w_row_q;
+    // The accumulator row column cc adds in stream cycle ss; wraps above m when negative.
+    function [31:0] c_row(input [31:0] ss, input integer cc);
+        c_row = ss - (R32 - 32'd1) - cc;
+    endfunction
+    integer f;
+    always @(posedge clk) begin
+        if (feed_now) begin
+            ws_q <= q_nx;
+            ws_k0 <= k0_nx;
+            w_we_q <= q_nx < R32;
+            w_row_q <= q_nx[7:0];
+            for (f = 0; f < COLS; f = f + 1)
+                w_q[8*f +: 8] <= (q_nx < R32 && f < fn && k0_nx + q_nx < fk)
+                    ? spad[fbase + (TILE_ROWS + f) * KMAX + k0_nx + q_nx] : 8'd0;
+            for (f = 0; f < ROWS; f = f + 1)
+                a_q[8*f +: 8] <= (q_nx >= R32 && s_nx < fm && k0_nx + f < fk)
+                    ? spad[fbase + s_nx * KMAX + k0_nx + f] : 8'd0;
+            for (f = 0; f < COLS; f = f + 1)
+                c_q[32*f +: 32] <= (fw[1] && q_nx >= R32 && k0_nx == 32'd0 && c_row(s_nx, f) < fm)
+                    ? {spad[fbase + C_BASE + (c_row(s_nx, f) * COLS + f) * 4 + 3],
+                       spad[fbase + C_BASE + (c_row(s_nx, f) * COLS + f) * 4 + 2],
+                       spad[fbase + C_BASE + (c_row(s_nx, f) * COLS + f) * 4 + 1],
+                       spad[fbase + C_BASE + (c_row(s_nx, f) * COLS + f) * 4]}
+                    : 32'd0;
+        end
+    end
+    mac_array_ws #(.ROWS(ROWS), .COLS(COLS), .TILE_ROWS(TILE_ROWS), .KW(16)) u_mac (
+        .clk(clk), .rst(rst), .start(mac_start), .k(cw[79:64]), .m(cw[47:32]),
+        .w_we(w_we_q), .w_row(w_row_q), .w_in(w_q), .a_in(a_q), .c_in(c_q),
+        .busy(mac_busy_unused), .done(mac_done),
+        .drain_start(drain_start), .drain_valid(drain_valid), .drain_last(drain_last),
+        .drain_row(drain_row));
+    end endgenerate
     assign ev_compute_end = mac_done;
 
     function [7:0] relu_shift_int8(input [31:0] acc, input [7:0] sh);

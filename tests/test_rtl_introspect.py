@@ -33,6 +33,8 @@ module accel_top #(
     parameter MAX_BURST_BEATS = 16,
     parameter MEM_LATENCY = 20,
     parameter DOUBLE_BUFFER = 0,
+    parameter DATAFLOW = 0,
+    parameter TILE_ROWS = ROWS,
     parameter SPAD_BYTES = 32'd65536,
     parameter KMAX = (SPAD_BYTES - 4 * ROWS * COLS) / (ROWS + COLS)
 ) (

@@ -35,6 +35,11 @@ class Array:
     engines: int = 2
     rows: int = 4
     cols: int = 4
+    dataflow: str = "os"   # "os" output stationary, "ws" weight stationary (docs/microarch.md)
+
+
+#: The MAC array's dataflows (`[array] dataflow`).
+DATAFLOWS = ("os", "ws")
 
 
 @dataclass(frozen=True)
@@ -171,20 +176,46 @@ class Arch:
 
     # -- derived: the scratchpad layout shared by the compiler, TLM and RTL --
     @property
+    def _buffer_bytes(self) -> int:
+        return self.scratchpad.bytes // 2 if self.engine.double_buffer else self.scratchpad.bytes
+
+    @property
+    def _os_kmax(self) -> int:
+        r, c = self.array.rows, self.array.cols
+        return (self._buffer_bytes - 4 * r * c) // (r + c)
+
+    @property
     def kmax(self) -> int:
         """Bytes per A-row / B-column lane: the largest K-chunk a tile can hold.
 
         With `[engine] double_buffer` the scratchpad is split into two halves of
         `bytes // 2`, each laid out like a whole single-buffered scratchpad.
+        Weight stationary: a quarter of the output-stationary lane in whole
+        R-row weight folds (at least one fold; the OS lane when shorter), so
+        that the rest of the buffer holds streamed A rows (`tile_rows`).
         """
-        r, c = self.array.rows, self.array.cols
-        buffer = self.scratchpad.bytes // 2 if self.engine.double_buffer else self.scratchpad.bytes
-        return (buffer - 4 * r * c) // (r + c)
+        kos = self._os_kmax
+        if self.array.dataflow != "ws":
+            return kos
+        r = self.array.rows
+        return kos if kos < r else max(1, kos // (4 * r)) * r
+
+    @property
+    def tile_rows(self) -> int:
+        """Largest m of a tile: R (output stationary) or the A rows the scratchpad holds (WS).
+
+        WS: (buffer - C*kmax) // (kmax + 4C), A lanes plus C buffer rows; >= R
+        because the WS lane is no longer than the OS one; at most 65535 (16-bit m).
+        """
+        if self.array.dataflow != "ws":
+            return self.array.rows
+        c, k = self.array.cols, self.kmax
+        return min(65535, (self._buffer_bytes - c * k) // (k + 4 * c))
 
     @property
     def spad_buffer_bytes(self) -> int:
         """Bytes one operand buffer uses (A and B lanes, C buffer): buffer 1's offset."""
-        r, c = self.array.rows, self.array.cols
+        r, c = self.tile_rows, self.array.cols
         return (r + c) * self.kmax + 4 * r * c
 
     @property
@@ -193,11 +224,11 @@ class Arch:
 
     @property
     def spad_b_base(self) -> int:
-        return self.array.rows * self.kmax
+        return self.tile_rows * self.kmax
 
     @property
     def spad_c_base(self) -> int:
-        return (self.array.rows + self.array.cols) * self.kmax
+        return (self.tile_rows + self.array.cols) * self.kmax
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """Nested plain dict (the trace header's `arch`)."""
@@ -224,6 +255,8 @@ class Arch:
             "MEM_LATENCY": self.memory.latency_cycles,
             "KMAX": self.kmax,
             "DOUBLE_BUFFER": int(self.engine.double_buffer),
+            "DATAFLOW": DATAFLOWS.index(self.array.dataflow),
+            "TILE_ROWS": self.tile_rows,
         }
 
     def with_timing(self, **values: int) -> Arch:
@@ -260,6 +293,8 @@ def _validate(arch: Arch, file: str) -> None:
             raise bad(f"[array] {name}", f"must be <= {MAX_ARRAY}, got {v} (RTL runs: <= 64)")
     if a.engines > 64:
         raise bad("[array] engines", f"must be <= 64, got {a.engines}")
+    if a.dataflow not in DATAFLOWS:
+        raise bad("[array] dataflow", f"unknown dataflow {a.dataflow!r} (known: {', '.join(DATAFLOWS)})")
     bb = arch.dma.bus_bytes
     if bb & (bb - 1) or bb > 128:
         raise bad("[dma] bus_bytes", f"must be a power of two <= 128, got {bb}")
@@ -391,6 +426,8 @@ KEY_HELP: dict[str, str] = {
     "array.engines": "engines, each with its own MAC array and scratchpad",
     "array.rows": "R: MAC array rows (a tile's m <= R)",
     "array.cols": "C: MAC array columns (a tile's n <= C)",
+    "array.dataflow": "os (output stationary: a tile's m <= R) or ws (weight stationary: R x C weights "
+                      "held, up to tile_rows A rows streamed)",
     "scratchpad.bytes": "scratchpad bytes per engine; sets kmax, the largest K-chunk of a tile",
     "engine.double_buffer": "two operand buffers per engine: the next tile loads while the array "
                             "computes (halves the scratchpad per tile, so kmax)",

@@ -47,7 +47,7 @@ class Engine(Module):
         self.layer_of = layer_of
         if functional:
             self.spad = np.zeros(arch.scratchpad.bytes, dtype=np.uint8)
-            self.out_buffer = np.zeros(4 * arch.array.rows * arch.array.cols, dtype=np.uint8)
+            self.out_buffer = np.zeros(4 * arch.tile_rows * arch.array.cols, dtype=np.uint8)
             self.array = MacArrayModel(arch, self.spad)
             # Per entry (m, n, k, load_c, relu, shift) as Python values: numpy
             # scalar indexing and enum comparisons cost more than the arithmetic.

@@ -92,7 +92,7 @@ class DoubleBufferedEngine(Engine):
             off = arch.spad_buffer_bytes
             self.buffers = [self.spad_all[:off], self.spad_all[off:2 * off]]
             self.spad = self.buffers[0]  # what the DMA writes: the buffer of the op on the port
-            self.out_buffer = np.zeros(4 * arch.array.rows * arch.array.cols, dtype=np.uint8)
+            self.out_buffer = np.zeros(4 * arch.tile_rows * arch.array.cols, dtype=np.uint8)
             self.arrays = [MacArrayModel(arch, b) for b in self.buffers]
             relu = (program.store_mode == StoreMode.RELU_SHIFT_INT8).tolist()
             self._dims = list(zip(program.m.tolist(), program.n.tolist(), program.k.tolist(),

@@ -16,7 +16,7 @@ class MacArrayModel:
     """Views of one engine's scratchpad lanes and the array's accumulators."""
 
     def __init__(self, arch: Arch, spad: np.ndarray) -> None:
-        r, c, kmax = arch.array.rows, arch.array.cols, arch.kmax
+        r, c, kmax = arch.tile_rows, arch.array.cols, arch.kmax  # A lanes: tile rows
         self.rows, self.cols = r, c
         self.a_lanes = spad[arch.spad_a_base:arch.spad_a_base + r * kmax].reshape(r, kmax)
         self.b_lanes = spad[arch.spad_b_base:arch.spad_b_base + c * kmax].reshape(c, kmax)

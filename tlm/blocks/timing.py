@@ -23,8 +23,8 @@ class OpTimes:
     """Service cycles per entry: DMA ops from grant to done, compute, drain."""
 
     service: dict[str, np.ndarray]   # op -> int64 [N]
-    compute: np.ndarray              # int64 [N] R + C + k - 2
-    drain: int                       # R + drain_extra_cycles
+    compute: np.ndarray              # int64 [N] `compute_cycles`
+    drain: int                       # tile_rows + drain_extra_cycles
 
     def __post_init__(self) -> None:
         # `compute` as a list, shared by all engines: per-tile look-ups in a
@@ -56,9 +56,17 @@ def write_service(arch: Arch, beats: np.ndarray | int) -> np.ndarray | int:
     return t.dma_setup_cycles + beats + t.dma_write_done_cycles
 
 
-def compute_cycles(arch: Arch, k: np.ndarray | int) -> np.ndarray | int:
-    """Output-stationary systolic count (SCALE-Sim): R + C + k - 2 for any m <= R, n <= C."""
-    return arch.array.rows + arch.array.cols + k - 2
+def compute_cycles(arch: Arch, k: np.ndarray | int, m: np.ndarray | int = 1) -> np.ndarray | int:
+    """The systolic count of a tile (SCALE-Sim's, per dataflow).
+
+    Output stationary: R + C + k - 2 for any m <= R, n <= C. Weight
+    stationary: ceil(k / R) weight folds of 2R + C + m - 2 cycles each (R to
+    load the fold's weights, then m rows streamed through R + C - 2 stages).
+    """
+    r, c = arch.array.rows, arch.array.cols
+    if arch.array.dataflow == "ws":
+        return (-(-k // r)) * (2 * r + c + m - 2)
+    return r + c + k - 2
 
 
 def op_times(arch: Arch, program: TileProgram) -> OpTimes:
@@ -66,5 +74,6 @@ def op_times(arch: Arch, program: TileProgram) -> OpTimes:
                for op in READ_OPS}
     service["store_c"] = np.asarray(write_service(arch, program.beats["store_c"].astype(np.int64)))
     return OpTimes(service=service,
-                   compute=np.asarray(compute_cycles(arch, program.k.astype(np.int64))),
-                   drain=arch.array.rows + arch.timing.drain_extra_cycles)
+                   compute=np.asarray(compute_cycles(arch, program.k.astype(np.int64),
+                                                     program.m.astype(np.int64))),
+                   drain=arch.tile_rows + arch.timing.drain_extra_cycles)

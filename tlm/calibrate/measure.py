@@ -54,7 +54,7 @@ def measure(cases: Iterable[FitCase], base: Timing) -> Measurement:
     write_x: list[np.ndarray] = []
     write_y: list[np.ndarray] = []
     for c in cases:
-        ops, rows = c.ref.ops, c.arch.array.rows
+        ops, rows = c.ref.ops, c.arch.tile_rows  # drain rows (R; more in WS)
         lat = c.arch.memory.latency_cycles
         tile = ops.get("tile")
         if tile is not None and "load_a" in ops:

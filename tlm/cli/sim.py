@@ -212,7 +212,8 @@ def _print_human(s: dict[str, Any], result: Any, arch: Any, outputs: list[str]) 
     lines = [
         f"workload      {safe_text(s['workload'])}  ({result.tiles} tiles, {result.entries - result.tiles} joins)",
         f"accelerator   {e.engines} engines x {e.rows}x{e.cols} MACs, table {arch.scheduler.table_depth}, "
-        f"bus {arch.dma.bus_bytes} B, memory latency {arch.memory.latency_cycles} cycles",
+        f"bus {arch.dma.bus_bytes} B, memory latency {arch.memory.latency_cycles} cycles"
+        + (f", weight stationary ({arch.tile_rows}-row tiles)" if e.dataflow == "ws" else ""),
         f"cycles        {s['cycles']:,}  ({s['cycles'] * period_ns / 1e3:,.3f} us at {1e3 / period_ns:g} MHz)",
         f"DAG           {result.entries:,} entries, {result.info.get('edges', '?'):,} edges, "
         f"depth {result.info.get('depth', '?')}",

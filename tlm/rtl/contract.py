@@ -11,7 +11,8 @@ Checked, per tile on its engine:
 
 - tile.start = dispatch.end; load_a.start = tile.start + engine_start;
   each further load and the compute start engine_phase after the previous
-  phase's end; compute lasts R + C + k - 2; store_c starts engine_phase
+  phase's end; compute lasts R + C + k - 2 (weight stationary:
+  ceil(k/R) * (2R + C + m - 2)); store_c starts engine_phase
   after compute; tile.end = store_c.end + engine_done;
 - DMA ops: read done = grant + setup + L + beats + read_done, write done =
   grant + setup + beats + write_done; bytes and beats are the program's;
@@ -54,6 +55,7 @@ def contract_violations(records: Iterable[dict[str, Any]], program: TileProgram,
     """Lines naming each relation the records break (at most `limit`)."""
     t = arch.timing
     r_, c_, lat = arch.array.rows, arch.array.cols, arch.memory.latency_cycles
+    ws = arch.array.dataflow == "ws"
     by: dict[tuple[str, int], dict[str, Any]] = {}
     for rec in records:
         by[(rec["op"], int(rec["tile"]))] = rec
@@ -91,14 +93,18 @@ def contract_violations(records: Iterable[dict[str, Any]], program: TileProgram,
             prev_end = ld["end"]
         need(comp["start"] == prev_end + t.engine_phase_cycles,
              f"tile {tid}: compute.start {comp['start']} != last load end + phase")
-        n_cycles = r_ + c_ + int(program.k[x]) - 2
+        k = int(program.k[x])
+        if ws:
+            n_cycles, formula = -(-k // r_) * (2 * r_ + c_ + int(program.m[x]) - 2), "ceil(k/R)(2R + C + m - 2)"
+        else:
+            n_cycles, formula = r_ + c_ + k - 2, "R + C + k - 2"
         need(comp["end"] - comp["start"] == n_cycles,
-             f"tile {tid}: compute lasts {comp['end'] - comp['start']}, not R + C + k - 2 = {n_cycles}")
+             f"tile {tid}: compute lasts {comp['end'] - comp['start']}, not {formula} = {n_cycles}")
         need(store["start"] == comp["end"] + t.engine_phase_cycles,
              f"tile {tid}: store_c.start {store['start']} != compute.end + phase")
         want_end = store["grant"] + t.dma_setup_cycles + int(program.beats["store_c"][x]) + t.dma_write_done_cycles
         need(store["end"] == want_end, f"tile {tid}: store_c.end {store['end']} != grant + setup + beats + done = {want_end}")
-        request = store["start"] + r_ + t.drain_extra_cycles
+        request = store["start"] + arch.tile_rows + t.drain_extra_cycles
         dma_ops.append((store["grant"], request, store["end"], store["engine"], "store_c", tid))
         need(tile["end"] == store["end"] + t.engine_done_cycles,
              f"tile {tid}: tile.end {tile['end']} != store_c.end + done")

@@ -59,6 +59,8 @@ ARCH_SOURCES = {
     "MEM_LATENCY": "[memory] latency_cycles",
     "KMAX": "kmax (from [scratchpad] bytes and [array] rows, cols)",
     "DOUBLE_BUFFER": "[engine] double_buffer",
+    "DATAFLOW": "[array] dataflow (os = 0, ws = 1)",
+    "TILE_ROWS": "tile_rows (R, or from [scratchpad] bytes with [array] dataflow = \"ws\")",
 }
 
 

@@ -43,7 +43,7 @@ from tlm.workload.program import OPS, TileProgram
 
 TOP = "tb_accel"
 RTL_SOURCES = ("accel_top.v", "tile_scheduler.v", "engine.v", "engine_db.v", "mac_array.v", "pe.v",
-               "dma.v", "arbiter.v", "memory.v", "dram/dram_ctrl.v")
+               "mac_array_ws.v", "dma.v", "arbiter.v", "memory.v", "dram/dram_ctrl.v")
 BENCH_MODULE = "accel_bench"
 _OP_NAMES = {0: "load_a", 1: "load_b", 2: "load_c", 3: "store_c"}
 
@@ -91,9 +91,11 @@ def cycle_bound(program: TileProgram, arch: Arch) -> int:
     r, c, lat = arch.array.rows, arch.array.cols, arch.memory.latency_cycles
     beats = sum(int(program.beats[op].sum()) for op in OPS)
     tiles = program.tiles
-    per_tile = 4 * lat + r + c + 2 * r + 40
+    per_tile = 4 * lat + r + c + 2 * r + 40 + 2 * arch.tile_rows
     edges = int(program.preds.idx.shape[0])
-    return 2 * (1000 + beats + tiles * per_tile + int(program.k.sum()) + 4 * program.entries + 4 * edges)
+    k = program.k.astype("int64")
+    compute = -(-k // r) * (2 * r + c + program.m.astype("int64")) if arch.array.dataflow == "ws" else k
+    return 2 * (1000 + beats + tiles * per_tile + int(compute.sum()) + 4 * program.entries + 4 * edges)
 
 
 def _log_lines(path: Path) -> Iterator[list[str]]:

@@ -46,7 +46,7 @@ from tlm.workload.spec import TileSpec, WorkloadSpec
 
 
 def _arch_layout(arch: Arch) -> dict[str, int]:
-    return {"rows": arch.array.rows, "cols": arch.array.cols, "kmax": arch.kmax,
+    return {"rows": arch.tile_rows, "cols": arch.array.cols, "kmax": arch.kmax,
             "spad_bytes": arch.scratchpad.bytes, "spad_b_base": arch.spad_b_base,
             "spad_c_base": arch.spad_c_base, "bus_bytes": arch.dma.bus_bytes}
 

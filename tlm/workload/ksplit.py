@@ -21,6 +21,8 @@ SHOWN = 4
 def spad_bytes_for(arch: Arch, k: int) -> int:
     """The smallest `[scratchpad] bytes` whose kmax is >= `k` (with this arch's buffering)."""
     r, c = arch.array.rows, arch.array.cols
+    if arch.array.dataflow == "ws":  # the WS lane is a quarter of the OS one, in whole folds
+        k = 4 * r * -(-k // r)
     one = (r + c) * k + 4 * r * c
     return one * (2 if arch.engine.double_buffer else 1)
 

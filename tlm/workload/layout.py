@@ -85,7 +85,7 @@ class Layout:
 
 def plan_layers(layers: tuple[LayerSpec, ...], arch: Arch) -> Layout:
     """Tiling and memory regions for a validated layer stack (no big arrays)."""
-    rows, cols, kmax = arch.array.rows, arch.array.cols, arch.kmax
+    rows, cols, kmax = arch.tile_rows, arch.array.cols, arch.kmax  # tile_rows: R, or more in WS
     input_shape = layers[0].input_shape
     addr = 0
     input_addr = addr

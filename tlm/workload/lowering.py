@@ -97,7 +97,7 @@ def _conv_pieces(plan: LayerPlan, c: int) -> tuple[np.ndarray, ...]:
 
 def _a_items(plan: LayerPlan, prev: LayerPlan | None, arch: Arch, seed: int) -> _Items:
     spec = plan.spec
-    rows, kmax = arch.array.rows, arch.kmax
+    rows, kmax = arch.tile_rows, arch.kmax
     r = np.arange(spec.M, dtype=np.int64)
     mg, i = r // rows, r % rows
     offsets = None
@@ -199,7 +199,7 @@ def lower_layer(plan: LayerPlan, prev: LayerPlan | None, arch: Arch, seed: int,
     are allocated (raising InputError past the memory limit).
     """
     spec = plan.spec
-    rows, cols, bus = arch.array.rows, arch.array.cols, arch.dma.bus_bytes
+    rows, cols, bus = arch.tile_rows, arch.array.cols, arch.dma.bus_bytes
     nc, ng_count, per = plan.k_chunks, plan.n_groups, plan.entries_per_group
     E, T = plan.entries, plan.tiles
 

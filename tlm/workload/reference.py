@@ -85,7 +85,7 @@ def im2col(x: np.ndarray, layer: LayerSpec, offsets: np.ndarray | None, rows: in
 
 def reference_outputs(spec: WorkloadSpec, arch: Arch) -> dict[str, np.ndarray]:
     """Every layer's output (or every tile's C) computed directly with numpy."""
-    rows = arch.array.rows
+    rows = arch.tile_rows
     out: dict[str, np.ndarray] = {}
     if spec.tiles is not None:
         for i, t in enumerate(spec.tiles):
@@ -118,7 +118,7 @@ def reference_outputs(spec: WorkloadSpec, arch: Arch) -> dict[str, np.ndarray]:
 
 def _layout(program: TileProgram, arch: Arch | None) -> dict[str, int]:
     if arch is not None:
-        return {"rows": arch.array.rows, "cols": arch.array.cols, "kmax": arch.kmax,
+        return {"rows": arch.tile_rows, "cols": arch.array.cols, "kmax": arch.kmax,
                 "spad_bytes": arch.scratchpad.bytes, "spad_b_base": arch.spad_b_base,
                 "spad_c_base": arch.spad_c_base}
     info: Any = program.info["arch"]

@@ -299,7 +299,7 @@ def _check_chain(rd: _Reader, prev: LayerSpec, layer: LayerSpec, where: str) -> 
 def _parse_tiles(rd: _Reader, raw: Any, arch: Arch) -> tuple[TileSpec, ...]:
     if not isinstance(raw, list) or not raw:
         raise rd.error("tiles", "must be a non-empty list")
-    rows, cols, kmax = arch.array.rows, arch.array.cols, arch.kmax
+    rows, cols, kmax = arch.tile_rows, arch.array.cols, arch.kmax
     index_of: dict[int, int] = {}
     raw_deps: list[list[int]] = []
     sizes: list[tuple[int, int, int, int]] = []
@@ -318,7 +318,8 @@ def _parse_tiles(rd: _Reader, raw: Any, arch: Arch) -> tuple[TileSpec, ...]:
         n = rd.int_field(obj, "n", where)
         k = rd.int_field(obj, "k", where)
         if m > rows:
-            raise rd.error(f"{where}.m", f"{m} exceeds the array's {rows} rows")
+            raise rd.error(f"{where}.m", f"{m} exceeds the array's {rows} rows" if arch.array.dataflow == "os"
+                           else f"{m} exceeds the {rows} rows a weight-stationary tile holds (tile_rows)")
         if n > cols:
             raise rd.error(f"{where}.n", f"{n} exceeds the array's {cols} cols")
         if k > kmax:
