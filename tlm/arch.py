@@ -47,6 +47,7 @@ class Engine:
     """Engine options (docs/microarch.md, "Double buffering")."""
 
     double_buffer: bool = False  # two operand buffers: load the next tile during compute
+    reuse: bool = False  # skip loading an operand block the scratchpad still holds
 
 
 @dataclass(frozen=True)
@@ -394,6 +395,8 @@ KEY_HELP: dict[str, str] = {
     "scratchpad.bytes": "scratchpad bytes per engine; sets kmax, the largest K-chunk of a tile",
     "engine.double_buffer": "two operand buffers per engine: the next tile loads while the array "
                             "computes (halves the scratchpad per tile, so kmax)",
+    "engine.reuse": "operand reuse: a tile whose A or B block the engine's scratchpad still holds "
+                    "skips that load; the compiler orders tiles for it (docs/microarch.md)",
     "dma.bus_bytes": "external memory bus width, bytes per beat (a power of two)",
     "dma.max_burst_beats": "longest burst the DMA issues, in beats",
     "memory.latency_cycles": "external memory read latency L, request to first data beat",

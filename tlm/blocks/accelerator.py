@@ -130,6 +130,7 @@ class SimResult:
     info: dict[str, object] = field(default_factory=dict)
     # Engine time split and per-layer figures, computed when first asked for.
     profile: RunProfile | None = field(default=None, repr=False, compare=False)
+    bytes_saved: int = 0               # `[engine] reuse`: load bytes not moved (resident blocks)
 
     @property
     def engine_time(self) -> list[dict[str, int]]:
@@ -160,6 +161,7 @@ class SimResult:
             "max_table_occupancy": self.max_occupancy,
             "dag": {k: self.info[k] for k in ("entries", "edges", "depth") if k in self.info},
             "layers": self.layers,
+            **({"bytes_saved": self.bytes_saved} if arch.engine.reuse else {}),
         }
 
 
@@ -201,7 +203,8 @@ def simulate(program: TileProgram, arch: Arch, *, functional: bool = True,
         engine_tiles=[e.tiles_done for e in top.engines],
         dma_busy=top.dma.busy_cycles, dma_bytes=top.dma.bytes_moved, dma_ops=top.dma.ops,
         macs=macs, critical_path=0, max_occupancy=sched.max_occupancy, info=dict(program.info),
-        profile=RunProfile(program, arch, times, tile_times, cycles))
+        profile=RunProfile(program, arch, times, tile_times, cycles),
+        bytes_saved=sum(e.bytes_saved for e in top.engines))
     # The model's per-entry Python lists are no longer needed: on a large
     # program, free them (the module tree holds reference cycles) before the
     # end-of-run numpy work, so that its arrays do not add to the peak memory.

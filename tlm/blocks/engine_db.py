@@ -38,7 +38,7 @@ class _Tile:
     """One tile held by the engine, with the cycles of its steps once known."""
 
     __slots__ = ("x", "tid", "t0", "buf", "ops", "next_op", "load_at", "loaded", "c0", "s0",
-                 "store_at", "store_posted", "store_done")
+                 "store_at", "store_posted", "store_done", "skip")
 
     def __init__(self, x: int, tid: int, t0: int, buf: int, ops: tuple[str, ...]) -> None:
         self.x, self.tid, self.t0, self.buf, self.ops = x, tid, t0, buf, ops
@@ -50,6 +50,7 @@ class _Tile:
         self.store_at = UNKNOWN     # drain end: the store may be requested
         self.store_posted = False
         self.store_done = UNKNOWN
+        self.skip = 0               # loads skipped, resident in the buffer (1 = A, 2 = B)
 
 
 class DoubleBufferedEngine(Engine):
@@ -165,8 +166,10 @@ class DoubleBufferedEngine(Engine):
             while arrivals:
                 x, tid, t0 = arrivals.popleft()
                 tile = _Tile(x, tid, t0, self._next_buf, self._ops[x])
-                self._next_buf ^= 1
                 tile.load_at = t0 + start_c
+                if self.reuse:
+                    self._skip_resident(tile, t0 + start_c)
+                self._next_buf ^= 1
                 tiles.append(tile)
             # The array: compute and drain times as soon as they are determined.
             for i, tile in enumerate(tiles):
@@ -266,8 +269,24 @@ class DoubleBufferedEngine(Engine):
         self.free_at = done
         self.scheduler.engine_done(self.index, x, done)  # type: ignore[union-attr]
 
+    def _skip_resident(self, tile: _Tile, first_load: int) -> None:
+        """Operand reuse: drop the loads of blocks the tile's buffer holds; a
+        tile left with no load may compute from `first_load` on."""
+        tile.skip = skip = self.take_blocks(tile.x, tile.buf)
+        if skip:
+            drop = {"load_a"} if skip == 1 else {"load_b"} if skip == 2 else {"load_a", "load_b"}
+            tile.ops = tuple(op for op in tile.ops if op not in drop)
+            if not tile.ops:
+                tile.loaded = first_load
+
     def _record(self, op: str, tile: _Tile, start: int, end: int) -> None:
-        if self.layer_of is None:
+        if op == "tile" and self.reuse:
+            if self.layer_of is None:
+                self.trace.record(op, tile.tid, start, end, engine=self.index, reused=tile.skip)
+            else:
+                self.trace.record(op, tile.tid, start, end, engine=self.index,
+                                  layer=self.layer_of[tile.x], reused=tile.skip)
+        elif self.layer_of is None:
             self.trace.record(op, tile.tid, start, end, engine=self.index)
         else:
             self.trace.record(op, tile.tid, start, end, engine=self.index, layer=self.layer_of[tile.x])
