@@ -94,6 +94,8 @@ class Engine(Module):
         b = int(self.program.b_block[x])  # type: ignore[index]
         held = self.resident[buf]
         skip = (1 if a >= 0 and a == held[0] else 0) | (2 if b >= 0 and b == held[1] else 0)
+        if skip == 3:
+            skip = 1  # a tile always loads something (no two compiled tiles share both)
         held[0], held[1] = a, b
         if skip:
             moved = self.program.bytes

@@ -31,7 +31,7 @@ INPUT_MAJOR = "input"
 
 
 def _layer_units(meta: dict[str, Any]) -> dict[str, np.ndarray]:
-    """(mg, ng, c, unit_a, unit_b, is_join) of every entry of a layer, layer-local units."""
+    """mg, ng, c, join, unit_a, unit_b (layer-local) of every entry of a layer."""
     mgs, ngs, nc = int(meta["m_groups"]), int(meta["n_groups"]), int(meta["k_chunks"])
     groups = int(meta.get("groups", 1))
     join = int(meta["joins"]) > 0
@@ -42,8 +42,7 @@ def _layer_units(meta: dict[str, Any]) -> dict[str, np.ndarray]:
     ng, c = r // nc, r % nc
     grp = ng // (ngs // groups)
     return {"mg": mg, "ng": ng, "c": c, "join": is_join,
-            "unit_a": (mg * groups + grp) * nc + c, "unit_b": ng * nc + c,
-            "a_units": np.int64(mgs * groups * nc), "b_units": np.int64(ngs * nc)}
+            "unit_a": (mg * groups + grp) * nc + c, "unit_b": ng * nc + c}
 
 
 def _unique_bytes(unit: np.ndarray, moved: np.ndarray) -> int:
@@ -71,8 +70,8 @@ def apply_reuse(program: TileProgram) -> TileProgram:
         tile = ~u["join"]
         a_block[glob[tile]] = a_base + u["unit_a"][tile]
         b_block[glob[tile]] = b_base + u["unit_b"][tile]
-        a_base += int(u["a_units"])
-        b_base += int(u["b_units"])
+        a_base += int(meta["m_groups"]) * int(meta.get("groups", 1)) * int(meta["k_chunks"])
+        b_base += int(meta["n_groups"]) * int(meta["k_chunks"])
         a_bytes = program.bytes["load_a"][glob]
         b_bytes = program.bytes["load_b"][glob]
         # Bytes loaded: every tile loads the operand that changes along the
