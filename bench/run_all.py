@@ -29,6 +29,7 @@ SECTIONS = [
     ("dse", "Design-space exploration", ["bench_dse.py"]),
     ("double_buffer", "Double buffering (overlapped loads and stores)", ["bench_double_buffer.py"]),
     ("dram", "Memory-model levels against the RTL with a DRAM", ["bench_dram.py"]),
+    ("reuse", "Operand reuse", ["bench_reuse.py"]),
 ]
 
 
