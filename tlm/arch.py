@@ -48,6 +48,7 @@ class Engine:
 
     double_buffer: bool = False  # two operand buffers: load the next tile during compute
     reuse: bool = False  # skip loading an operand block the scratchpad still holds
+    overlap_drain: bool = False  # double buffering: the next compute starts while the array drains
 
 
 @dataclass(frozen=True)
@@ -225,6 +226,7 @@ class Arch:
             "MEM_LATENCY": self.memory.latency_cycles,
             "KMAX": self.kmax,
             "DOUBLE_BUFFER": int(self.engine.double_buffer),
+            "OVERLAP_DRAIN": int(self.engine.overlap_drain),
         }
 
     def with_timing(self, **values: int) -> Arch:
@@ -276,6 +278,8 @@ def _validate(arch: Arch, file: str) -> None:
     if arch.scratchpad.bytes < need:
         what = "two" if arch.engine.double_buffer else "one"
         raise bad("[scratchpad] bytes", f"{arch.scratchpad.bytes} cannot hold {what} {a.rows}x{a.cols} tile{'s' if what == 'two' else ''} with k=1 (needs {need})")
+    if arch.engine.overlap_drain and not arch.engine.double_buffer:
+        raise bad("[engine] overlap_drain", "needs [engine] double_buffer = true")
     if arch.scratchpad.bytes > MAX_SCRATCHPAD:
         raise bad("[scratchpad] bytes", f"must be <= {MAX_SCRATCHPAD} (64 MiB), got {arch.scratchpad.bytes}")
     _validate_memory_model(arch, file)
@@ -395,6 +399,8 @@ KEY_HELP: dict[str, str] = {
     "scratchpad.bytes": "scratchpad bytes per engine; sets kmax, the largest K-chunk of a tile",
     "engine.double_buffer": "two operand buffers per engine: the next tile loads while the array "
                             "computes (halves the scratchpad per tile, so kmax)",
+    "engine.overlap_drain": "double buffering only: the array's sums move to output registers as the "
+                            "drain starts, so the next tile computes while they shift out",
     "engine.reuse": "operand reuse: a tile whose A or B block the engine's scratchpad still holds "
                     "skips that load; the compiler orders tiles for it (docs/microarch.md)",
     "dma.bus_bytes": "external memory bus width, bytes per beat (a power of two)",

@@ -23,6 +23,7 @@ module tb_accel #(
     parameter integer MEM_LATENCY     = 20,
     parameter integer KMAX            = 8184,
     parameter integer DOUBLE_BUFFER   = 0,
+    parameter integer OVERLAP_DRAIN   = 0,
     parameter integer N_DEPTH         = 64,
     parameter integer LIST_DEPTH      = 64,
     parameter integer SEG_DEPTH       = 256,
@@ -75,7 +76,8 @@ module tb_accel #(
 
     accel_top #(.ROWS(ROWS), .COLS(COLS), .ENGINES(ENGINES), .TABLE_DEPTH(TABLE_DEPTH),
                 .BUS_BYTES(BUS_BYTES), .MAX_BURST_BEATS(MAX_BURST_BEATS),
-                .MEM_LATENCY(MEM_LATENCY), .KMAX(KMAX), .DOUBLE_BUFFER(DOUBLE_BUFFER), .N_DEPTH(N_DEPTH),
+                .MEM_LATENCY(MEM_LATENCY), .KMAX(KMAX), .DOUBLE_BUFFER(DOUBLE_BUFFER),
+                .OVERLAP_DRAIN(OVERLAP_DRAIN), .N_DEPTH(N_DEPTH),
                 .LIST_DEPTH(LIST_DEPTH), .SEG_DEPTH(SEG_DEPTH), .MEM_BYTES(MEM_BYTES),
                 .MEM_KIND(MEM_KIND), .DRAM_BANKS(DRAM_BANKS), .DRAM_ROW_BYTES(DRAM_ROW_BYTES),
                 .DRAM_MAPPING(DRAM_MAPPING), .DRAM_T_RCD(DRAM_T_RCD), .DRAM_T_RP(DRAM_T_RP),

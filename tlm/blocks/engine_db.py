@@ -145,6 +145,7 @@ class DoubleBufferedEngine(Engine):
         last_store_done = 0     # store done of the last tile finished (the output buffer)
         start_ev, dma_done = self.start_ev, self.dma_done
         op_done = False
+        overlap = self.arch.engine.overlap_drain
         while True:
             now = sim.now // period
             if op_done:
@@ -187,7 +188,8 @@ class DoubleBufferedEngine(Engine):
                         break
                     tile.s0 = max(tile.c0 + compute[tile.x] + phase, prev_store_done + phase)
                     tile.store_at = tile.s0 + drain
-                    array_free = tile.store_at
+                    # overlap_drain: the sums leave the array as the drain starts
+                    array_free = tile.s0 if overlap else tile.store_at
                     if self.functional:
                         self._compute_and_drain_tile(tile)
             # The port: a drained tile's store first, else the oldest tile's next load,

@@ -59,6 +59,7 @@ ARCH_SOURCES = {
     "MEM_LATENCY": "[memory] latency_cycles",
     "KMAX": "kmax (from [scratchpad] bytes and [array] rows, cols)",
     "DOUBLE_BUFFER": "[engine] double_buffer",
+    "OVERLAP_DRAIN": "[engine] overlap_drain",
 }
 
 
