@@ -138,7 +138,8 @@ class Engine(Module):
             await wait(start_ps)
             # Each op: request it, sleep until the DMA's done cycle, then retire
             # it on the DMA (which frees the DMA and re-arbitrates). A load of
-            # a resident block is skipped with its phase (`skip`, reuse only).
+            # a resident block is skipped with its phase (`skip`, reuse only;
+            # never both: a tile loads at least one of A and B).
             skip = self.skip
             if not skip & 1:
                 post(index, "load_a", x, None)
@@ -150,16 +151,13 @@ class Engine(Module):
                 post(index, "load_b", x, None)
                 await dma_done
                 retire()
-            loaded = skip != 3
             if load_c[x]:
-                if loaded:
-                    await wait(phase_ps)
+                await wait(phase_ps)
                 post(index, "load_c", x, None)
                 await dma_done
                 retire()
-                loaded = True
             # phase, compute, phase, drain: local timing only, one wait.
-            c0 = sim.now // period + (phase if loaded else 0)
+            c0 = sim.now // period + phase
             cycles = compute[x]
             s0 = c0 + cycles + phase
             if functional:

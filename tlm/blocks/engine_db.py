@@ -169,7 +169,7 @@ class DoubleBufferedEngine(Engine):
                 tile = _Tile(x, tid, t0, self._next_buf, self._ops[x])
                 tile.load_at = t0 + start_c
                 if self.reuse:
-                    self._skip_resident(tile, t0 + start_c)
+                    self._skip_resident(tile)
                 self._next_buf ^= 1
                 tiles.append(tile)
             # The array: compute and drain times as soon as they are determined.
@@ -271,15 +271,12 @@ class DoubleBufferedEngine(Engine):
         self.free_at = done
         self.scheduler.engine_done(self.index, x, done)  # type: ignore[union-attr]
 
-    def _skip_resident(self, tile: _Tile, first_load: int) -> None:
-        """Operand reuse: drop the loads of blocks the tile's buffer holds; a
-        tile left with no load may compute from `first_load` on."""
+    def _skip_resident(self, tile: _Tile) -> None:
+        """Operand reuse: drop the load of a block the tile's buffer holds (one at most)."""
         tile.skip = skip = self.take_blocks(tile.x, tile.buf)
         if skip:
-            drop = {"load_a"} if skip == 1 else {"load_b"} if skip == 2 else {"load_a", "load_b"}
-            tile.ops = tuple(op for op in tile.ops if op not in drop)
-            if not tile.ops:
-                tile.loaded = first_load
+            drop = "load_a" if skip == 1 else "load_b"
+            tile.ops = tuple(op for op in tile.ops if op != drop)
 
     def _record(self, op: str, tile: _Tile, start: int, end: int) -> None:
         if op == "tile" and self.reuse:
