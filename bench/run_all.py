@@ -30,6 +30,7 @@ SECTIONS = [
     ("double_buffer", "Double buffering (overlapped loads and stores)", ["bench_double_buffer.py"]),
     ("dram", "Memory-model levels against the RTL with a DRAM", ["bench_dram.py"]),
     ("dataflow", "Dataflows: output stationary vs weight stationary", ["bench_dataflow.py"]),
+    ("reuse", "Operand reuse", ["bench_reuse.py"]),
 ]
 
 

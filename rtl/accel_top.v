@@ -6,6 +6,8 @@
 // the image sizes of one program (tlm/rtl/image.py): N_DEPTH entries,
 // LIST_DEPTH pred/succ indices, SEG_DEPTH segment descriptors, MEM_BYTES of
 // memory. Contents come from plusargs: +entries= +preds= +succs= +segs= +mem=.
+// OVERLAP_DRAIN = 1 (with DOUBLE_BUFFER = 1) gives their arrays output
+// registers, so a compute may start while the previous tile drains.
 // DOUBLE_BUFFER = 1 builds the double-buffered engines (`engine_db`) and lets
 // the scheduler give each engine up to two tiles. DATAFLOW = 1 builds
 // weight-stationary engines (`mac_array_ws`, TILE_ROWS A rows per tile).
@@ -35,6 +37,7 @@ module accel_top #(
     parameter integer DOUBLE_BUFFER   = 0,
     parameter integer DATAFLOW        = 0,
     parameter integer TILE_ROWS       = 4,
+    parameter integer OVERLAP_DRAIN   = 0,
     parameter integer N_DEPTH         = 64,
     parameter integer LIST_DEPTH      = 64,
     parameter integer SEG_DEPTH       = 256,
@@ -193,7 +196,8 @@ module accel_top #(
             wire [1:0] op;
             if (DOUBLE_BUFFER != 0) begin : g_db
                 engine_db #(.ROWS(ROWS), .COLS(COLS), .KMAX(KMAX), .BUS_BYTES(BUS_BYTES),
-                            .ENTRY_W(ENTRY_W), .DATAFLOW(DATAFLOW), .TILE_ROWS(TILE_ROWS)) u_engine (
+                            .ENTRY_W(ENTRY_W), .DATAFLOW(DATAFLOW), .TILE_ROWS(TILE_ROWS),
+                            .OVERLAP_DRAIN(OVERLAP_DRAIN)) u_engine (
                     .clk(clk), .rst(rst),
                     .start(disp_valid && disp_engine == ge), .word(disp_word), .done(eng_done[ge]),
                     .req(eng_req[ge]), .req_op(op),

@@ -26,6 +26,12 @@
 // scratchpad layout above with TILE_ROWS A rows in place of ROWS, compute
 // N = ceil(k/ROWS) * (2*ROWS + COLS + m - 2) cycles, and a drain of
 // TILE_ROWS rows (store_c requested at ss + TILE_ROWS); the FSM is the same.
+// Operand reuse (docs/microarch.md, "Operand reuse"): the engine keeps the A
+// and B block ids (entry word bits 495:480, 511:496; 0 = never reusable) of
+// the last tile started. A tile whose A (B) block equals the held one skips
+// load_a (load_b) with its phase: its first request is load_b at t0 + 1, or
+// load_c / compute follows D_a + 1 directly. When both match only load_a is
+// skipped. With ids 0 (reuse off) nothing changes.
 //
 // Trace strobes: `ev_req` (with `req_op`) in the first cycle of a request,
 // `ev_compute`, `ev_compute_end`, `ev_drain` in cycles cs, cs + N, ss.
@@ -85,6 +91,12 @@ module engine #(
     wire [15:0] m          = w[47:32];
     wire [15:0] n          = w[63:48];
     wire [15:0] k          = w[79:64];
+    wire [15:0] word_a     = word[495:480];
+    wire [15:0] word_b     = word[511:496];
+    reg  [15:0] res_a, res_b;   // blocks of the last tile started
+    reg         skip_b;         // the running tile skips load_b
+    wire        start_skip_a = word_a != 16'd0 && word_a == res_a;
+    wire        start_skip_b = word_b != 16'd0 && word_b == res_b && !start_skip_a;
 
     reg  [1:0]  state;
     reg  [31:0] feed_t;         // cycles since compute start
@@ -100,7 +112,8 @@ module engine #(
     // ---- feeder: the operands of the next cycle, read one cycle ahead ----
     // Registered rather than continuous, so the lanes are only read while a
     // tile computes (a continuous read re-evaluates on every DMA write).
-    wire        starts_compute = req_op == OP_LOAD_C || (req_op == OP_LOAD_B && !load_c);
+    wire        starts_compute = req_op == OP_LOAD_C
+                                 || ((req_op == OP_LOAD_B || (req_op == OP_LOAD_A && skip_b)) && !load_c);
     wire        feed_first = state == S_WAIT && op_done && starts_compute;
     wire        feed_now   = feed_first || state == S_COMPUTE;
     wire [31:0] t_next     = feed_first ? 32'd0 : feed_t + 32'd1;
@@ -238,6 +251,7 @@ module engine #(
             req_seg_start <= 0; req_seg_count <= 0; w <= {ENTRY_W{1'b0}};
             mac_start <= 1'b0; drain_start <= 1'b0; feed_t <= 0; drain_d <= 0;
             ev_req <= 1'b0; ev_compute <= 1'b0; ev_drain <= 1'b0;
+            res_a <= 16'd0; res_b <= 16'd0; skip_b <= 1'b0;
         end else begin
             done <= 1'b0;
             ev_req <= 1'b0;
@@ -253,14 +267,31 @@ module engine #(
             S_IDLE: if (start) begin
                 w <= word;
                 // not request(): it reads `w`, which this same edge updates
-                req <= 1'b1; req_op <= OP_LOAD_A; ev_req <= 1'b1;
-                req_seg_start <= word[224 +: 32];
-                req_seg_count <= word[256 +: 32];
+                req <= 1'b1; ev_req <= 1'b1;
+                if (start_skip_a) begin
+                    req_op <= OP_LOAD_B;
+                    req_seg_start <= word[224 + 64 +: 32];
+                    req_seg_count <= word[256 + 64 +: 32];
+                end else begin
+                    req_op <= OP_LOAD_A;
+                    req_seg_start <= word[224 +: 32];
+                    req_seg_count <= word[256 +: 32];
+                end
+                res_a <= word_a; res_b <= word_b;
+                skip_b <= start_skip_b;
                 state <= S_WAIT;
             end
             S_WAIT: if (op_done) begin
                 case (req_op)
-                OP_LOAD_A: request(OP_LOAD_B);
+                OP_LOAD_A: begin
+                    if (!skip_b) request(OP_LOAD_B);
+                    else if (load_c) request(OP_LOAD_C);
+                    else begin
+                        mac_start <= 1'b1; ev_compute <= 1'b1;
+                        feed_t <= 0;
+                        state <= S_COMPUTE;
+                    end
+                end
                 OP_LOAD_B, OP_LOAD_C: begin
                     if (req_op == OP_LOAD_B && load_c) request(OP_LOAD_C);
                     else begin

@@ -17,6 +17,9 @@
 //   drain   when the compute is over (mac_done in t, or before) and the
 //           output buffer is free in t (no store pending, or its op_done in t).
 //   done    pulse in t + 1 for a store op_done in t; the buffer is free then.
+// OVERLAP_DRAIN = 1 (docs/microarch.md, drain overlap): the array (with
+// output registers) is free for the next compute from the cycle its drain
+// starts: `compute` also when the drain is decided in t.
 `default_nettype none
 
 module engine_db #(
@@ -26,7 +29,8 @@ module engine_db #(
     parameter integer BUS_BYTES = 8,
     parameter integer ENTRY_W   = 512,
     parameter integer DATAFLOW  = 0,     // 0 output stationary (mac_array), 1 weight stationary
-    parameter integer TILE_ROWS = ROWS   // A rows a tile holds: ROWS, or more in WS
+    parameter integer TILE_ROWS = ROWS,  // A rows a tile holds: ROWS, or more in WS
+    parameter integer OVERLAP_DRAIN = 0
 ) (
     input  wire                   clk,
     input  wire                   rst,
@@ -68,6 +72,7 @@ module engine_db #(
     reg        nbuf;            // buffer of the next tile to start
     reg        hb;              // buffer of the oldest tile (the next to be stored)
     reg        cb;              // buffer of the array's tile (or the next to compute)
+    reg        dbuf;            // buffer of the draining tile (its store mode)
     reg [1:0]  astate;
     reg        obuf_busy;       // drained results not yet stored
     reg        st_pend;         // the drained tile waits for the port
@@ -85,13 +90,16 @@ module engine_db #(
     wire st_done_now  = port_busy && op_done && req_op == OP_STORE;
     wire ld_fin_now   = port_busy && op_done && req_op != OP_STORE && ((pbuf) ? nxt1 : nxt0) == 2'd3;
     wire pfree        = !port_busy || op_done;
-    wire drain_end_now = astate == A_DRAIN && drain_last;
-    wire arr_free     = astate == A_IDLE || drain_end_now;
-    wire ac           = drain_end_now ? ~cb : cb;          // the tile the array takes next
-    wire ac_loaded    = vld[ac] && (ldone[ac] || (ld_fin_now && pbuf == ac));
-    wire do_compute   = arr_free && ac_loaded;
+    wire drain_end_now = (OVERLAP_DRAIN != 0 || astate == A_DRAIN) && drain_last;
     wire obuf_ok      = !obuf_busy || st_done_now;
     wire do_drain     = ((astate == A_COMPUTE && mac_done) || astate == A_WAIT) && obuf_ok;
+    // the array frees up at the drain end, or with output registers as the drain starts
+    wire arr_next     = OVERLAP_DRAIN != 0 ? do_drain : drain_end_now;
+    wire arr_free     = astate == A_IDLE || arr_next;
+    wire ac           = arr_next ? ~cb : cb;               // the tile the array takes next
+    // (not a tile whose store ends now: with OVERLAP_DRAIN the array may free up then)
+    wire ac_loaded    = vld[ac] && !(st_done_now && hb == ac) && (ldone[ac] || (ld_fin_now && pbuf == ac));
+    wire do_compute   = arr_free && ac_loaded;
     wire do_store     = pfree && (st_pend || drain_end_now);
     // the oldest tile with loads left: hb, then ~hb, then one starting now
     wire lh           = vld[hb] && ((hb) ? nxt1 : nxt0) != 2'd3;
@@ -115,6 +123,7 @@ module engine_db #(
     /* verilator lint_off UNUSEDSIGNAL */
     wire [ENTRY_W-1:0] cw = ((cb) ? w1 : w0);   // the array's tile: k and preload at start, store mode at drain
     wire [ENTRY_W-1:0] hw = ((hb) ? w1 : w0);   // the oldest tile: its store
+    wire [ENTRY_W-1:0] dw = ((dbuf) ? w1 : w0); // the draining tile: its store mode
     /* verilator lint_on UNUSEDSIGNAL */
     wire [COLS*32-1:0] drain_row;
     generate if (DATAFLOW == 0) begin : g_os
@@ -138,7 +147,7 @@ module engine_db #(
         end
     end
 
-    mac_array #(.ROWS(ROWS), .COLS(COLS), .KW(16)) u_mac (
+    mac_array #(.ROWS(ROWS), .COLS(COLS), .KW(16), .OVERLAP(OVERLAP_DRAIN)) u_mac (
         .clk(clk), .rst(rst), .start(mac_start), .k(cw[79:64]), .preload(cw[1]),
         .a_in(a_q), .b_in(b_q), .c_in(c_q),
         .busy(mac_busy_unused), .done(mac_done),
@@ -209,8 +218,8 @@ module engine_db #(
     always @(posedge clk) begin
         if (drain_valid) begin
             for (j = 0; j < COLS; j = j + 1) begin
-                if (cw[2])
-                    obuf[drain_d * COLS + j] <= relu_shift_int8(drain_row[32*j +: 32], cw[15:8]);
+                if (dw[2])
+                    obuf[drain_d * COLS + j] <= relu_shift_int8(drain_row[32*j +: 32], dw[15:8]);
                 else begin
                     obuf[(drain_d * COLS + j) * 4]     <= drain_row[32*j      +: 8];
                     obuf[(drain_d * COLS + j) * 4 + 1] <= drain_row[32*j + 8  +: 8];
@@ -233,7 +242,7 @@ module engine_db #(
             done <= 1'b0; req <= 1'b0; req_op <= 2'd0; req_seg_start <= 0; req_seg_count <= 0;
             w0 <= {ENTRY_W{1'b0}}; w1 <= {ENTRY_W{1'b0}};
             vld <= 2'b00; nxt0 <= 2'd3; nxt1 <= 2'd3; ldone <= 2'b00;
-            nbuf <= 1'b0; hb <= 1'b0; cb <= 1'b0; astate <= A_IDLE;
+            nbuf <= 1'b0; hb <= 1'b0; cb <= 1'b0; dbuf <= 1'b0; astate <= A_IDLE;
             obuf_busy <= 1'b0; st_pend <= 1'b0; port_busy <= 1'b0; pbuf <= 1'b0;
             mac_start <= 1'b0; drain_start <= 1'b0; feed_t <= 0; drain_d <= 0;
             ev_req <= 1'b0; ev_compute <= 1'b0; ev_drain <= 1'b0;
@@ -280,8 +289,8 @@ module engine_db #(
             end
             // the array
             case (astate)
-            A_COMPUTE: if (mac_done) astate <= do_drain ? A_DRAIN : A_WAIT;
-            A_WAIT: if (do_drain) astate <= A_DRAIN;
+            A_COMPUTE: if (mac_done) astate <= !do_drain ? A_WAIT : OVERLAP_DRAIN != 0 ? A_IDLE : A_DRAIN;
+            A_WAIT: if (do_drain) astate <= OVERLAP_DRAIN != 0 ? A_IDLE : A_DRAIN;
             A_DRAIN: if (drain_last) begin
                 cb <= ~cb;
                 astate <= A_IDLE;
@@ -291,6 +300,8 @@ module engine_db #(
             if (do_drain) begin
                 drain_start <= 1'b1; ev_drain <= 1'b1; drain_d <= 0;
                 obuf_busy <= 1'b1;
+                dbuf <= cb;
+                if (OVERLAP_DRAIN != 0) cb <= ~cb;
             end
             if (do_compute) begin
                 mac_start <= 1'b1; ev_compute <= 1'b1; feed_t <= 0;

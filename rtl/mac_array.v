@@ -53,6 +53,11 @@
 //     array's accumulators are consumed by it).
 //   - The next `start` may come in cycle D + ROWS (right after the drain).
 //     A new start without a drain discards the old sums.
+//   - OVERLAP = 1: output registers. In cycle D rows 1 .. ROWS-1 move into
+//     them (row 0 is on drain_row from the array, as above) and shift out in
+//     cycles D + 1 .. D + ROWS - 1; the PEs never shift, so the next `start`
+//     may come in cycle D (or later) while the drain goes on. Drain rows and
+//     their cycles are the same as with OVERLAP = 0.
 //
 // Structure: generate-local wires and registers everywhere in the mesh (no
 // part-selects of one flat vector inside it), which keeps Icarus fast.
@@ -62,7 +67,8 @@
 module mac_array #(
     parameter ROWS = 4,
     parameter COLS = 4,
-    parameter KW = 16
+    parameter KW = 16,
+    parameter OVERLAP = 0
 ) (
     input  wire                 clk,
     input  wire                 rst,
@@ -247,7 +253,7 @@ module mac_array #(
                     .clk(clk), .rst(rst),
                     .a_in(a_l), .v_in(v_l), .b_in(b_t),
                     .ld(ld), .ld_c(ld_c), .c_in(bcol[j].c_col),
-                    .shift(drain_valid), .acc_below(below),
+                    .shift(OVERLAP == 0 && drain_valid), .acc_below(below),
                     .a_out(a_o), .v_out(v_o), .b_out(b_o), .acc(acc_o)
                 );
             end
@@ -255,7 +261,21 @@ module mac_array #(
 
         // ---- drain output: the top row ---------------------------------
         for (j = 0; j < COLS; j = j + 1) begin : out
-            assign drain_row[32*j +: 32] = row[0].col[j].acc_o;
+            if (OVERLAP != 0 && ROWS > 1) begin : ov
+                // output registers: rows 1 .. ROWS-1 of column j, row 1 lowest
+                wire [32*(ROWS-1)-1:0] rest;
+                for (i = 1; i < ROWS; i = i + 1) begin : tap
+                    assign rest[32*(i-1) +: 32] = row[i].col[j].acc_o;
+                end
+                reg [32*(ROWS-1)-1:0] held;
+                always @(posedge clk) begin
+                    if (drain_start) held <= rest;
+                    else if (draining) held <= held >> 32;
+                end
+                assign drain_row[32*j +: 32] = drain_start ? row[0].col[j].acc_o : held[31:0];
+            end else begin : direct
+                assign drain_row[32*j +: 32] = row[0].col[j].acc_o;
+            end
         end
     endgenerate
 endmodule

@@ -29,6 +29,9 @@
 //   cycle its `eng_done` pulse is high. With DOUBLE_BUFFER = 1 an engine
 //   holds up to two tiles (done in dispatch order): the head goes to the
 //   lowest-numbered engine holding none, else the lowest-numbered holding one.
+//   Operand reuse (single buffering): the head goes to the lowest-numbered
+//   idle engine whose last dispatched tile had the head's B block (entry word
+//   bits 511:496, 0 = never reusable), else to the lowest-numbered idle engine.
 // - Admission of the next entry in program order, c = 1 + len(preds[x]):
 //   when entries remain and a slot is free; predecessor j's done bit is read
 //   in cycle t + 1 + j; in cycle t + c the entry is in the table with its
@@ -112,6 +115,7 @@ module tile_scheduler #(
     reg  [1:0]         eng_cnt   [0:ENGINES-1];  // tiles held (0 .. CAP)
     reg  [31:0]        eng_entry [0:ENGINES-1];  // the oldest tile held
     reg  [31:0]        eng_next  [0:ENGINES-1];  // the second (double buffering)
+    reg  [15:0]        eng_bblk  [0:ENGINES-1];  // B block of the last tile dispatched (reuse)
 
     wire active = running | start;
 
@@ -119,6 +123,8 @@ module tile_scheduler #(
     wire        head_from_aq  = cq_count == 0;
     wire [31:0] cq_head_entry = head_from_aq ? aq[0] : cq[cq_head];
     wire [31:0] rq_head_entry = rq[rq_head];
+    wire [ENTRY_W-1:0] rq_head_word = entry_rom[rq_head_entry];
+    wire [15:0] rq_head_bblk = rq_head_word[511:496];
     wire [31:0] walk_item = (state == S_ADMIT) ? pred_rom[walk_ptr] : succ_rom[walk_ptr];
     wire [31:0] cam_key = (state == S_COMPLETE) ? walk_item : cq_head_entry;
     wire [ENTRY_W-1:0] head_word  = entry_rom[cq_head_entry];
@@ -158,6 +164,10 @@ module tile_scheduler #(
             if ((!eng_busy[e] || eng_done[e]) && (CAP == 1 || eng_cnt[e] != 2'd2)) begin
                 idle_any = 1'b1; idle_eng = e[EW-1:0];
             end
+        if (CAP == 1 && rq_head_bblk != 16'd0)  // reuse: an idle engine holding the B block
+            for (e = ENGINES - 1; e >= 0; e = e - 1)
+                if ((!eng_busy[e] || eng_done[e]) && eng_bblk[e] == rq_head_bblk)
+                    idle_eng = e[EW-1:0];
         if (CAP > 1 && !idle_any)  // none empty: the lowest-numbered with a free buffer
             for (e = ENGINES - 1; e >= 0; e = e - 1)
                 if (eng_cnt[e] < 2'd2 || eng_done[e]) begin
@@ -206,7 +216,7 @@ module tile_scheduler #(
             cq_head <= 0; cq_tail <= 0; cq_count <= 0; aq_count <= 0;
             eng_busy <= {ENGINES{1'b0}};
             for (e = 0; e < ENGINES; e = e + 1) begin
-                eng_cnt[e] <= 2'd0; eng_entry[e] <= 0; eng_next[e] <= 0;
+                eng_cnt[e] <= 2'd0; eng_entry[e] <= 0; eng_next[e] <= 0; eng_bblk[e] <= 16'd0;
             end
             disp_valid <= 1'b0; disp_engine <= {EW{1'b0}}; disp_entry <= 0;
             disp_word <= {ENTRY_W{1'b0}};
@@ -241,7 +251,8 @@ module tile_scheduler #(
                     disp_valid <= 1'b1;
                     disp_engine <= idle_eng;
                     disp_entry <= rq_head_entry;
-                    disp_word <= entry_rom[rq_head_entry];
+                    disp_word <= rq_head_word;
+                    eng_bblk[idle_eng] <= rq_head_bblk;
                     eng_busy[idle_eng] <= 1'b1;
                     eng_cnt[idle_eng] <= eng_cnt[idle_eng] + 2'd1 - {1'b0, eng_done[idle_eng]};
                     if (eng_cnt[idle_eng] - {1'b0, eng_done[idle_eng]} == 2'd0)

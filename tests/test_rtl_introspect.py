@@ -35,6 +35,7 @@ module accel_top #(
     parameter DOUBLE_BUFFER = 0,
     parameter DATAFLOW = 0,
     parameter TILE_ROWS = ROWS,
+    parameter OVERLAP_DRAIN = 0,
     parameter SPAD_BYTES = 32'd65536,
     parameter KMAX = (SPAD_BYTES - 4 * ROWS * COLS) / (ROWS + COLS)
 ) (
@@ -63,7 +64,7 @@ def test_mac_array_parameters() -> None:
     """mac_array's overridable parameters and their defaults are read from the source."""
     mod = find_module("mac_array")
     assert mod.file == "rtl/mac_array.v"
-    assert mod.parameter_defaults() == {"ROWS": 4, "COLS": 4, "KW": 16}
+    assert mod.parameter_defaults() == {"ROWS": 4, "COLS": 4, "KW": 16, "OVERLAP": 0}
     locals_ = {p.name: p.default for p in mod.localparams}
     assert locals_["CW"] == 24 and locals_["EDGE_CYCLES"] == 6 and locals_["ROWS_M1"] == 3
 

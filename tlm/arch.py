@@ -52,6 +52,8 @@ class Engine:
     """Engine options (docs/microarch.md, "Double buffering")."""
 
     double_buffer: bool = False  # two operand buffers: load the next tile during compute
+    reuse: bool = False  # skip loading an operand block the scratchpad still holds
+    overlap_drain: bool = False  # double buffering: the next compute starts while the array drains
 
 
 @dataclass(frozen=True)
@@ -257,6 +259,7 @@ class Arch:
             "DOUBLE_BUFFER": int(self.engine.double_buffer),
             "DATAFLOW": DATAFLOWS.index(self.array.dataflow),
             "TILE_ROWS": self.tile_rows,
+            "OVERLAP_DRAIN": int(self.engine.overlap_drain),
         }
 
     def with_timing(self, **values: int) -> Arch:
@@ -310,6 +313,8 @@ def _validate(arch: Arch, file: str) -> None:
     if arch.scratchpad.bytes < need:
         what = "two" if arch.engine.double_buffer else "one"
         raise bad("[scratchpad] bytes", f"{arch.scratchpad.bytes} cannot hold {what} {a.rows}x{a.cols} tile{'s' if what == 'two' else ''} with k=1 (needs {need})")
+    if arch.engine.overlap_drain and not arch.engine.double_buffer:
+        raise bad("[engine] overlap_drain", "needs [engine] double_buffer = true")
     if arch.scratchpad.bytes > MAX_SCRATCHPAD:
         raise bad("[scratchpad] bytes", f"must be <= {MAX_SCRATCHPAD} (64 MiB), got {arch.scratchpad.bytes}")
     _validate_memory_model(arch, file)
@@ -431,6 +436,10 @@ KEY_HELP: dict[str, str] = {
     "scratchpad.bytes": "scratchpad bytes per engine; sets kmax, the largest K-chunk of a tile",
     "engine.double_buffer": "two operand buffers per engine: the next tile loads while the array "
                             "computes (halves the scratchpad per tile, so kmax)",
+    "engine.overlap_drain": "double buffering only: the array's sums move to output registers as the "
+                            "drain starts, so the next tile computes while they shift out",
+    "engine.reuse": "operand reuse: a tile whose A or B block the engine's scratchpad still holds "
+                    "skips that load; the compiler orders tiles for it (docs/microarch.md)",
     "dma.bus_bytes": "external memory bus width, bytes per beat (a power of two)",
     "dma.max_burst_beats": "longest burst the DMA issues, in beats",
     "memory.latency_cycles": "external memory read latency L, request to first data beat",

@@ -131,6 +131,7 @@ class SimResult:
     dram: dict[str, Any] | None = None  # dram level: the trace footer's `dram` (tlm.trace.dram)
     # Engine time split and per-layer figures, computed when first asked for.
     profile: RunProfile | None = field(default=None, repr=False, compare=False)
+    bytes_saved: int = 0               # `[engine] reuse`: load bytes not moved (resident blocks)
 
     @property
     def engine_time(self) -> list[dict[str, int]]:
@@ -162,6 +163,7 @@ class SimResult:
             "dag": {k: self.info[k] for k in ("entries", "edges", "depth") if k in self.info},
             "layers": self.layers,
             **({"dram": self.dram} if self.dram is not None else {}),
+            **({"bytes_saved": self.bytes_saved} if arch.engine.reuse else {}),
         }
 
 
@@ -204,7 +206,8 @@ def simulate(program: TileProgram, arch: Arch, *, functional: bool = True,
         engine_tiles=[e.tiles_done for e in top.engines],
         dma_busy=top.dma.busy_cycles, dma_bytes=top.dma.bytes_moved, dma_ops=top.dma.ops,
         macs=macs, critical_path=0, max_occupancy=sched.max_occupancy, info=dict(program.info),
-        profile=RunProfile(program, arch, times, tile_times, cycles), dram=dram)
+        profile=RunProfile(program, arch, times, tile_times, cycles), dram=dram,
+        bytes_saved=sum(e.bytes_saved for e in top.engines))
     # The model's per-entry Python lists are no longer needed: on a large
     # program, free them (the module tree holds reference cycles) before the
     # end-of-run numpy work, so that its arrays do not add to the peak memory.

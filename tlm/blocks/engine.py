@@ -69,6 +69,12 @@ class Engine(Module):
         self.trace = trace
         self.period = arch.clock.period_ps
         self.scheduler: TileScheduler | None = None
+        # Operand reuse (docs/microarch.md, "Operand reuse"): the blocks each
+        # operand buffer holds, as of the last tile dispatched to it.
+        self.reuse = arch.engine.reuse and program.a_block is not None
+        self.resident = [[-1, -1], [-1, -1]]  # per buffer: [A block, B block]
+        self.skip = 0                          # loads the started tile skips (1 = A, 2 = B)
+        self.bytes_saved = 0
 
     def start(self, entry: int, tile_id: int) -> None:
         """Begin `entry` (`tile_id` in traces) now; called by the scheduler at the
@@ -76,7 +82,31 @@ class Engine(Module):
         self.busy = True
         self.entry = entry
         self.tile_id = tile_id
+        if self.reuse:
+            self.skip = self.take_blocks(entry, 0)
         self.start_ev.notify()
+
+    def take_blocks(self, x: int, buf: int) -> int:
+        """Tile `x` goes to operand buffer `buf`: which of its loads it skips
+        (1 = load_a, 2 = load_b: the buffer holds that block), and its blocks
+        become the buffer's."""
+        a = int(self.program.a_block[x])  # type: ignore[index]
+        b = int(self.program.b_block[x])  # type: ignore[index]
+        held = self.resident[buf]
+        skip = (1 if a >= 0 and a == held[0] else 0) | (2 if b >= 0 and b == held[1] else 0)
+        if skip == 3:
+            skip = 1  # a tile always loads something (no two compiled tiles share both)
+        held[0], held[1] = a, b
+        if skip:
+            moved = self.program.bytes
+            self.bytes_saved += (int(moved["load_a"][x]) if skip & 1 else 0) + \
+                (int(moved["load_b"][x]) if skip & 2 else 0)
+            self.tile_times.reused[x] = skip
+        return skip
+
+    def resident_b(self) -> int:
+        """The B block the next tile dispatched here would find (-1: none)."""
+        return self.resident[0][1]
 
     async def run(self) -> None:
         t = self.arch.timing
@@ -98,6 +128,7 @@ class Engine(Module):
         layer_of = self.layer_of if tracing else None
         tt = self.tile_times
         tt_start, tt_compute, tt_done, tt_engine = tt.start, tt.compute, tt.done, tt.engine
+        reuse = self.reuse
         while True:
             if not self.busy:
                 await start_ev
@@ -106,14 +137,20 @@ class Engine(Module):
             t0 = sim.now // period
             await wait(start_ps)
             # Each op: request it, sleep until the DMA's done cycle, then retire
-            # it on the DMA (which frees the DMA and re-arbitrates).
-            post(index, "load_a", x, None)
-            await dma_done
-            retire()
-            await wait(phase_ps)
-            post(index, "load_b", x, None)
-            await dma_done
-            retire()
+            # it on the DMA (which frees the DMA and re-arbitrates). A load of
+            # a resident block is skipped with its phase (`skip`, reuse only;
+            # never both: a tile loads at least one of A and B).
+            skip = self.skip
+            if not skip & 1:
+                post(index, "load_a", x, None)
+                await dma_done
+                retire()
+            if not skip & 2:
+                if not skip & 1:
+                    await wait(phase_ps)
+                post(index, "load_b", x, None)
+                await dma_done
+                retire()
             if load_c[x]:
                 await wait(phase_ps)
                 post(index, "load_c", x, None)
@@ -136,7 +173,9 @@ class Engine(Module):
             retire()
             done = sim.now // period + done_cycles
             if tracing:
-                if layer_of is None:
+                if reuse:
+                    self._record_reuse_tile(tid, t0, done, x, skip)
+                elif layer_of is None:
                     trace.record("tile", tid, t0, done, engine=index)
                 else:
                     trace.record("tile", tid, t0, done, engine=index, layer=layer_of[x])
@@ -149,6 +188,14 @@ class Engine(Module):
             self.busy = False
             self.free_at = done
             self.scheduler.engine_done(index, x, done)  # type: ignore[union-attr]
+
+    def _record_reuse_tile(self, tid: int, t0: int, done: int, x: int, skip: int) -> None:
+        """The `tile` record with reuse on: `reused` = the loads skipped (1 = A, 2 = B)."""
+        if self.layer_of is None:
+            self.trace.record("tile", tid, t0, done, engine=self.index, reused=skip)
+        else:
+            self.trace.record("tile", tid, t0, done, engine=self.index, layer=self.layer_of[x],
+                              reused=skip)
 
     def _compute_and_drain(self, x: int) -> None:
         """The tile's arithmetic: the MAC array, then the drain into the output buffer."""

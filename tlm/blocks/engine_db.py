@@ -38,7 +38,7 @@ class _Tile:
     """One tile held by the engine, with the cycles of its steps once known."""
 
     __slots__ = ("x", "tid", "t0", "buf", "ops", "next_op", "load_at", "loaded", "c0", "s0",
-                 "store_at", "store_posted", "store_done")
+                 "store_at", "store_posted", "store_done", "skip")
 
     def __init__(self, x: int, tid: int, t0: int, buf: int, ops: tuple[str, ...]) -> None:
         self.x, self.tid, self.t0, self.buf, self.ops = x, tid, t0, buf, ops
@@ -50,6 +50,7 @@ class _Tile:
         self.store_at = UNKNOWN     # drain end: the store may be requested
         self.store_posted = False
         self.store_done = UNKNOWN
+        self.skip = 0               # loads skipped, resident in the buffer (1 = A, 2 = B)
 
 
 class DoubleBufferedEngine(Engine):
@@ -144,6 +145,7 @@ class DoubleBufferedEngine(Engine):
         last_store_done = 0     # store done of the last tile finished (the output buffer)
         start_ev, dma_done = self.start_ev, self.dma_done
         op_done = False
+        overlap = self.arch.engine.overlap_drain
         while True:
             now = sim.now // period
             if op_done:
@@ -165,8 +167,10 @@ class DoubleBufferedEngine(Engine):
             while arrivals:
                 x, tid, t0 = arrivals.popleft()
                 tile = _Tile(x, tid, t0, self._next_buf, self._ops[x])
-                self._next_buf ^= 1
                 tile.load_at = t0 + start_c
+                if self.reuse:
+                    self._skip_resident(tile)
+                self._next_buf ^= 1
                 tiles.append(tile)
             # The array: compute and drain times as soon as they are determined.
             for i, tile in enumerate(tiles):
@@ -184,7 +188,8 @@ class DoubleBufferedEngine(Engine):
                         break
                     tile.s0 = max(tile.c0 + compute[tile.x] + phase, prev_store_done + phase)
                     tile.store_at = tile.s0 + drain
-                    array_free = tile.store_at
+                    # overlap_drain: the sums leave the array as the drain starts
+                    array_free = tile.s0 if overlap else tile.store_at
                     if self.functional:
                         self._compute_and_drain_tile(tile)
             # The port: a drained tile's store first, else the oldest tile's next load,
@@ -266,8 +271,21 @@ class DoubleBufferedEngine(Engine):
         self.free_at = done
         self.scheduler.engine_done(self.index, x, done)  # type: ignore[union-attr]
 
+    def _skip_resident(self, tile: _Tile) -> None:
+        """Operand reuse: drop the load of a block the tile's buffer holds (one at most)."""
+        tile.skip = skip = self.take_blocks(tile.x, tile.buf)
+        if skip:
+            drop = "load_a" if skip == 1 else "load_b"
+            tile.ops = tuple(op for op in tile.ops if op != drop)
+
     def _record(self, op: str, tile: _Tile, start: int, end: int) -> None:
-        if self.layer_of is None:
+        if op == "tile" and self.reuse:
+            if self.layer_of is None:
+                self.trace.record(op, tile.tid, start, end, engine=self.index, reused=tile.skip)
+            else:
+                self.trace.record(op, tile.tid, start, end, engine=self.index,
+                                  layer=self.layer_of[tile.x], reused=tile.skip)
+        elif self.layer_of is None:
             self.trace.record(op, tile.tid, start, end, engine=self.index)
         else:
             self.trace.record(op, tile.tid, start, end, engine=self.index, layer=self.layer_of[tile.x])

@@ -56,6 +56,8 @@ class TileTimes:
         self.compute = array.array("q", zeros)
         self.done = array.array("q", zeros)
         self.engine = array.array("q", zeros)
+        # `[engine] reuse`: loads each tile skipped (1 = load_a, 2 = load_b)
+        self.reused = bytearray(entries)
 
     def columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The four arrays as int64 numpy views (no copy)."""
@@ -190,6 +192,10 @@ class RunProfile:
         moved = np.zeros(int(valid.sum()), dtype=np.int64)
         for op in OPS:
             moved += program.bytes[op][valid]
+        if program.a_block is not None:  # operand reuse: skipped loads moved nothing
+            mask = np.frombuffer(tt.reused, dtype=np.uint8)[valid]
+            moved -= np.where(mask & 1, program.bytes["load_a"][valid], 0)
+            moved -= np.where(mask & 2, program.bytes["load_b"][valid], 0)
         dma = per(all_layers[valid], moved, n)
         for i, meta in enumerate(names):
             cyc = int(share[i])

@@ -139,6 +139,7 @@ class TileScheduler(Module):
         dispatch_ps = t.sched_dispatch_cycles * period
         settle = self._settle
         double = self.arch.engine.double_buffer
+        reuse = self.arch.engine.reuse and self.program.a_block is not None
         while self.completed < n:
             if settle:
                 await wait(0)
@@ -172,6 +173,8 @@ class TileScheduler(Module):
                 idle: Engine | None
                 if double:
                     idle = self._double_buffered_choice(now)
+                elif reuse:
+                    idle = self._reuse_choice(now, ready[0])
                 else:
                     for idle in engines:
                         if not idle.busy and idle.free_at <= now:
@@ -253,6 +256,19 @@ class TileScheduler(Module):
             if used == 1 and one is None:
                 one = e
         return one
+
+    def _reuse_choice(self, now: int, x: int) -> Engine | None:
+        """Operand reuse: the lowest-numbered idle engine holding tile `x`'s B
+        block, else the lowest-numbered idle engine (docs/microarch.md, "Operand reuse")."""
+        b = int(self.program.b_block[x])  # type: ignore[index]
+        first: Engine | None = None
+        for e in self.engines:
+            if not e.busy and e.free_at <= now:
+                if b >= 0 and e.resident_b() == b:
+                    return e
+                if first is None:
+                    first = e
+        return first
 
     def _make_ready(self, x: int, cycle: int) -> None:
         """Entry `x` has no unfinished predecessor: a join completes, a tile is ready."""

@@ -222,7 +222,8 @@ def _print_human(s: dict[str, Any], result: Any, arch: Any, outputs: list[str]) 
         "engines       " + "  ".join(f"e{i} {u:.1%} ({t} tiles)" for i, (u, t) in
                                      enumerate(zip(s['engine_utilisation'], result.engine_tiles))),
         f"MAC util      {s['mac_utilisation']:.2%}  ({s['macs']:,} MACs)",
-        f"DMA           {s['dma_bytes']:,} bytes in {result.dma_ops:,} ops, busy {s['dma_busy']:.1%}",
+        f"DMA           {s['dma_bytes']:,} bytes in {result.dma_ops:,} ops, busy {s['dma_busy']:.1%}"
+        + (f", reuse saved {s['bytes_saved']:,} bytes" if "bytes_saved" in s else ""),
         f"table         max occupancy {s['max_table_occupancy']} of {arch.scheduler.table_depth}",
         f"functional    {s['functional']}",
         f"speed         {s['cycles_per_s']:,} simulated cycles/s  (sim {s['sim_s']:.3f} s, wall {s['wall_s']:.3f} s)",

@@ -20,6 +20,9 @@ slot  contents
 5, 6  first index in the succs ROM, number of successors
 7+2o  first segment of op o in the segment ROM (o = load_a, load_b,
 8+2o  load_c, store_c), number of segments
+15    operand reuse: A block (bits 15:0) and B block (bits 31:16), each the
+      program's block id renumbered 1, 2 ... (0 = never reusable, and all
+      0 when `[engine] reuse` is off)
 ====  =====================================================================
 
 Segment word (128 bits): bits 31:0 memory byte address, 63:32 length, 95:64
@@ -37,6 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from tlm.arch import Arch
+from tlm.errors import InputError
 from tlm.workload.program import OPS, Csr, StoreMode, TileProgram
 
 ENTRY_BITS = 512
@@ -166,7 +170,20 @@ def entry_slots(program: TileProgram, seg_base: dict[str, int]) -> np.ndarray:
         seg = program.segments[op]
         slots[:, 7 + 2 * o] = (seg.ptr[:-1] + seg_base[op]).astype(np.uint64)
         slots[:, 8 + 2 * o] = np.diff(seg.ptr).astype(np.uint64)
+    if program.a_block is not None and program.b_block is not None:
+        slots[:, 15] = _block_field(program.a_block) | (_block_field(program.b_block) << 16)
     return slots
+
+
+def _block_field(block: np.ndarray) -> np.ndarray:
+    """Block ids as the entry word's 16-bit fields: 1, 2 ... in id order, 0 for -1."""
+    ids, inverse = np.unique(block, return_inverse=True)
+    base = 1 if ids.shape[0] and ids[0] < 0 else 0  # -1 sorts first and becomes 0
+    field = (inverse.astype(np.int64) + 1 - base).astype(np.uint64)
+    if ids.shape[0] - base > 0xFFFF:
+        raise InputError("[engine] reuse", "block ids", f"{ids.shape[0] - base} operand blocks, more "
+                         f"than the {0xFFFF} the RTL entry word holds")
+    return field
 
 
 def _padded(values: np.ndarray, depth: int) -> np.ndarray:

@@ -135,6 +135,12 @@ def convert_log(log_path: Path, program: TileProgram, writer: TraceWriter,
         return order[e][i if advance else i - 1]
 
     action_end = -1  # end of the completion action being walked
+    last_req: dict[int, int] = {}  # engine -> op code of its last request
+    # Operand reuse: the loads each tile skipped, from the blocks held per
+    # engine (the rule of docs/microarch.md, as engine.v applies it).
+    reuse = program.a_block is not None and program.b_block is not None
+    held: dict[int, tuple[int, int]] = {}
+    skipped: dict[int, int] = {}
     # Records of a layers-form workload carry their layer, as the TLM's do.
     layer_of = program.layer.tolist() if program.info.get("layers") else None
 
@@ -157,13 +163,18 @@ def convert_log(log_path: Path, program: TileProgram, writer: TraceWriter,
             order.setdefault(e, []).append(x)
             tile_start[x] = c
             record("dispatch", x, ready.pop(x, c), c, engine=e)
+            if reuse:
+                skipped[x] = _skipped(program, x, held, e)
         elif tag == "Q":
             e, op_code = int(f[2]), int(f[3])
             if _OP_NAMES[op_code] == "store_c":
                 x = nth(e, "store")
-            else:  # load_a opens a tile's loads; load_b/load_c follow on the same tile
-                x = nth(e, "load", advance=_OP_NAMES[op_code] == "load_a")
+            else:  # load_a opens a tile's loads, or load_b when reuse skips load_a
+                name = _OP_NAMES[op_code]
+                opens = name == "load_a" or (reuse and name == "load_b" and last_req.get(e, 3) == 3)
+                x = nth(e, "load", advance=opens)
             req[e] = (op_code, c, x)
+            last_req[e] = op_code
         elif tag == "G":
             grant[int(f[2])] = c
         elif tag == "F":
@@ -188,7 +199,10 @@ def convert_log(log_path: Path, program: TileProgram, writer: TraceWriter,
         elif tag == "X":
             e = int(f[2])
             x = nth(e, "done")
-            record("tile", x, tile_start.pop(x), c, engine=e)
+            if reuse:
+                record("tile", x, tile_start.pop(x), c, engine=e, reused=skipped.pop(x))
+            else:
+                record("tile", x, tile_start.pop(x), c, engine=e)
         elif tag in ("END", "DEADLOCK"):
             return tag, c
         elif tag == "MEMERR":
@@ -210,6 +224,15 @@ def dram_outcomes(dram_log: Path, grants: list[tuple[int, str]], end_cycle: int,
     for n, c in enumerate(refreshes):
         writer.record("refresh", n, c, c + t_rfc)
     return dram_footer(events, grants, len(refreshes))
+def _skipped(program: TileProgram, x: int, held: dict[int, tuple[int, int]], e: int) -> int:
+    """Loads tile `x` skips on engine `e` (1 = A, 2 = B); its blocks become the held ones."""
+    a = int(program.a_block[x])  # type: ignore[index]
+    b = int(program.b_block[x])  # type: ignore[index]
+    ha, hb = held.get(e, (-1, -1))
+    held[e] = (a, b)
+    if a >= 0 and a == ha:
+        return 1
+    return 2 if b >= 0 and b == hb else 0
 
 
 def check_outputs(program: TileProgram, memory: np.ndarray) -> tuple[str, list[str]]:

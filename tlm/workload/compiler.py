@@ -33,6 +33,7 @@ from tlm.workload.layout import MAX_ENTRIES, align_up, plan_layers
 from tlm.workload.lowering import LayerEntries, lower_layer
 from tlm.workload.program import OPS, Csr, EntryKind, OutputRegion, StoreMode, TileProgram
 from tlm.workload.reference import reference_outputs
+from tlm.workload.reuse import apply_reuse, no_reuse_blocks
 from tlm.workload.segments import (
     SegList,
     SegmentCollector,
@@ -73,6 +74,8 @@ def compile_spec(spec: WorkloadSpec, arch: Arch, file: str, functional: bool = T
     if not is_topological(program.preds):
         raise AssertionError(f"{program.name}: entries are not in a topological order")
     program.succs = transpose(program.preds, program.entries)
+    if arch.engine.reuse:  # block ids, and the layers form in the reuse tile order
+        program = apply_reuse(program) if spec.layers is not None else no_reuse_blocks(program)
     tiles = program.tiles
     program.info.update({
         "entries": program.entries,

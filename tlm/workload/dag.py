@@ -179,6 +179,8 @@ def permute_entries(program: TileProgram, order: np.ndarray) -> TileProgram:
     out.beats = {op: v[order] for op, v in program.beats.items()}
     out.bytes = {op: v[order] for op, v in program.bytes.items()}
     out.segments = segments
+    if program.a_block is not None and program.b_block is not None:
+        out.a_block, out.b_block = program.a_block[order], program.b_block[order]
     out.info = dict(program.info)
     return out
 

@@ -112,6 +112,11 @@ class TileProgram:
     outputs: list[OutputRegion] = field(default_factory=list)
     expected: dict[str, np.ndarray] = field(default_factory=dict)  # numpy reference per output
     info: dict[str, object] = field(default_factory=dict)  # DAG size, depth, layers ... for summaries
+    # Operand block ids (`[engine] reuse`, docs/microarch.md "Operand reuse"): two
+    # tiles with the same id >= 0 load the same bytes into the same lanes; -1 =
+    # never reusable. None when reuse is off.
+    a_block: np.ndarray | None = None  # int64 [N]
+    b_block: np.ndarray | None = None  # int64 [N]
 
     @property
     def entries(self) -> int:
@@ -136,6 +141,8 @@ class TileProgram:
         arrays = [self.kind, self.tile_id, self.layer, self.m, self.n, self.k, self.load_c,
                   self.store_mode, self.shift, self.preds.ptr, self.preds.idx]
         arrays += [self.beats[op] for op in OPS] + [self.bytes[op] for op in OPS]
+        # Block ids only when present (reuse on): hashes of other programs do not change.
+        arrays += [a for a in (self.a_block, self.b_block) if a is not None]
         for a in arrays:
             v = np.ascontiguousarray(a, dtype="<i8")
             h.update(len(v).to_bytes(8, "little"))
