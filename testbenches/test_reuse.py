@@ -110,3 +110,10 @@ def cases(draw: Any) -> tuple[dict[str, Any], dict[str, Any]]:
 def test_random_workloads_are_cycle_exact(case, tmp_path_factory):
     work, hw = case
     _exact(work, hw, tmp_path_factory.mktemp("reuse"))
+
+
+@pytest.mark.parametrize("name", ["builtin:gemm_small", "builtin:dilated_vgg_small", "builtin:random_dag"])
+def test_reuse_with_the_weight_stationary_array_is_exact(name: str, tmp_path: Path) -> None:
+    """Reuse skips loads in the engine's FSM, whatever the array: WS tiles reuse as OS tiles do."""
+    skipped = _exact(name, {**REUSE, "array": {"dataflow": "ws"}}, tmp_path)
+    assert skipped > 0 or name == "builtin:random_dag"  # the tiles form never reuses

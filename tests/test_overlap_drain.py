@@ -32,6 +32,11 @@ def test_needs_double_buffering():
         arch_from_dict({"engine": {"overlap_drain": True}})
 
 
+def test_needs_the_output_stationary_array():
+    with pytest.raises(InputError, match="needs \\[array\\] dataflow = \"os\""):
+        arch_from_dict({"array": {"dataflow": "ws"}, "engine": {"double_buffer": True, "overlap_drain": True}})
+
+
 def test_next_compute_starts_at_the_drain_start(tmp_path):
     """Consecutive tiles: compute(next) = max(last load done + phase, drain start(prev)), and
     compute-bound tiles do start at the drain start (before the drain end)."""

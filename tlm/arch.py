@@ -315,6 +315,10 @@ def _validate(arch: Arch, file: str) -> None:
         raise bad("[scratchpad] bytes", f"{arch.scratchpad.bytes} cannot hold {what} {a.rows}x{a.cols} tile{'s' if what == 'two' else ''} with k=1 (needs {need})")
     if arch.engine.overlap_drain and not arch.engine.double_buffer:
         raise bad("[engine] overlap_drain", "needs [engine] double_buffer = true")
+    if arch.engine.overlap_drain and a.dataflow != "os":
+        # The output registers belong to the output-stationary array (docs/microarch.md).
+        raise bad("[engine] overlap_drain", 'needs [array] dataflow = "os" (the weight-stationary '
+                  "array has no output registers to drain into)")
     if arch.scratchpad.bytes > MAX_SCRATCHPAD:
         raise bad("[scratchpad] bytes", f"must be <= {MAX_SCRATCHPAD} (64 MiB), got {arch.scratchpad.bytes}")
     _validate_memory_model(arch, file)
