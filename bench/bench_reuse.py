@@ -174,6 +174,26 @@ def rtl_rows() -> list[str]:
     return lines
 
 
+def network_rows() -> list[str]:
+    """VGG-16 and ResNet-50 (bench_dataflow's GEMM layers) within reach of SCALE-Sim on fast memory."""
+    from bench_dataflow import resnet50, run, scalesim, vgg16
+
+    lines = ["\nBoth networks on one 32x32 engine, bus 128 B, latency 1, double buffering with the drain "
+             "hidden (`overlap_drain`), timing-only, against SCALE-Sim's stall-free OS count "
+             "(ResNet-50 v1.5 as bench_dataflow.py defines its GEMM layers):\n",
+             "| network | [scratchpad] bytes | reuse | cycles | SCALE-Sim | / SCALE-Sim | DMA bytes |",
+             "|---|---|---|---|---|---|---|"]
+    for name, w in (("VGG-16", vgg16()), ("ResNet-50", resnet50())):
+        ss = sum(scalesim(w, 32, 32)["os"])
+        for spad in (131072, 262144):
+            for reuse in (False, True):
+                r = run(w, merge(ONE_32, FAST, {"scratchpad": {"bytes": spad}, "engine": {
+                    "double_buffer": True, "overlap_drain": True, "reuse": reuse}}))
+                lines.append(f"| {name} | {spad} | {str(reuse).lower()} | {r['cycles']:,} | {ss:,} | "
+                             f"{r['cycles'] / ss:.3f} | {r['dma_bytes']:,} |")
+    return lines
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--child", help=argparse.SUPPRESS)
@@ -182,7 +202,7 @@ def main() -> None:
     if ns.child:
         child(json.loads(ns.child))
         return
-    lines = vgg_rows() + bound_rows() + overlap_rows() + default_rows()
+    lines = vgg_rows() + bound_rows() + overlap_rows() + network_rows() + default_rows()
     if not ns.no_rtl:
         lines += rtl_rows()
     print("\n".join(lines))
