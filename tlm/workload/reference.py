@@ -118,6 +118,29 @@ def reference_outputs(spec: WorkloadSpec, arch: Arch) -> dict[str, np.ndarray]:
     return out
 
 
+def _run_vector_entry(program: TileProgram, mem: np.ndarray, e: int, first_vec: dict[int, int],
+                      rows: int) -> None:
+    """One VEC entry on the flat memory: gather its inputs, apply its op, scatter its output."""
+    from tlm.workload.vector_ops import POOLS, apply
+
+    assert program.segments is not None
+    v = program.vector_ops[int(program.layer[e])]
+    s = program.segments["load_a"]
+    sl = s.range(e)
+    inputs = [mem[a:a + n].view(np.int8).reshape(-1, ch)
+              for a, n, ch in zip(s.mem_addr[sl].tolist(), s.length[sl].tolist(), v.in_channels)]
+    first = first_vec[int(program.layer[e])]
+    p0 = (e - first) * rows
+    row0 = 0
+    if v.op in POOLS:
+        row0 = int(s.mem_addr[sl][0] - s.mem_addr[s.range(first)][0]) // v.in_channels[0]
+    y = apply(v, inputs, p0, p0 + int(program.m[e]), row0).view(np.uint8).ravel()
+    st = program.segments["store_c"]
+    for a, n, lo in zip(st.mem_addr[st.range(e)].tolist(), st.length[st.range(e)].tolist(),
+                        st.local_addr[st.range(e)].tolist()):
+        mem[a:a + n] = y[lo:lo + n]
+
+
 def _conv_or_gemm(x: np.ndarray, layer: LayerSpec, w_t: np.ndarray, seed: int, li: int,
                   rows: int) -> np.ndarray:
     """A MAC layer's int32 accumulators from its int8 input (pixels x channels, or flat)."""
@@ -204,7 +227,12 @@ def run_program_functionally(program: TileProgram, arch: Arch | None = None) -> 
     outbuf = np.empty(rows * cols * 4, dtype=np.uint8)
     segs = program.segments
     assert segs is not None
+    first_vec: dict[int, int] = {}
     for e in topological_order(program):
+        if program.kind[e] == EntryKind.VEC:
+            first_vec.setdefault(int(program.layer[e]), e)
+            _run_vector_entry(program, mem, e, first_vec, rows)
+            continue
         if program.kind[e] != EntryKind.TILE:
             continue
         spad.fill(0xA5)
