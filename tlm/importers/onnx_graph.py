@@ -1,0 +1,179 @@
+"""ONNX graph -> `tlm-workload/2` (residual blocks, branches, pooling, attention pieces).
+
+`tlm.importers.onnx` imports a plain chain of Conv/Gemm/MatMul as
+tlm-workload/1; any other graph comes here. Every node becomes a layer named
+after the node (or its output tensor), reading the layers that produce its
+inputs:
+
+| ONNX                               | layer                                            |
+|------------------------------------|--------------------------------------------------|
+| Conv, QLinearConv                  | conv2d (groups, strides, pads, dilations)        |
+| Gemm, MatMul (constant B)          | gemm                                             |
+| Add (two activations)              | add                                              |
+| Relu                               | fused (no layer) after a Conv/Gemm/MatMul, whose store applies ReLU; else relu |
+| BatchNormalization                 | folded into the Conv before it (no layer)        |
+| Clip                               | clip (bounds rounded to integers, clamped to int8) |
+| MaxPool, AveragePool               | maxpool, avgpool (square kernel, equal pads)     |
+| GlobalAveragePool                  | globalavgpool                                    |
+| Concat (axis 1 of N x C x H x W)   | concat                                           |
+| Softmax, LayerNormalization (last axis) | softmax, layernorm                          |
+| Flatten, Reshape                   | flatten / reshape (where the bytes stay in place)|
+| Identity, Dropout, QuantizeLinear, DequantizeLinear | none: the workload is int8 already |
+
+Tensors are NHWC for the workload: an N x C x H x W tensor (N = 1) is the
+H x W x C image, a 2-D M x K tensor the M x 1 x K one. Operand data comes from
+the workload seed (initializers give only shapes).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tlm.errors import InputError
+from tlm.importers.onnx import MAX_NAME, _attrs, _clean, _conv, _Graph, _ints, _matmul, _one, _reshape_ok
+from tlm.limits import describe
+
+GRAPH_OPS = ("Conv", "QLinearConv", "Gemm", "MatMul", "Add", "Relu", "BatchNormalization", "Clip",
+             "MaxPool", "AveragePool", "GlobalAveragePool", "Concat", "Softmax", "LayerNormalization",
+             "Flatten", "Reshape", "Identity", "Dropout", "QuantizeLinear", "DequantizeLinear", "Constant")
+_PASS = ("Identity", "Dropout", "QuantizeLinear", "DequantizeLinear")
+_MAC = ("Conv", "QLinearConv", "Gemm", "MatMul")
+
+
+def _nhwc(shape: list[int]) -> tuple[int, int, int]:
+    if len(shape) == 4:
+        return shape[2], shape[3], shape[1]
+    if len(shape) == 2:
+        return shape[0], 1, shape[1]
+    if len(shape) == 3 and shape[0] == 1:
+        return shape[1], 1, shape[2]
+    raise ValueError(shape)
+
+
+def _const_value(g: _Graph, name: str) -> float | None:
+    """A scalar constant's value (Clip bounds), or None when absent."""
+    if not name:
+        return None
+    t = g.consts.get(name)
+    if t is None:
+        raise g.error(f"tensor {describe(name)}", "must be a constant")
+    import onnx.numpy_helper
+
+    arr = onnx.numpy_helper.to_array(t)
+    return float(arr.reshape(-1)[0]) if arr.size else None
+
+
+def _int8(v: float | None, default: int) -> int:
+    return default if v is None else max(-128, min(127, round(v)))
+
+
+def graph_to_workload(g: _Graph, input_name: str, input_shape: list[int], name: str) -> dict[str, Any]:
+    """The tlm-workload/2 object of a shape-inferred graph (see the module docstring)."""
+    tensor: dict[str, str] = {input_name: "input"}   # ONNX tensor -> workload tensor
+    made_by: dict[str, str] = {"input": "input"}       # workload tensor -> producing op kind
+    layers: list[dict[str, Any]] = []
+    names: set[str] = {"input"}
+    for i, node in enumerate(g.graph.node):
+        if node.op_type == "Constant":
+            continue
+        where = g.node_where(node, i)
+        op = node.op_type
+        acts = [x for x in node.input if x and x not in g.consts]
+        for x in acts:
+            if x not in tensor:
+                raise g.error(where, f"reads {describe(x)}, which no supported node produces")
+        out = node.output[0]
+        src = tensor[acts[0]] if acts else None
+        if op in _PASS or op == "BatchNormalization" or (op == "Relu" and made_by.get(src or "") == "mac"):
+            if src is None:
+                raise g.error(where, "reads only constants")
+            if op == "BatchNormalization" and made_by.get(src) != "mac":
+                raise g.error(where, "BatchNormalization must follow a Conv (it is folded into it)")
+            tensor[out] = src
+            continue
+        lname = _clean(node.name) or _clean(out) or f"layer{len(layers)}"
+        if lname in names:
+            lname = f"{lname[:MAX_NAME - 8]}#{i}"
+        names.add(lname)
+        in_shape = g.shape(acts[0], where) if acts else []
+        layer = _layer(g, node, where, op, acts, in_shape, lname)
+        layer["inputs"] = [tensor[x] for x in acts]
+        layers.append(layer)
+        tensor[out] = lname
+        made_by[lname] = "mac" if op in _MAC else "vector"
+    if not layers:
+        raise g.error("graph", "has no node that maps to a layer")
+    h, w, c = _nhwc(input_shape)
+    return {"format": "tlm-workload/2", "name": name, "seed": 0,
+            "input": {"name": "input", "height": h, "width": w, "channels": c}, "layers": layers}
+
+
+def _layer(g: _Graph, node: Any, where: str, op: str, acts: list[str], x: list[int],
+           lname: str) -> dict[str, Any]:
+    a = _attrs(node)
+    if op in ("Conv", "QLinearConv"):
+        if op == "QLinearConv":  # x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp[, B]
+            node = _Proxy(node, [node.input[0], node.input[3]])
+        layer = _conv(g, node, where, x, lname)
+        return {k: v for k, v in layer.items() if k not in ("in_channels", "height", "width")}
+    if op in ("Gemm", "MatMul"):
+        if len(acts) != 1:
+            raise g.error(where, "a product of two activations (attention's Q.K^T, P.V) is not supported "
+                                 "yet: B must be a constant")
+        if len(x) == 3 and x[0] == 1:
+            x = x[1:]
+        layer = _matmul(g, node, where, x, lname)
+        return {"name": lname, "op": "gemm", "N": layer["N"]}
+    if op == "Add":
+        if len(acts) != 2:
+            raise g.error(where, "Add needs two activations (a residual); adding a constant is not supported")
+        return {"name": lname, "op": "add"}
+    if op == "Relu":
+        return {"name": lname, "op": "relu"}
+    if op == "Clip":
+        lo = _const_value(g, node.input[1]) if len(node.input) > 1 else a.get("min")
+        hi = _const_value(g, node.input[2]) if len(node.input) > 2 else a.get("max")
+        return {"name": lname, "op": "clip", "min": _int8(lo, -128), "max": _int8(hi, 127)}
+    if op in ("MaxPool", "AveragePool"):
+        k = _one(_ints(a, "kernel_shape", [1, 1], g, where), "kernel_shape", g, where)
+        s = _one(_ints(a, "strides", [1, 1], g, where), "strides", g, where)
+        p = _one(_ints(a, "pads", [0, 0, 0, 0], g, where), "pads", g, where)
+        if a.get("ceil_mode", 0):
+            raise g.error(where, "ceil_mode = 1 is not supported")
+        return {"name": lname, "op": "maxpool" if op == "MaxPool" else "avgpool", "kernel": k, "stride": s,
+                "padding": p}
+    if op == "GlobalAveragePool":
+        return {"name": lname, "op": "globalavgpool"}
+    if op == "Concat":
+        if len(x) != 4 or a.get("axis") not in (1, -3):
+            raise g.error(where, f"only the channel axis (1) of N x C x H x W is supported, got "
+                                 f"{describe(a.get('axis'))}")
+        return {"name": lname, "op": "concat"}
+    if op in ("Softmax", "LayerNormalization"):
+        axis = a.get("axis", -1)
+        if axis not in (-1, len(x) - 1) and not (len(x) == 4 and axis == 1):
+            raise g.error(where, f"only the last (channel) axis is supported, got {axis}")
+        return {"name": lname, "op": "softmax" if op == "Softmax" else "layernorm"}
+    # Flatten, Reshape
+    out = g.shape(node.output[0], where)
+    _reshape_ok(g, where, x, out)
+    if out[0] == 1:
+        return {"name": lname, "op": "flatten"}
+    hh, ww, cc = _nhwc(out)
+    return {"name": lname, "op": "reshape", "shape": [hh, ww, cc]}
+
+
+class _Proxy:
+    """A node seen with other inputs (QLinearConv's x and w in Conv's places)."""
+
+    def __init__(self, node: Any, inputs: list[str]) -> None:
+        self._node = node
+        self.input = inputs
+
+    def __getattr__(self, key: str) -> Any:
+        return getattr(self._node, key)
+
+
+def check_supported(g: _Graph, error_cls: type[InputError] = InputError) -> bool:
+    """Whether every node has a graph mapping (the caller reports the first one that has not)."""
+    return all(n.op_type in GRAPH_OPS and n.domain in ("", "ai.onnx") for n in g.graph.node)
