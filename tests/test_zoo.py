@@ -1,0 +1,62 @@
+"""The model zoo: the ONNX graphs of examples/models import to the built-in workloads."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tlm.arch import Arch
+from tlm.blocks import simulate
+from tlm.importers.onnx import model_to_workload
+from tlm.workload import compile_workload
+from tlm.workload import zoo
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _make_models() -> Any:
+    spec = importlib.util.spec_from_file_location("make_models", ROOT / "examples/models/make_models.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+MM = _make_models()
+SMALL = {"resnet18": (lambda: MM.resnet(18, 32, 8), lambda: zoo.resnet(18, 32, 8)),
+         "resnet50": (lambda: MM.resnet(50, 32, 16), lambda: zoo.resnet(50, 32, 16)),
+         "mobilenet_v2": (lambda: MM.mobilenet_v2(32, 8), lambda: zoo.mobilenet_v2(32, 8))}
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_onnx_graph_imports_to_the_builtin(name: str) -> None:
+    onnx_model, builtin = (f() for f in SMALL[name])
+    got = model_to_workload(onnx_model, f"{name}.onnx", name)
+    want = builtin
+    assert got["input"] == want["input"]
+    assert got["layers"] == want["layers"]
+
+
+def test_full_size_resnet18_imports_to_the_builtin() -> None:
+    got = model_to_workload(MM.resnet(18), "resnet18.onnx", "resnet18")
+    assert got["layers"] == zoo.resnet18()["layers"]
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_small_zoo_networks_run_functionally(name: str) -> None:
+    arch = Arch()
+    program = compile_workload(SMALL[name][1](), arch)
+    res = simulate(program, arch)
+    assert res.functional == "pass", res.mismatches[:3]
+
+
+def test_full_size_mac_counts() -> None:
+    """MACs of the full-size built-ins equal the networks' published counts (conv + fc)."""
+    arch = Arch()
+    macs = {n: compile_workload(f(), arch, functional=False).info["macs"]
+            for n, f in (("resnet18", zoo.resnet18), ("mobilenet_v2", zoo.mobilenet_v2_full))}
+    assert macs["resnet18"] == 1_814_073_344       # torchvision: 1.814 GMACs
+    assert 299_000_000 < macs["mobilenet_v2"] < 302_000_000  # 300 M
