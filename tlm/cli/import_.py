@@ -32,6 +32,14 @@ def _summary(obj: dict[str, Any], source: str) -> str:
     from tlm.workload.spec import parse_workload
 
     spec = parse_workload(obj, source, Arch())
+    if spec.graph is not None:  # tlm-workload/2
+        nodes = spec.graph.nodes
+        macs = sum(x.layer.M * x.layer.N * x.layer.K for x in nodes if x.layer is not None)
+        counts: dict[str, int] = {}
+        for x in nodes:
+            counts[x.op] = counts.get(x.op, 0) + 1
+        kinds = ", ".join(f"{n} {op}" for op, n in counts.items())
+        return f"graph of {len(nodes)} layers ({kinds}), {macs:,} MACs"
     assert spec.layers is not None
     ops = {op: sum(1 for x in spec.layers if x.op == op) for op in ("conv2d", "gemm")}
     macs = sum(x.M * x.N * x.K for x in spec.layers)

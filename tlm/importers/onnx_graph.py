@@ -85,8 +85,9 @@ def graph_to_workload(g: _Graph, input_name: str, input_shape: list[int], name: 
         out = node.output[0]
         src = tensor[acts[0]] if acts else None
         if op in _PASS or op == "BatchNormalization" or (op == "Relu" and made_by.get(src or "") == "mac"):
-            if src is None:
-                raise g.error(where, "reads only constants")
+            if src is None:  # e.g. DequantizeLinear of a weight: a constant of the same shape
+                g.consts[out] = g.consts[node.input[0]]
+                continue
             if op == "BatchNormalization" and made_by.get(src) != "mac":
                 raise g.error(where, "BatchNormalization must follow a Conv (it is folded into it)")
             tensor[out] = src
