@@ -134,7 +134,9 @@ def lower_vector(plan: LayerPlan, v: VectorOp, sources: list[tuple[int, LayerPla
     p0 = g * rows
     p1 = np.minimum(plan.spec.M, p0 + rows)
     r0, r1 = _vector_rows(v, p0, p1)
-    lengths, mems, producers = [], [], []
+    lengths: list[np.ndarray] = []
+    mems: list[np.ndarray] = []
+    producers: list[tuple[np.ndarray, np.ndarray, int, int] | None] = []
     for (addr, prod, base_c), ch in zip(sources, v.in_channels):
         lengths.append((r1 - r0) * ch)
         mems.append(addr + r0 * ch)
