@@ -29,6 +29,7 @@ SECTIONS = [
     ("dse", "Design-space exploration", ["bench_dse.py"]),
     ("double_buffer", "Double buffering (overlapped loads and stores)", ["bench_double_buffer.py"]),
     ("dram", "Memory-model levels against the RTL with a DRAM", ["bench_dram.py"]),
+    ("zoo", "Model zoo at full size (graph workloads)", ["bench_zoo.py"]),
 ]
 
 

@@ -178,3 +178,52 @@ def test_pools_of_any_geometry_match_the_reference(h: int, w: int, c: int, k: in
                     if 0 <= y < h and 0 <= xx < w]
             naive[oy, ox] = np.max(taps, axis=0) if op == "maxpool" else np.sum(taps, axis=0) // (k * k)
     np.testing.assert_array_equal(program.expected["pool"], naive.reshape(oh * ow, c).astype(np.int8))
+
+
+@settings(max_examples=12, deadline=None)
+@given(tokens=st.integers(1, 9), heads=st.integers(1, 3), width=st.integers(1, 6), tb=st.booleans())
+def test_batched_matmul_matches_an_einsum(tokens: int, heads: int, width: int, tb: bool) -> None:
+    """matmul reads B from an activation (attention's Q.K^T with transpose_b, P.V without).
+
+    B is a gemm of the input (`tokens` rows): with transpose_b it is N x heads*K
+    (n = tokens, dk = width), otherwise K x heads*N (dk = tokens, n = width).
+    """
+    n, dk = (tokens, width) if tb else (width, tokens)
+    wl = graph([
+        {"name": "a", "op": "gemm", "inputs": ["input"], "N": heads * dk, "shift": 5},
+        {"name": "b", "op": "gemm", "inputs": ["input"], "N": heads * (dk if tb else n), "shift": 5},
+        {"name": "mm", "op": "matmul", "inputs": ["a", "b"], "heads": heads, "transpose_b": tb},
+    ], shape=(tokens, 1, 8))
+    program = compile_workload(wl, ARCH)
+    res = simulate(program, ARCH)
+    assert res.functional == "pass", res.mismatches[:3]
+    a = program.expected["a"].astype(np.int64).reshape(tokens, heads, dk)
+    b = program.expected["b"].astype(np.int64)
+    if tb:
+        want = np.einsum("mhk,nhk->mhn", a, b.reshape(n, heads, dk))
+    else:
+        want = np.einsum("mhk,khn->mhn", a, b.reshape(dk, heads, n))
+    np.testing.assert_array_equal(program.expected["mm"], want.reshape(tokens, heads * n).astype(np.int32))
+    rows = {r["name"]: r for r in res.layers}
+    assert rows["mm"]["macs"] == tokens * heads * n * dk
+
+
+def test_attention_block_runs_functionally() -> None:
+    w = graph([
+        {"name": "q", "op": "gemm", "inputs": ["input"], "N": 16},
+        {"name": "k", "op": "gemm", "inputs": ["input"], "N": 16},
+        {"name": "v", "op": "gemm", "inputs": ["input"], "N": 16},
+        {"name": "s", "op": "matmul", "inputs": ["q", "k"], "heads": 2, "transpose_b": True, "shift": 9},
+        {"name": "p", "op": "softmax", "inputs": ["s"], "groups": 2},
+        {"name": "o", "op": "matmul", "inputs": ["p", "v"], "heads": 2, "shift": 8},
+        {"name": "res", "op": "add", "inputs": ["o", "input"]},
+        {"name": "ln", "op": "layernorm", "inputs": ["res"]},
+    ], shape=(10, 1, 16))
+    program = compile_workload(w, ARCH)
+    assert simulate(program, ARCH).functional == "pass"
+    got = run_program_functionally(program, ARCH)
+    for name, want in program.expected.items():
+        np.testing.assert_array_equal(got[name], want, err_msg=name)
+    # each head's softmax row sums to about 127
+    p = program.expected["p"].astype(np.int64).reshape(10, 2, 10).sum(axis=2)
+    assert np.all(np.abs(p - 127) <= 10)

@@ -30,6 +30,7 @@ from tlm.errors import InputError
 from tlm.limits import RunLimits
 from tlm.workload import data
 from tlm.workload.budget import PER_DMA_BYTE, PER_EDGE, PER_ENTRY, layers_budget
+from tlm.workload.graph_matmul import patch_b
 from tlm.workload.graph_spec import GraphNode, GraphSpec
 from tlm.workload.layout import MAX_ENTRIES, LayerPlan, Layout, align_up, ceil_div
 from tlm.workload.lowering import LayerEntries, lower_layer
@@ -219,6 +220,10 @@ def compile_graph(name: str, seed: int, graph: GraphSpec, arch: Arch, file: str,
             vector_ops[plan.index] = node.vec
         else:
             part = lower_layer(plan, plan_of.get(base[node.inputs[0]]), arch, seed, functional, budget)
+            if node.heads:  # matmul: B is the second input tensor, not weights
+                b = base[node.inputs[1]]
+                part = patch_b(part, plan, arch, addr_of[b], plan_of.get(b), channels[b], node.transpose_b,
+                               functional)
         if collectors is not None and part.segments is not None:
             for op in OPS:
                 collectors[op].add(part.segments[op])
@@ -252,7 +257,7 @@ def compile_graph(name: str, seed: int, graph: GraphSpec, arch: Arch, file: str,
         h, w, c = graph.input_shape
         program.memory_image.append((0, data.layer_input(seed, h * w, c).tobytes()))
         for n, p in zip(graph.nodes, plans):
-            if p is not None and n.layer is not None:
+            if p is not None and n.layer is not None and not n.heads:
                 program.memory_image.append((p.w_addr, data.layer_weights_t(seed, p.index, p.spec.N,
                                                                             p.spec.K).tobytes()))
     return program

@@ -31,7 +31,7 @@ from tlm.workload.spec import MAX_SHIFT, LayerSpec, _parse_conv, _parse_gemm, _R
 from tlm.workload.vector_ops import POOLS, VECTOR_OPS, VectorOp
 
 FORMAT2 = "tlm-workload/2"
-MAC_OPS = ("conv2d", "gemm")
+MAC_OPS = ("conv2d", "gemm", "matmul")
 ALIAS_OPS = ("reshape", "flatten")
 GRAPH_OPS = MAC_OPS + VECTOR_OPS + ALIAS_OPS
 
@@ -41,13 +41,14 @@ _KEYS: dict[str, set[str]] = {
     "conv2d": {"in_channels", "out_channels", "height", "width", "kernel", "stride", "padding",
                "dilation", "deformable", "shift", "groups"},
     "gemm": {"M", "N", "K", "shift"},
+    "matmul": {"heads", "transpose_b", "shift"},
     "add": set(), "relu": set(), "globalavgpool": set(), "concat": set(),
     "clip": {"min", "max"}, "requant": {"multiplier", "shift"},
     "maxpool": {"kernel", "stride", "padding"}, "avgpool": {"kernel", "stride", "padding"},
-    "softmax": {"shift"}, "layernorm": {"shift"},
+    "softmax": {"shift", "groups"}, "layernorm": {"shift"},
     "reshape": {"shape"}, "flatten": set(),
 }
-_ARITY = {"add": (2, 2), "concat": (2, 64)}
+_ARITY = {"add": (2, 2), "concat": (2, 64), "matmul": (2, 2)}
 
 Shape = tuple[int, int, int]
 
@@ -63,6 +64,8 @@ class GraphNode:
     shape: Shape                   # output tensor: height, width, channels
     layer: LayerSpec | None = None  # MAC layers
     vec: VectorOp | None = None     # vector layers
+    heads: int = 0                  # matmul: independent products (attention heads); 0 otherwise
+    transpose_b: bool = False       # matmul: B is stored N x K (rows = output columns)
 
     @property
     def is_alias(self) -> bool:
@@ -178,6 +181,8 @@ def _parse_node(rd: _Reader, obj: dict[str, Any], pos: int, shapes: dict[str, Sh
     if op in MAC_OPS:
         o = dict(obj)
         shift = rd.int_field(o, "shift", where, default=7, lo=0, hi=MAX_SHIFT)
+        if op == "matmul":
+            return _parse_matmul(rd, o, where, pos, ins, shapes, shift)
         if op == "conv2d":
             for key, v in (("height", h), ("width", w), ("in_channels", c)):
                 _fill(rd, o, where, key, v)
@@ -205,6 +210,38 @@ def _parse_node(rd: _Reader, obj: dict[str, Any], pos: int, shapes: dict[str, Sh
             raise rd.error(f"{where}.shape", f"{s[0]}x{s[1]}x{s[2]} does not hold the {h}x{w}x{c} input")
         return GraphNode(name, op, ins, pos, (s[0], s[1], s[2]))
     return _parse_vector(rd, obj, where, pos, ins, shapes)
+
+
+def _parse_matmul(rd: _Reader, obj: dict[str, Any], where: str, pos: int, ins: tuple[str, ...],
+                  shapes: dict[str, Shape], shift: int) -> GraphNode:
+    """A batch of `heads` products A_h . B_h, lowered as a grouped 1x1 convolution of A.
+
+    A is pixels x (heads*K): head h reads channels [h*K, (h+1)*K). B is
+    K x (heads*N) (head h: columns [h*N, (h+1)*N)), or with `transpose_b`
+    N x (heads*K) (head h: B_h^T = channels [h*K, (h+1)*K)). The output is
+    pixels x (heads*N), head h in channels [h*N, (h+1)*N).
+    """
+    h, w, ca = shapes[ins[0]]
+    bh, bw, cb = shapes[ins[1]]
+    heads = rd.int_field(obj, "heads", where, default=1)
+    tb = obj.get("transpose_b", False)
+    if not isinstance(tb, bool):
+        raise rd.error(f"{where}.transpose_b", f"must be true or false, got {describe(tb)}")
+    for what, c in (("A", ca), ("B", cb)):
+        if c % heads:
+            raise rd.error(f"{where}.heads", f"{heads} does not divide {what}'s {c} channels")
+    k = ca // heads
+    if tb:
+        n, bk = bh * bw, cb // heads
+    else:
+        bk, n = bh * bw, cb // heads
+    if bk != k:
+        raise rd.error(f"{where}.inputs", f"B {ins[1]!r} is {bh}x{bw}x{cb}: its K per head is {bk}, "
+                                          f"A's is {k}")
+    layer = _parse_conv(rd, {"in_channels": ca, "out_channels": heads * n, "height": h, "width": w,
+                             "kernel": 1, "groups": heads}, where, obj["name"], shift)
+    return GraphNode(obj["name"], "matmul", ins, pos, (h, w, heads * n), layer=layer, heads=heads,
+                     transpose_b=tb)
 
 
 def _parse_vector(rd: _Reader, obj: dict[str, Any], where: str, pos: int, ins: tuple[str, ...],
@@ -240,6 +277,9 @@ def _parse_vector(rd: _Reader, obj: dict[str, Any], where: str, pos: int, ins: t
                                                                        hi=1 << 15),
                      shift=rd.int_field(obj, "shift", where, default=0, lo=0, hi=MAX_SHIFT))
     elif op in ("softmax", "layernorm"):
-        v = VectorOp(op, chans, h, w, h, w, c,
+        groups = rd.int_field(obj, "groups", where, default=1)
+        if c % groups:
+            raise rd.error(f"{where}.groups", f"{groups} does not divide the {c} channels")
+        v = VectorOp(op, chans, h, w, h, w, c, groups=groups,
                      shift=rd.int_field(obj, "shift", where, default=4 if op == "softmax" else 5, lo=0, hi=7))
     return GraphNode(name, op, ins, pos, (v.out_h, v.out_w, v.out_channels), vec=v)

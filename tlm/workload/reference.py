@@ -176,8 +176,15 @@ def _graph_outputs(spec: WorkloadSpec, rows: int) -> dict[str, np.ndarray]:
             continue
         if node.layer is not None:
             layer = node.layer
-            acc = _conv_or_gemm(xs[0], layer, data.layer_weights_t(spec.seed, li, layer.N, layer.K),
-                                spec.seed, li, rows)
+            if node.heads:  # matmul: per head A_h . B_h, heads side by side
+                from tlm.workload.graph_matmul import reference_matmul
+
+                pairs = reference_matmul(xs[0].reshape(layer.M, -1), xs[1].reshape(-1, xs[1].shape[-1]),
+                                         node.heads, node.transpose_b)
+                acc = np.concatenate([_matmul_int32(a, b) for a, b in pairs], axis=1)
+            else:
+                acc = _conv_or_gemm(xs[0], layer, data.layer_weights_t(spec.seed, li, layer.N, layer.K),
+                                    spec.seed, li, rows)
             # int32 when nothing reads it (directly or through a reshape)
             y = relu_shift_int8(acc, layer.shift) if _is_read(graph, node.name, read) else acc
         else:

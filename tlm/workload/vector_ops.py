@@ -14,7 +14,7 @@ Semantics (x, a, b int8; results saturate to [-128, 127]):
 - avgpool: floor(sum of the taps inside the input / kernel^2) (padding counts as 0).
 - globalavgpool: floor(sum over all pixels / pixels), one output pixel.
 - concat: channels of the inputs side by side, in input order.
-- softmax: per pixel over its channels, in float64:
+- softmax: per pixel over its channels (or each of `groups` equal slices), in float64:
   round_half_even(127 * softmax(x / 2^in_shift)).
 - layernorm: per pixel over its channels, in float64:
   round_half_even((x - mean) / sqrt(var + 2^-10) * 2^out_shift) (no affine part).
@@ -58,6 +58,7 @@ class VectorOp:
     hi: int = 127
     multiplier: int = 1     # requant
     shift: int = 0          # requant shift, softmax in_shift, layernorm out_shift
+    groups: int = 1         # softmax: channels split into this many independent groups (heads)
 
     @property
     def code(self) -> int:
@@ -118,9 +119,9 @@ def apply(v: VectorOp, inputs: list[np.ndarray], p0: int, p1: int, row0: int = 0
         total = inputs[0].astype(np.int64).sum(axis=0, keepdims=True)
         return _sat(total // (v.height * v.width))
     if op == "softmax":
-        x = inputs[0].astype(np.float64) / float(1 << v.shift)
-        e = np.exp(x - x.max(axis=1, keepdims=True))
-        return _sat(np.round(127.0 * e / e.sum(axis=1, keepdims=True)))
+        x = inputs[0].astype(np.float64).reshape(inputs[0].shape[0], v.groups, -1) / float(1 << v.shift)
+        e = np.exp(x - x.max(axis=2, keepdims=True))
+        return _sat(np.round(127.0 * e / e.sum(axis=2, keepdims=True))).reshape(inputs[0].shape)
     if op == "layernorm":
         x = inputs[0].astype(np.float64)
         mean = x.mean(axis=1, keepdims=True)
