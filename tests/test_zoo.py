@@ -64,3 +64,20 @@ def test_full_size_mac_counts() -> None:
         macs[n] = sum(x.layer.M * x.layer.N * x.layer.K for x in graph.nodes if x.layer is not None)
     assert macs["resnet18"] == 1_814_073_344       # torchvision: 1.814 GMACs
     assert 299_000_000 < macs["mobilenet_v2"] < 302_000_000  # 300 M
+
+
+def test_small_bert_runs_functionally_and_counts_attention_macs() -> None:
+    arch = Arch()
+    w = zoo.bert(layers=2, seq=6, hidden=16, heads=2, ffn=24, name="bert_tiny")
+    program = compile_workload(w, arch)
+    res = simulate(program, arch)
+    assert res.functional == "pass", res.mismatches[:3]
+    per_layer = 4 * 6 * 16 * 16 + 2 * 2 * 6 * 6 * 8 + 2 * 6 * 16 * 24  # projections, QK^T + PV, FFN
+    assert res.macs == 2 * per_layer
+
+
+def test_full_size_bert_base_mac_count() -> None:
+    graph = parse_workload(zoo.bert_base(), "bert_base", Arch()).graph
+    assert graph is not None
+    macs = sum(x.layer.M * x.layer.N * x.layer.K for x in graph.nodes if x.layer is not None)
+    assert macs == 12 * (4 * 128 * 768 * 768 + 2 * 12 * 128 * 128 * 64 + 2 * 128 * 768 * 3072)

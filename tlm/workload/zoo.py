@@ -1,4 +1,4 @@
-"""Model zoo: ResNet-18, ResNet-50 and MobileNetV2 as `tlm-workload/2` graphs.
+"""Model zoo: ResNet-18, ResNet-50, MobileNetV2 and BERT-base as `tlm-workload/2` graphs.
 
 Built in code so that `pip install tlmsim` needs no onnx package;
 examples/models/make_models.py builds the same networks as ONNX graphs and
@@ -113,6 +113,42 @@ def mobilenet_v2(size: int = 224, div: int = 1) -> dict[str, Any]:
     x = n.add("conv_last.relu6", "clip", [x], min=0, max=6)
     n.head(x)
     return n.workload()
+
+
+def bert(layers: int = 12, seq: int = 128, hidden: int = 768, heads: int = 12, ffn: int = 3072,
+         name: str = "bert_base") -> dict[str, Any]:
+    """BERT encoder layers on `seq` token embeddings (the input: seq x 1 x hidden).
+
+    Per layer: Q, K, V projections (gemm), scores = Q.K^T per head (matmul,
+    transpose_b; the 1/sqrt(d) scale is in its shift), softmax per head,
+    context = P.V per head (matmul), output projection, residual add,
+    layernorm, FFN (two gemms; GELU is the MAC store's ReLU), residual add,
+    layernorm. Biases are left out (no MACs).
+    """
+    n = _Net(name, seq, 1)
+    x = "input"
+    for i in range(layers):
+        p = f"layer{i}"
+        q = n.add(f"{p}.attention.q", "gemm", [x], N=hidden)
+        k = n.add(f"{p}.attention.k", "gemm", [x], N=hidden)
+        v = n.add(f"{p}.attention.v", "gemm", [x], N=hidden)
+        s = n.add(f"{p}.attention.scores", "matmul", [q, k], heads=heads, transpose_b=True, shift=10)
+        pr = n.add(f"{p}.attention.softmax", "softmax", [s], groups=heads)
+        c = n.add(f"{p}.attention.context", "matmul", [pr, v], heads=heads, shift=7)
+        o = n.add(f"{p}.attention.output", "gemm", [c], N=hidden)
+        r1 = n.add(f"{p}.attention.add", "add", [o, x])
+        ln1 = n.add(f"{p}.attention.layernorm", "layernorm", [r1])
+        f1 = n.add(f"{p}.ffn.up", "gemm", [ln1], N=ffn)
+        f2 = n.add(f"{p}.ffn.down", "gemm", [f1], N=hidden)
+        r2 = n.add(f"{p}.ffn.add", "add", [f2, ln1])
+        x = n.add(f"{p}.ffn.layernorm", "layernorm", [r2])
+    w = n.workload()
+    w["input"] = {"name": "input", "height": seq, "width": 1, "channels": hidden}
+    return w
+
+
+def bert_base() -> dict[str, Any]:
+    return bert()
 
 
 def resnet18() -> dict[str, Any]:
