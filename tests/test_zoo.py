@@ -29,7 +29,8 @@ def _make_models() -> Any:
 MM = _make_models()
 SMALL = {"resnet18": (lambda: MM.resnet(18, 32, 8), lambda: zoo.resnet(18, 32, 8)),
          "resnet50": (lambda: MM.resnet(50, 32, 16), lambda: zoo.resnet(50, 32, 16)),
-         "mobilenet_v2": (lambda: MM.mobilenet_v2(32, 8), lambda: zoo.mobilenet_v2(32, 8))}
+         "mobilenet_v2": (lambda: MM.mobilenet_v2(32, 8), lambda: zoo.mobilenet_v2(32, 8)),
+         "bert": (lambda: MM.bert(2, 6, 16, 2, 24, "bert_tiny"), lambda: zoo.bert(2, 6, 16, 2, 24, "bert_tiny"))}
 
 
 @pytest.mark.parametrize("name", sorted(SMALL))
@@ -81,3 +82,10 @@ def test_full_size_bert_base_mac_count() -> None:
     assert graph is not None
     macs = sum(x.layer.M * x.layer.N * x.layer.K for x in graph.nodes if x.layer is not None)
     assert macs == 12 * (4 * 128 * 768 * 768 + 2 * 12 * 128 * 128 * 64 + 2 * 128 * 768 * 3072)
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_small_onnx_models_are_valid_for_onnxruntime(name: str) -> None:
+    import onnxruntime as ort
+
+    ort.InferenceSession(SMALL[name][0]().SerializeToString())

@@ -1,4 +1,4 @@
-"""Build ResNet-18, ResNet-50 and MobileNetV2 as ONNX graphs (shapes + random weights).
+"""Build ResNet-18, ResNet-50, MobileNetV2 and BERT-base as ONNX graphs (shapes + random weights).
 
 Nothing is downloaded: the graphs are written with onnx.helper, weights are
 seeded random float32 values.
@@ -143,8 +143,67 @@ def mobilenet_v2(size: int = 224, div: int = 1) -> Any:
     return b.model()
 
 
+def bert(layers: int = 12, seq: int = 128, hidden: int = 768, heads: int = 12, ffn: int = 3072,
+         name: str = "bert_base") -> Any:
+    """BERT encoder layers on seq x hidden token embeddings (the graph input), with biases."""
+    b = _Builder(name, seq, 1)
+    d = hidden // heads
+    shapes = {"split": [1, seq, heads, d], "tokens": [seq, hidden]}
+    for key, v in shapes.items():
+        b.inits.append(numpy_helper.from_array(np.array(v, dtype=np.int64), f"shape.{key}"))
+    b.inits.append(numpy_helper.from_array(np.array(d ** -0.5, dtype=np.float32), "scale"))
+
+    def linear(nm: str, x: str, n_in: int, n_out: int) -> str:
+        w, bias = b.weight(f"{nm}.weight", n_in, n_out), b.weight(f"{nm}.bias", n_out)
+        b.nodes.append(helper.make_node("MatMul", [x, w], [nm], name=nm))
+        b.nodes.append(helper.make_node("Add", [nm, bias], [f"{nm}.b"], name=f"{nm}.bias"))
+        return f"{nm}.b"
+
+    def heads_of(nm: str, x: str, perm: list[int]) -> str:
+        b.nodes.append(helper.make_node("Reshape", [x, "shape.split"], [f"{nm}.split"], name=f"{nm}.split"))
+        b.nodes.append(helper.make_node("Transpose", [f"{nm}.split"], [f"{nm}.heads"], name=f"{nm}.heads",
+                                        perm=perm))
+        return f"{nm}.heads"
+
+    def layernorm(nm: str, x: str) -> str:
+        g, beta = b.weight(f"{nm}.gamma", hidden), b.weight(f"{nm}.beta", hidden)
+        b.nodes.append(helper.make_node("LayerNormalization", [x, g, beta], [nm], name=nm, axis=-1))
+        return nm
+
+    x = "input"
+    for i in range(layers):
+        p = f"layer{i}"
+        q = heads_of(f"{p}.q", linear(f"{p}.attention.q", x, hidden, hidden), [0, 2, 1, 3])
+        k = heads_of(f"{p}.k", linear(f"{p}.attention.k", x, hidden, hidden), [0, 2, 3, 1])
+        v = heads_of(f"{p}.v", linear(f"{p}.attention.v", x, hidden, hidden), [0, 2, 1, 3])
+        s = f"{p}.attention.scores"
+        b.nodes.append(helper.make_node("MatMul", [q, k], [s], name=s))
+        b.nodes.append(helper.make_node("Mul", [s, "scale"], [f"{s}.scaled"], name=f"{s}.scaled"))
+        pr = f"{p}.attention.softmax"
+        b.nodes.append(helper.make_node("Softmax", [f"{s}.scaled"], [pr], name=pr, axis=-1))
+        c = f"{p}.attention.context"
+        b.nodes.append(helper.make_node("MatMul", [pr, v], [c], name=c))
+        b.nodes.append(helper.make_node("Transpose", [c], [f"{c}.t"], name=f"{c}.t", perm=[0, 2, 1, 3]))
+        b.nodes.append(helper.make_node("Reshape", [f"{c}.t", "shape.tokens"], [f"{c}.tokens"],
+                                        name=f"{c}.tokens"))
+        o = linear(f"{p}.attention.output", f"{c}.tokens", hidden, hidden)
+        r1 = f"{p}.attention.add"
+        b.nodes.append(helper.make_node("Add", [o, x], [r1], name=r1))
+        ln1 = layernorm(f"{p}.attention.layernorm", r1)
+        up = linear(f"{p}.ffn.up", ln1, hidden, ffn)
+        b.nodes.append(helper.make_node("Relu", [up], [f"{p}.ffn.act"], name=f"{p}.ffn.act"))
+        down = linear(f"{p}.ffn.down", f"{p}.ffn.act", ffn, hidden)
+        r2 = f"{p}.ffn.add"
+        b.nodes.append(helper.make_node("Add", [down, ln1], [r2], name=r2))
+        x = layernorm(f"{p}.ffn.layernorm", r2)
+    inp = helper.make_tensor_value_info("input", TensorProto.FLOAT, [seq, hidden])
+    out = helper.make_tensor_value_info(x, TensorProto.FLOAT, None)
+    graph = helper.make_graph(b.nodes, name, [inp], [out], b.inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+
+
 MODELS = {"resnet18": lambda s, d: resnet(18, s, d), "resnet50": lambda s, d: resnet(50, s, d),
-          "mobilenet_v2": mobilenet_v2}
+          "mobilenet_v2": mobilenet_v2, "bert_base": lambda s, d: bert()}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,7 +35,8 @@ from tlm.limits import describe
 
 GRAPH_OPS = ("Conv", "QLinearConv", "Gemm", "MatMul", "Add", "Relu", "BatchNormalization", "Clip",
              "MaxPool", "AveragePool", "GlobalAveragePool", "Concat", "Softmax", "LayerNormalization",
-             "Flatten", "Reshape", "Identity", "Dropout", "QuantizeLinear", "DequantizeLinear", "Constant")
+             "Flatten", "Reshape", "Transpose", "Mul", "Div", "Identity", "Dropout", "QuantizeLinear",
+             "DequantizeLinear", "Constant")
 _PASS = ("Identity", "Dropout", "QuantizeLinear", "DequantizeLinear")
 _MAC = ("Conv", "QLinearConv", "Gemm", "MatMul")
 
@@ -71,6 +72,9 @@ def graph_to_workload(g: _Graph, input_name: str, input_shape: list[int], name: 
     """The tlm-workload/2 object of a shape-inferred graph (see the module docstring)."""
     tensor: dict[str, str] = {input_name: "input"}   # ONNX tensor -> workload tensor
     made_by: dict[str, str] = {"input": "input"}       # workload tensor -> producing op kind
+    # attention views of a tensor's bytes (token-major, heads side by side in the channels):
+    # "split" = [1, T, H, D], "heads" = [1, H, T, D], "heads_t" = [1, H, D, T]; value (view, H)
+    views: dict[str, tuple[str, int]] = {}
     layers: list[dict[str, Any]] = []
     names: set[str] = {"input"}
     for i, node in enumerate(g.graph.node):
@@ -84,6 +88,43 @@ def graph_to_workload(g: _Graph, input_name: str, input_shape: list[int], name: 
                 raise g.error(where, f"reads {describe(x)}, which no supported node produces")
         out = node.output[0]
         src = tensor[acts[0]] if acts else None
+        view = _view(g, node, where, op, acts, views)
+        if view is not None:  # a reshape/transpose of attention heads: the bytes stay in place
+            tensor[out] = src or ""
+            if view[0]:
+                views[out] = view
+            continue
+        if op in ("Mul", "Div") or (op == "Add" and len(acts) == 1):
+            # scaling by a constant (left to the store's shift) or a bias add: no layer
+            if len(acts) != 1:
+                raise g.error(where, f"{op} of two activations is not supported")
+            tensor[out] = src or ""
+            if acts[0] in views:
+                views[out] = views[acts[0]]
+            continue
+        if op == "MatMul" and len(acts) == 2:
+            a_view, b_view = views.get(acts[0]), views.get(acts[1])
+            if a_view is None or b_view is None or a_view[0] != "heads" or b_view[0] not in ("heads", "heads_t"):
+                raise g.error(where, "a product of two activations is supported for attention heads only "
+                                     "(A: [1, H, T, D], B: [1, H, D, T] or [1, H, T, D] from Reshape + Transpose)")
+            lname = _name(node, out, i, layers, names)
+            layer = {"name": lname, "op": "matmul", "heads": a_view[1], "inputs": [tensor[x] for x in acts]}
+            if b_view[0] == "heads_t":
+                layer["transpose_b"] = True
+            layers.append(layer)
+            tensor[out] = lname
+            made_by[lname] = "mac"
+            views[out] = ("heads", a_view[1])
+            continue
+        if op == "Softmax" and acts and acts[0] in views and views[acts[0]][0] == "heads":
+            if _attrs(node).get("axis", -1) not in (-1, 3):
+                raise g.error(where, "softmax over attention heads must be over the last axis")
+            lname = _name(node, out, i, layers, names)
+            layers.append({"name": lname, "op": "softmax", "groups": views[acts[0]][1], "inputs": [src]})
+            tensor[out] = lname
+            made_by[lname] = "vector"
+            views[out] = views[acts[0]]
+            continue
         if op in _PASS or op == "BatchNormalization" or (op == "Relu" and made_by.get(src or "") == "mac"):
             if src is None:  # e.g. DequantizeLinear of a weight: a constant of the same shape
                 g.consts[out] = g.consts[node.input[0]]
@@ -92,10 +133,7 @@ def graph_to_workload(g: _Graph, input_name: str, input_shape: list[int], name: 
                 raise g.error(where, "BatchNormalization must follow a Conv (it is folded into it)")
             tensor[out] = src
             continue
-        lname = _clean(node.name) or _clean(out) or f"layer{len(layers)}"
-        if lname in names:
-            lname = f"{lname[:MAX_NAME - 8]}#{i}"
-        names.add(lname)
+        lname = _name(node, out, i, layers, names)
         in_shape = g.shape(acts[0], where) if acts else []
         layer = _layer(g, node, where, op, acts, in_shape, lname)
         layer["inputs"] = [tensor[x] for x in acts]
@@ -107,6 +145,42 @@ def graph_to_workload(g: _Graph, input_name: str, input_shape: list[int], name: 
     h, w, c = _nhwc(input_shape)
     return {"format": "tlm-workload/2", "name": name, "seed": 0,
             "input": {"name": "input", "height": h, "width": w, "channels": c}, "layers": layers}
+
+
+def _name(node: Any, out: str, i: int, layers: list[dict[str, Any]], names: set[str]) -> str:
+    lname = _clean(node.name) or _clean(out) or f"layer{len(layers)}"
+    if lname in names:
+        lname = f"{lname[:MAX_NAME - 8]}#{i}"
+    names.add(lname)
+    return lname
+
+
+def _view(g: _Graph, node: Any, where: str, op: str, acts: list[str],
+          views: dict[str, tuple[str, int]]) -> tuple[str, int] | None:
+    """The attention view a Reshape/Transpose gives (("", 0): back to a plain tensor), or None
+    when the node is no such reshape."""
+    if op not in ("Reshape", "Transpose") or len(acts) != 1:
+        return None
+    x, out = g.shape(acts[0], where), g.shape(node.output[0], where)
+    v = views.get(acts[0])
+    if op == "Reshape":
+        if v is None and len(x) in (2, 3) and len(out) == 4 and out[0] == 1 and out[1] == x[-2] \
+                and out[2] * out[3] == x[-1]:
+            return ("split", out[2])
+        if v is not None and v[0] == "split" and len(out) in (2, 3):
+            return ("", 0)
+        if v is not None:
+            raise g.error(where, f"reshapes attention heads {x} to {out}; only back to tokens x features")
+        return None
+    perm = list(_attrs(node).get("perm", []))
+    if v is not None and v[0] == "split" and perm == [0, 2, 1, 3]:
+        return ("heads", v[1])
+    if v is not None and v[0] == "split" and perm == [0, 2, 3, 1]:
+        return ("heads_t", v[1])
+    if v is not None and v[0] == "heads" and perm == [0, 2, 1, 3]:
+        return ("split", v[1])
+    raise g.error(where, f"Transpose perm {perm} of a {len(x)}-D tensor is supported only between attention "
+                         "head layouts ([1, T, H, D] <-> [1, H, T, D], and [1, H, D, T] for K)")
 
 
 def _layer(g: _Graph, node: Any, where: str, op: str, acts: list[str], x: list[int],

@@ -120,7 +120,7 @@ def bert(layers: int = 12, seq: int = 128, hidden: int = 768, heads: int = 12, f
     """BERT encoder layers on `seq` token embeddings (the input: seq x 1 x hidden).
 
     Per layer: Q, K, V projections (gemm), scores = Q.K^T per head (matmul,
-    transpose_b; the 1/sqrt(d) scale is in its shift), softmax per head,
+    transpose_b; the 1/sqrt(d) scale is left to the store's shift), softmax per head,
     context = P.V per head (matmul), output projection, residual add,
     layernorm, FFN (two gemms; GELU is the MAC store's ReLU), residual add,
     layernorm. Biases are left out (no MACs).
@@ -132,9 +132,9 @@ def bert(layers: int = 12, seq: int = 128, hidden: int = 768, heads: int = 12, f
         q = n.add(f"{p}.attention.q", "gemm", [x], N=hidden)
         k = n.add(f"{p}.attention.k", "gemm", [x], N=hidden)
         v = n.add(f"{p}.attention.v", "gemm", [x], N=hidden)
-        s = n.add(f"{p}.attention.scores", "matmul", [q, k], heads=heads, transpose_b=True, shift=10)
+        s = n.add(f"{p}.attention.scores", "matmul", [q, k], heads=heads, transpose_b=True)
         pr = n.add(f"{p}.attention.softmax", "softmax", [s], groups=heads)
-        c = n.add(f"{p}.attention.context", "matmul", [pr, v], heads=heads, shift=7)
+        c = n.add(f"{p}.attention.context", "matmul", [pr, v], heads=heads)
         o = n.add(f"{p}.attention.output", "gemm", [c], N=hidden)
         r1 = n.add(f"{p}.attention.add", "add", [o, x])
         ln1 = n.add(f"{p}.attention.layernorm", "layernorm", [r1])
