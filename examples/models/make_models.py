@@ -86,7 +86,7 @@ class _Builder:
         x = helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, self.size, self.size])
         y = helper.make_tensor_value_info("fc", TensorProto.FLOAT, None)
         graph = helper.make_graph(self.nodes, self.name, [x], [y], self.inits)
-        return helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+        return helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=10)
 
 
 def resnet(depth: int, size: int = 224, div: int = 1) -> Any:
@@ -199,7 +199,7 @@ def bert(layers: int = 12, seq: int = 128, hidden: int = 768, heads: int = 12, f
     inp = helper.make_tensor_value_info("input", TensorProto.FLOAT, [seq, hidden])
     out = helper.make_tensor_value_info(x, TensorProto.FLOAT, None)
     graph = helper.make_graph(b.nodes, name, [inp], [out], b.inits)
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=10)
 
 
 MODELS = {"resnet18": lambda s, d: resnet(18, s, d), "resnet50": lambda s, d: resnet(50, s, d),
