@@ -227,3 +227,17 @@ def test_attention_block_runs_functionally() -> None:
     # each head's softmax row sums to about 127
     p = program.expected["p"].astype(np.int64).reshape(10, 2, 10).sum(axis=2)
     assert np.all(np.abs(p - 127) <= 10)
+
+
+def test_budget_refuses_a_huge_graph(tmp_path: Path, capsys: Any) -> None:
+    """Tile and memory limits cover graphs: a huge branchy graph is one line, exit 2."""
+    w = graph([{"name": "a", "op": "conv2d", "inputs": ["input"], "out_channels": 512, "kernel": 3, "padding": 1},
+               {"name": "b", "op": "conv2d", "inputs": ["input"], "out_channels": 512, "kernel": 1},
+               {"name": "s", "op": "add", "inputs": ["a", "b"]}], shape=(256, 256, 64))
+    f = _write(tmp_path, w)
+    assert main(["sim", "-w", str(f), "--no-progress", "--timing-only", "--max-tiles", "1000"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {f}: layers: lowers to ") and "tiles" in err and err.count("\n") == 1
+    assert main(["sim", "-w", str(f), "--no-progress", "--max-memory", "120M", "--max-tiles", "10000000"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {f}: ") and "memory" in err and err.count("\n") == 1, err
