@@ -241,3 +241,33 @@ def test_budget_refuses_a_huge_graph(tmp_path: Path, capsys: Any) -> None:
     assert main(["sim", "-w", str(f), "--no-progress", "--max-memory", "120M", "--max-tiles", "10000000"]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: {f}: ") and "memory" in err and err.count("\n") == 1, err
+
+
+def test_graph_runs_are_deterministic(tmp_path: Path) -> None:
+    """Same graph, same arch: the same program hash and byte-identical traces."""
+    f = _write(tmp_path, EVERY_OP)
+    traces = []
+    for i in range(2):
+        t = tmp_path / f"t{i}.jsonl"
+        assert main(["sim", "-w", str(f), "--no-progress", "--trace", str(t)]) == 0
+        traces.append(t.read_bytes().splitlines()[:-1])  # the end record holds wall-clock times
+    assert traces[0] == traces[1] and len(traces[0]) > 100
+    assert compile_workload(EVERY_OP, ARCH).content_hash() == compile_workload(EVERY_OP, ARCH).content_hash()
+
+
+@pytest.mark.parametrize("layer,where,what", [
+    ({"name": "m", "op": "matmul", "inputs": ["input", "input"], "heads": 3}, "layers[0].heads", "does not divide"),
+    ({"name": "m", "op": "matmul", "inputs": ["input", "input"], "transpose_b": "yes"}, "layers[0].transpose_b",
+     "true or false"),
+    ({"name": "p", "op": "maxpool", "inputs": ["input"], "kernel": 40}, "layers[0].kernel", "must be in 1..32"),
+    ({"name": "p", "op": "maxpool", "inputs": ["input"], "kernel": 2, "padding": 2}, "layers[0].padding",
+     "must be in 0..1"),
+    ({"name": "c", "op": "clip", "inputs": ["input"], "min": 5, "max": 1}, "layers[0].min", "greater than max"),
+    ({"name": "s", "op": "softmax", "inputs": ["input"], "groups": 3}, "layers[0].groups", "does not divide"),
+])
+def test_bad_vector_and_matmul_parameters(tmp_path: Path, capsys: Any, layer: dict[str, Any], where: str,
+                                          what: str) -> None:
+    f = _write(tmp_path, graph([layer]))
+    assert main(["sim", "-w", str(f), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"error: {f}: {where}: ") and what in err, err

@@ -48,6 +48,8 @@ _KEYS: dict[str, set[str]] = {
     "softmax": {"shift", "groups"}, "layernorm": {"shift"},
     "reshape": {"shape"}, "flatten": set(),
 }
+#: Largest pooling window side.
+MAX_POOL = 32
 _ARITY = {"add": (2, 2), "concat": (2, 64), "matmul": (2, 2)}
 
 Shape = tuple[int, int, int]
@@ -257,7 +259,7 @@ def _parse_vector(rd: _Reader, obj: dict[str, Any], where: str, pos: int, ins: t
                                               f"like {ins[0]!r}")
     v = VectorOp(op, chans, h, w, h, w, sum(chans) if op == "concat" else c)
     if op in POOLS:
-        k = rd.int_field(obj, "kernel", where)
+        k = rd.int_field(obj, "kernel", where, hi=MAX_POOL)  # the unit loops over the k*k taps
         s = rd.int_field(obj, "stride", where, default=k)
         p = rd.int_field(obj, "padding", where, default=0, lo=0, hi=k - 1)
         oh, ow = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
