@@ -167,3 +167,63 @@ def test_attention_product_of_two_activations_is_refused() -> None:
     with pytest.raises(InputError) as e:
         model_to_workload(model(nodes, [init("wq", 16, 16)], [10, 16], ["s"]), "a.onnx")
     assert "Transpose" in e.value.what or "two activations" in e.value.what
+
+
+def _weights_in_memory(program: Any, name: str) -> list[np.ndarray]:
+    """The memory-image blobs of layer `name`'s weight size, as N x K int8 candidates."""
+    info = {x["name"]: x for x in program.info["layers"]}[name]
+    blobs = [b for a, b in program.memory_image if len(b) == info["N"] * info["K"]]
+    return [np.frombuffer(b, dtype=np.int8).reshape(info["N"], info["K"]) for b in blobs]
+
+
+def test_weights_come_from_the_initializers_quantised_to_int8() -> None:
+    m = residual_dw()
+    w = model_to_workload(m, "r.onnx", "r")
+    program = compile_workload(w, ARCH)
+    assert simulate(program, ARCH).functional == "pass"
+    consts = {t.name: numpy_helper.to_array(t).astype(np.float64) for t in m.graph.initializer}
+    # conv c1: symmetric per tensor, max|w| -> 127, round half even, (ky, kx, c) order
+    w1 = consts["w1"]
+    q1 = np.clip(np.round(w1 * 127 / np.abs(w1).max()), -127, 127).astype(np.int8)
+    assert any(np.array_equal(b, q1.transpose(0, 2, 3, 1).reshape(8, -1)) for b in _weights_in_memory(program, "c1"))
+    # depthwise dw with the batch norm folded in before quantising
+    w2 = consts["w2"] * (consts["s"] / np.sqrt(consts["v"] + 1e-5)).reshape(-1, 1, 1, 1)
+    q2 = np.clip(np.round(w2 * 127 / np.abs(w2).max()), -127, 127).astype(np.int8)
+    assert any(np.array_equal(b, q2.reshape(8, 9)) for b in _weights_in_memory(program, "dw"))
+    # the reference uses the same weights: the expected fc output is the pooled vector times them
+    fc = consts["wf"]
+    qf = np.clip(np.round(fc * 127 / np.abs(fc).max()), -127, 127).astype(np.int8)
+    want = program.expected["gap"].astype(np.int64).reshape(1, -1) @ qf.astype(np.int64).T
+    np.testing.assert_array_equal(program.expected["fc"], want.astype(np.int32))
+
+
+def test_qdq_int8_weights_are_taken_as_they_are() -> None:
+    m = qdq_conv()
+    w = model_to_workload(m, "q.onnx", "q")
+    program = compile_workload(w, ARCH)
+    wq = numpy_helper.to_array(next(t for t in m.graph.initializer if t.name == "wq"))
+    assert any(np.array_equal(b, wq.transpose(0, 2, 3, 1).reshape(4, -1)) for b in _weights_in_memory(program, "conv"))
+
+
+def test_import_writes_the_weights_next_to_the_json_and_sim_reads_them(tmp_path: Path, capsys: Any) -> None:
+    path = tmp_path / "r.onnx"
+    onnx.save(residual_dw(), str(path))
+    out = tmp_path / "r.json"
+    assert main(["import", str(path), "-o", str(out)]) == 0
+    w = json.loads(out.read_text())
+    assert w["weights"] == "r.weights.npz" and (tmp_path / "r.weights.npz").exists()
+    direct = compile_workload(model_to_workload(residual_dw(), str(path), "r"), ARCH)
+    via_file = compile_workload(str(out), ARCH)
+    for name, want in direct.expected.items():
+        np.testing.assert_array_equal(via_file.expected[name], want)
+    assert main(["sim", "-w", str(out), "--no-progress"]) == 0
+    # a weights array of the wrong shape is one line, exit 2
+    np.savez(tmp_path / "r.weights.npz", c1=np.zeros((8, 5), dtype=np.int8))
+    capsys.readouterr()
+    assert main(["sim", "-w", str(out), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: {out}: weights: array 'c1' must be int8 of shape (8, 72) (N x K, K in (ky, kx, c) " \
+                  "order), got int8 (8, 5)\n"
+    (tmp_path / "r.weights.npz").write_bytes(b"not a zip")
+    assert main(["sim", "-w", str(out), "--no-progress"]) == 2
+    assert "cannot read 'r.weights.npz' as .npz" in capsys.readouterr().err

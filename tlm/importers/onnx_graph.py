@@ -75,6 +75,7 @@ def graph_to_workload(g: _Graph, input_name: str, input_shape: list[int], name: 
     # attention views of a tensor's bytes (token-major, heads side by side in the channels):
     # "split" = [1, T, H, D], "heads" = [1, H, T, D], "heads_t" = [1, H, D, T]; value (view, H)
     views: dict[str, tuple[str, int]] = {}
+    wts: dict[str, Any] = {}   # layer -> its ONNX weight array (Conv: Cout x Cin/g x kh x kw; gemm: N x K)
     layers: list[dict[str, Any]] = []
     names: set[str] = {"input"}
     for i, node in enumerate(g.graph.node):
@@ -131,20 +132,79 @@ def graph_to_workload(g: _Graph, input_name: str, input_shape: list[int], name: 
                 continue
             if op == "BatchNormalization" and made_by.get(src) != "mac":
                 raise g.error(where, "BatchNormalization must follow a Conv (it is folded into it)")
+            if op == "BatchNormalization" and src in wts:
+                wts[src] = _fold_bn(g, node, wts[src])
             tensor[out] = src
             continue
         lname = _name(node, out, i, layers, names)
         in_shape = g.shape(acts[0], where) if acts else []
         layer = _layer(g, node, where, op, acts, in_shape, lname)
         layer["inputs"] = [tensor[x] for x in acts]
+        w = _weight_of(g, node, op)
+        if w is not None:
+            wts[lname] = w
         layers.append(layer)
         tensor[out] = lname
         made_by[lname] = "mac" if op in _MAC else "vector"
     if not layers:
         raise g.error("graph", "has no node that maps to a layer")
     h, w, c = _nhwc(input_shape)
-    return {"format": "tlm-workload/2", "name": name, "seed": 0,
-            "input": {"name": "input", "height": h, "width": w, "channels": c}, "layers": layers}
+    workload: dict[str, Any] = {"format": "tlm-workload/2", "name": name, "seed": 0,
+                                "input": {"name": "input", "height": h, "width": w, "channels": c},
+                                "layers": layers}
+    if wts:
+        import base64
+
+        workload["weights"] = {k: base64.b64encode(quantize(v).tobytes()).decode("ascii")
+                               for k, v in wts.items()}
+    return workload
+
+
+def _weight_of(g: _Graph, node: Any, op: str) -> Any:
+    """The weight tensor of a Conv/Gemm/MatMul node as numpy (Conv layout, or N x K), or None."""
+    import numpy as np
+    import onnx.numpy_helper
+
+    idx = {"Conv": 1, "QLinearConv": 3, "Gemm": 1, "MatMul": 1}.get(op)
+    if idx is None or len(node.input) <= idx:
+        return None
+    t = g.consts.get(node.input[idx])
+    if t is None or not hasattr(t, "dims"):
+        return None
+    w = onnx.numpy_helper.to_array(t)
+    if op in ("Gemm", "MatMul"):
+        trans = op == "Gemm" and _attrs(node).get("transB", 0)
+        w = w if trans else w.T
+    return np.ascontiguousarray(w)
+
+
+def _fold_bn(g: _Graph, node: Any, w: Any) -> Any:
+    """Conv weights times the BatchNormalization scale gamma / sqrt(var + eps) per output channel."""
+    import numpy as np
+    import onnx.numpy_helper
+
+    if w.dtype == np.int8:
+        return w  # already quantised (QDQ): BN cannot be folded into integers
+    gamma, var = (onnx.numpy_helper.to_array(g.consts[node.input[i]]).astype(np.float64) for i in (1, 4))
+    eps = float(_attrs(node).get("epsilon", 1e-5))
+    return w * (gamma / np.sqrt(var + eps)).reshape(-1, *([1] * (w.ndim - 1)))
+
+
+def quantize(w: Any) -> Any:
+    """An ONNX weight as the workload's int8 N x K (conv K in (ky, kx, c) order).
+
+    Float weights: symmetric per-tensor, scale = max|w| / 127, q = round-half-even(w / scale)
+    (all zeros for an all-zero tensor). int8 weights (QDQ, QLinearConv) are taken as they are.
+    """
+    import numpy as np
+
+    if w.dtype != np.int8:
+        top = float(np.max(np.abs(w))) if w.size else 0.0
+        w = np.zeros(w.shape, dtype=np.int8) if top == 0.0 else \
+            np.clip(np.round(w.astype(np.float64) * (127.0 / top)), -127, 127).astype(np.int8)
+    if w.ndim == 4:  # Cout x Cin/g x kh x kw -> Cout x (kh, kw, Cin/g)
+        w = w.transpose(0, 2, 3, 1)
+    return np.ascontiguousarray(w.reshape(w.shape[0], -1))
 
 
 def _name(node: Any, out: str, i: int, layers: list[dict[str, Any]], names: set[str]) -> str:

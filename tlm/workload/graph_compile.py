@@ -258,8 +258,10 @@ def compile_graph(name: str, seed: int, graph: GraphSpec, arch: Arch, file: str,
         program.memory_image.append((0, data.layer_input(seed, h * w, c).tobytes()))
         for n, p in zip(graph.nodes, plans):
             if p is not None and n.layer is not None and not n.heads:
-                program.memory_image.append((p.w_addr, data.layer_weights_t(seed, p.index, p.spec.N,
-                                                                            p.spec.K).tobytes()))
+                wt = graph.weights.get(n.name)
+                if wt is None:
+                    wt = data.layer_weights_t(seed, p.index, p.spec.N, p.spec.K)
+                program.memory_image.append((p.w_addr, wt.tobytes()))
     return program
 
 

@@ -20,10 +20,12 @@ row-major) without any work or copy.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import networkx as nx
+import numpy as np
 
 from tlm.errors import InputError
 from tlm.limits import describe, key_name
@@ -35,7 +37,7 @@ MAC_OPS = ("conv2d", "gemm", "matmul")
 ALIAS_OPS = ("reshape", "flatten")
 GRAPH_OPS = MAC_OPS + VECTOR_OPS + ALIAS_OPS
 
-_TOP_KEYS = {"format", "name", "seed", "input", "layers"}
+_TOP_KEYS = {"format", "name", "seed", "input", "layers", "weights"}
 _COMMON = {"name", "op", "inputs"}
 _KEYS: dict[str, set[str]] = {
     "conv2d": {"in_channels", "out_channels", "height", "width", "kernel", "stride", "padding",
@@ -79,6 +81,7 @@ class GraphSpec:
     input_name: str
     input_shape: Shape
     nodes: tuple[GraphNode, ...]   # in compile (topological) order
+    weights: dict[str, np.ndarray] = field(default_factory=dict)  # layer -> int8 N x K (else seeded)
 
     def consumers(self) -> dict[str, list[int]]:
         """Per tensor name, the indices (in `nodes`) of the layers reading it."""
@@ -119,7 +122,60 @@ def parse_graph(data: dict[str, Any], file: str) -> tuple[str, int, GraphSpec]:
         node = _parse_node(rd, objs[pos], pos, shapes)
         shapes[node.name] = node.shape
         nodes.append(node)
-    return name, seed, GraphSpec(in_name, in_shape, tuple(nodes))
+    weights = _weights(rd, data.get("weights"), nodes)
+    return name, seed, GraphSpec(in_name, in_shape, tuple(nodes), weights)
+
+
+def _b64(rd: _Reader, key: str, v: Any) -> bytes:
+    import base64
+    import binascii
+
+    if not isinstance(v, str):
+        raise rd.error(f"weights.{key_name(key)}", f"must be a base64 string, got {describe(v)}")
+    try:
+        return base64.b64decode(v, validate=True)
+    except (binascii.Error, ValueError):
+        raise rd.error(f"weights.{key_name(key)}", "is not valid base64") from None
+
+
+#: Largest weights file read (.npz).
+MAX_WEIGHTS_BYTES = 1 << 30
+
+
+def _weights(rd: _Reader, raw: Any, nodes: list[GraphNode]) -> dict[str, np.ndarray]:
+    """The `weights` of a graph: a .npz file (path relative to the workload file) of int8
+    N x K arrays named after conv2d/gemm layers, or an object of base64 strings (inline)."""
+    if raw is None:
+        return {}
+    if isinstance(raw, str):
+        path = Path(raw) if Path(raw).is_absolute() else Path(rd.file).parent / raw
+        try:
+            if path.stat().st_size > MAX_WEIGHTS_BYTES:
+                raise rd.error("weights", f"{raw!r} is larger than {MAX_WEIGHTS_BYTES} bytes")
+            with np.load(path, allow_pickle=False) as npz:
+                arrays = {k: npz[k] for k in npz.files}
+        except InputError:
+            raise
+        except Exception as e:  # missing file, not a zip, corrupt member ...
+            raise rd.error("weights", f"cannot read {raw!r} as .npz ({type(e).__name__})") from None
+    elif isinstance(raw, dict):  # inline: layer -> base64 of the int8 N x K bytes (importers)
+        arrays = {k: _b64(rd, k, v) for k, v in raw.items()}
+    else:
+        raise rd.error("weights", f"must be the name of a .npz file, got {describe(raw)}")
+    layers = {n.name: n.layer for n in nodes if n.layer is not None and not n.heads}
+    out: dict[str, np.ndarray] = {}
+    for key, a in arrays.items():
+        layer = layers.get(key)
+        if layer is None:
+            raise rd.error("weights", f"array {describe(key)} names no conv2d or gemm layer")
+        if isinstance(a, bytes) and len(a) == layer.N * layer.K:
+            a = np.frombuffer(a, dtype=np.int8).reshape(layer.N, layer.K)
+        if not isinstance(a, np.ndarray) or a.dtype != np.int8 or a.shape != (layer.N, layer.K):
+            got = f"{a.dtype} {a.shape}" if isinstance(a, np.ndarray) else f"{len(a)} bytes"
+            raise rd.error("weights", f"array {key!r} must be int8 of shape ({layer.N}, {layer.K}) "
+                                      f"(N x K, K in (ky, kx, c) order), got {got}")
+        out[key] = a
+    return out
 
 
 def _first_pass(rd: _Reader, raw: list[Any], in_name: str) -> list[dict[str, Any]]:

@@ -183,8 +183,10 @@ def _graph_outputs(spec: WorkloadSpec, rows: int) -> dict[str, np.ndarray]:
                                          node.heads, node.transpose_b)
                 acc = np.concatenate([_matmul_int32(a, b) for a, b in pairs], axis=1)
             else:
-                acc = _conv_or_gemm(xs[0], layer, data.layer_weights_t(spec.seed, li, layer.N, layer.K),
-                                    spec.seed, li, rows)
+                w_t = graph.weights.get(node.name)
+                if w_t is None:
+                    w_t = data.layer_weights_t(spec.seed, li, layer.N, layer.K)
+                acc = _conv_or_gemm(xs[0], layer, w_t, spec.seed, li, rows)
             # int32 when nothing reads it (directly or through a reshape)
             y = relu_shift_int8(acc, layer.shift) if _is_read(graph, node.name, read) else acc
         else:
