@@ -271,3 +271,14 @@ def test_bad_vector_and_matmul_parameters(tmp_path: Path, capsys: Any, layer: di
     assert main(["sim", "-w", str(f), "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith(f"error: {f}: {where}: ") and what in err, err
+
+
+def test_vector_entries_count_in_the_critical_path() -> None:
+    """A chain of vector layers has a critical path of their standalone times (not 0), below the run."""
+    w = graph([{"name": "a", "op": "relu", "inputs": ["input"]},
+               {"name": "b", "op": "softmax", "inputs": ["a"]},
+               {"name": "c", "op": "maxpool", "inputs": ["b"], "kernel": 2}])
+    program = compile_workload(w, ARCH)
+    res = simulate(program, ARCH)
+    assert 0 < res.critical_path <= res.cycles
+    assert program.info["depth"] == 3

@@ -216,5 +216,10 @@ def simulate(program: TileProgram, arch: Arch, *, functional: bool = True,
     del top, sched, sim
     if program.entries >= FREE_BEFORE_PROFILE:
         gc.collect()
-    result.critical_path = critical_path(program, times.standalone_tile(arch, program))
+    weight = times.standalone_tile(arch, program)
+    if program.vector_ops:
+        from tlm.blocks.vector import vector_standalone
+
+        weight = weight + vector_standalone(arch, program, times)
+    result.critical_path = critical_path(program, weight)
     return result

@@ -19,6 +19,7 @@ from tlm.arch import Arch
 from tlm.blocks.dma import Dma
 from tlm.blocks.profile import TileTimes
 from tlm.blocks.sink import TraceRecorder, is_null
+from tlm.blocks.timing import OpTimes
 from tlm.kernel import Event, Module, wait
 from tlm.workload.program import EntryKind, TileProgram
 from tlm.workload.vector_ops import POOLS, VectorOp, apply
@@ -43,6 +44,13 @@ def vector_cycles(arch: Arch, program: TileProgram) -> np.ndarray:
         cost = v.softmax_cost if op.op == "softmax" else v.layernorm_cost if op.op == "layernorm" else 1
         out[vec[sel]] = v.latency_cycles + -(-work // v.lanes) * cost
     return out
+
+
+def vector_standalone(arch: Arch, program: TileProgram, times: OpTimes) -> np.ndarray:
+    """Per entry, the cycles a VEC entry takes with the DMA to itself (0 for other entries)."""
+    g = arch.timing.dma_grant_cycles
+    total = 2 * g + times.service["load_a"] + vector_cycles(arch, program) + times.service["store_c"]
+    return np.where(program.kind == EntryKind.VEC, total, 0).astype(np.int64)
 
 
 class VectorUnit(Module):
