@@ -31,6 +31,7 @@ SECTIONS = [
     ("dram", "Memory-model levels against the RTL with a DRAM", ["bench_dram.py"]),
     ("dataflow", "Dataflows: output stationary vs weight stationary", ["bench_dataflow.py"]),
     ("reuse", "Operand reuse", ["bench_reuse.py"]),
+    ("zoo", "Model zoo at full size (graph workloads)", ["bench_zoo.py"]),
 ]
 
 

@@ -86,3 +86,14 @@ def test_abort_writes_what_was_recorded(tmp_path: Path) -> None:
     w = _waves(path)
     assert w["engine1.busy"] == [(0, "0"), (2000, "1"), (9000, "0")]
     assert "run cut short" in path.read_text().splitlines()[0]
+
+
+def test_abort_after_a_record_cut_between_its_appends(tmp_path: Path) -> None:
+    """SIGTERM can land between a record's three appends: abort still writes the VCD."""
+    path = tmp_path / "cut.vcd"
+    w = VcdWriter(path, source="tlm", workload="w", arch=ARCH, clock_period_ps=1000)
+    w.record("tile", 0, 0, 10, engine=0)
+    w._times.append(12)  # the start of a change whose key and value never came
+    w.abort()
+    text = path.read_text()
+    assert "run cut short" in text.splitlines()[0]

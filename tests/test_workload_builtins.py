@@ -51,5 +51,6 @@ def test_vgg16_timing_only() -> None:
 
 def test_builtins_listed() -> None:
     """Every name the brief promises is reachable."""
-    assert set(BUILTINS) == set(SMALL) | {"vgg16", "dilated_vgg"}
+    assert set(BUILTINS) == set(SMALL) | {"vgg16", "dilated_vgg", "resnet18", "resnet50", "mobilenet_v2",
+                                            "bert_base"}
     assert load_workload("builtin:gemm_small") is not load_workload("builtin:gemm_small")

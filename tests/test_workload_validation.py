@@ -46,7 +46,7 @@ def error_of(obj: Any, arch: Arch | None = None) -> InputError:
 @pytest.mark.parametrize("obj, where, what", [
     ([1, 2], "top level", "JSON object"),
     ({"layers": []}, "format", "missing"),
-    ({"format": "tlm-workload/2", "layers": []}, "format", "unknown format"),
+    ({"format": "tlm-workload/3", "layers": []}, "format", "unknown format"),
     ({"format": FMT}, "top level", "exactly one"),
     ({"format": FMT, "layers": [], "tiles": []}, "top level", "exactly one"),
     ({"format": FMT, "seed": -1, "layers": [conv()]}, "seed", "must be in"),

@@ -114,6 +114,16 @@ class Scheduler:
 
 
 @dataclass(frozen=True)
+class Vector:
+    """The vector unit (graph workloads' elementwise, pooling, softmax ... layers)."""
+
+    lanes: int = 16                # elements processed per cycle
+    latency_cycles: int = 4        # pipeline fill per entry
+    softmax_cost: int = 4          # cycles per lane-group of elements for softmax (exp, sum, divide)
+    layernorm_cost: int = 3        # same for layernorm (mean, variance, normalise)
+
+
+@dataclass(frozen=True)
 class Timing:
     """TLM-only timing parameters, in clock cycles (see docs/microarch.md).
 
@@ -175,6 +185,7 @@ class Arch:
     timing: Timing = field(default_factory=Timing)
     cost: Cost = field(default_factory=Cost)
     memory_model: MemoryModel = field(default_factory=MemoryModel)
+    vector: Vector = field(default_factory=Vector)
 
     # -- derived: the scratchpad layout shared by the compiler, TLM and RTL --
     @property
@@ -242,6 +253,7 @@ class Arch:
         d.pop("timing")
         d.pop("cost")
         d.pop("memory_model")
+        d.pop("vector")  # graph workloads only; no RTL counterpart yet
         d["memory"].pop("model")  # how the TLM models the memory, not what it is
         return d
 
@@ -270,7 +282,7 @@ SECTIONS: dict[str, type] = {f.name: f.type for f in fields(Arch)}  # type: igno
 _SECTION_TYPES = {
     "clock": Clock, "array": Array, "scratchpad": Scratchpad, "engine": Engine, "dma": Dma,
     "memory": Memory, "scheduler": Scheduler, "timing": Timing,
-    "cost": Cost, "memory_model": MemoryModel,
+    "cost": Cost, "memory_model": MemoryModel, "vector": Vector,
 }
 
 
@@ -484,6 +496,10 @@ KEY_HELP: dict[str, str] = {
     "memory_model.dram_rtw_cycles": "dram level: last read beat -> first write beat, idle cycles",
     "memory_model.dram_refi_cycles": "dram level: refresh interval (0 = no refresh)",
     "memory_model.dram_rfc_cycles": "dram level: refresh duration",
+    "vector.lanes": "vector unit: elements processed per cycle",
+    "vector.latency_cycles": "vector unit: fixed cycles per entry (pipeline fill), after its loads",
+    "vector.softmax_cost": "vector unit: softmax cycles per `lanes` elements",
+    "vector.layernorm_cost": "vector unit: layernorm cycles per `lanes` elements",
     "cost.tech_nm": "technology node the [cost] figures are for, in nm (informational, nothing is scaled)",
     "cost.mac_area_um2": "area of one MAC (8-bit multiplier + 32-bit adder), um^2",
     "cost.mac_energy_pj": "energy of one MAC operation, pJ",

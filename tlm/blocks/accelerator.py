@@ -24,6 +24,7 @@ from tlm.blocks.scheduler import TileScheduler
 from tlm.blocks.profile import RunProfile, TileTimes, layer_header
 from tlm.blocks.sink import NullTrace, TraceRecorder, is_null
 from tlm.blocks.timing import OpTimes, op_times
+from tlm.blocks.vector import VectorUnit
 from tlm.kernel import Module, Simulator
 from tlm.transport import Command, GenericPayload, InitiatorSocket, Memory, ResponseStatus
 from tlm.workload.dag import critical_path
@@ -103,6 +104,12 @@ class Accelerator(Module):
                                self.trace, functional, self.tile_times, layer_of)
                         for i in range(arch.array.engines)]
         self.scheduler = TileScheduler(self, "scheduler", arch, program, self.engines, self.trace)
+        self.vector: VectorUnit | None = None
+        if program.vector_ops:
+            self.vector = VectorUnit(self, "vector", len(self.engines), arch, program, self.dma, self.trace,
+                                     functional, self.tile_times, layer_of)
+            self.vector.scheduler = self.scheduler
+            self.scheduler.vector = self.vector
 
     def _invalidate_dmi(self, start: int, end: int) -> None:
         """The memory revoked DMI: the DMA's port falls back to transactions."""
@@ -215,7 +222,12 @@ def simulate(program: TileProgram, arch: Arch, *, functional: bool = True,
     del top, sched, sim
     if program.entries >= FREE_BEFORE_PROFILE:
         gc.collect()
-    result.critical_path = critical_path(program, times.standalone_tile(arch, program))
+    weight = times.standalone_tile(arch, program)
+    if program.vector_ops:
+        from tlm.blocks.vector import vector_standalone
+
+        weight = weight + vector_standalone(arch, program, times)
+    result.critical_path = critical_path(program, weight)
     return result
 
 

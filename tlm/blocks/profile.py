@@ -160,9 +160,15 @@ class RunProfile:
         cycles = self.cycles
         engines = arch.array.engines
         peak = engines * arch.array.rows * arch.array.cols
-        tiles = np.flatnonzero(program.kind == EntryKind.TILE)
+        # graph workloads: VEC entries count as their vector layers' "tiles" (on the vector unit)
+        tiles = np.flatnonzero(program.kind != EntryKind.JOIN)
         start, c0, done, eng = (c[tiles] for c in tt.columns())
         compute = times.compute[tiles]
+        if program.vector_ops:
+            from tlm.blocks.vector import vector_cycles
+
+            vec = program.kind[tiles] == EntryKind.VEC
+            compute = np.where(vec, vector_cycles(arch, program)[tiles], compute)
         load = c0 - start
         store = done - c0 - compute
         busy = done - start

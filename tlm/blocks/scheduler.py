@@ -27,6 +27,7 @@ from tlm.workload.program import EntryKind, TileProgram
 
 if TYPE_CHECKING:
     from tlm.blocks.engine import Engine
+    from tlm.blocks.vector import VectorUnit
 
 
 def _only_item(ptr: np.ndarray, idx: np.ndarray) -> array.array[int]:
@@ -57,6 +58,10 @@ class TileScheduler(Module):
         n = program.entries
         self.n = n
         self.is_join = (program.kind == EntryKind.JOIN).tolist()
+        # VEC entries (graph workloads) go to the vector unit, from their own ready queue.
+        self.is_vec = (program.kind == EntryKind.VEC).tolist() if program.vector_ops else None
+        self.vector: VectorUnit | None = None
+        self.vready: deque[int] = deque()
         self.tile_ids = program.tile_id.tolist()
         self.pred_ptr = program.preds.ptr.tolist()
         self.succ_ptr = program.succs.ptr.tolist()
@@ -107,7 +112,7 @@ class TileScheduler(Module):
                 # controller sleeps nothing else changes what it waits for: move
                 # its wake-up earlier (a timed notification keeps the earliest)
                 # rather than waking it now only to compute the same time.
-                due = cycle if self.ready else visible
+                due = cycle if self.ready or self.vready else visible
                 self.wake.notify(due * self.period - self.sim.now)
 
     # -- the controller ------------------------------------------------------------------
@@ -168,6 +173,19 @@ class TileScheduler(Module):
                     self.on_progress(self.completed)
                 if self.on_occupancy is not None:
                     self.on_occupancy(sim.now // period, self.occupancy)
+                continue
+            vu = self.vector
+            if self.vready and vu is not None and not vu.busy and vu.free_at <= now:
+                x = self.vready.popleft()
+                vu.busy = True
+                await wait(dispatch_ps)
+                if tracing:
+                    extra = {} if layer_of is None else {"layer": layer_of[x]}
+                    trace.record("dispatch", tile_ids[x], ready_at.pop(x), sim.now // period,
+                                 engine=vu.index, **extra)
+                else:
+                    del ready_at[x]
+                vu.start(x, tile_ids[x])
                 continue
             if ready:
                 idle: Engine | None
@@ -239,6 +257,9 @@ class TileScheduler(Module):
                     f = e.free_at
                     if not e.busy and f > now and (due < 0 or f < due):
                         due = f
+            if self.vready and vu is not None and not vu.busy and vu.free_at > now \
+                    and (due < 0 or vu.free_at < due):
+                due = vu.free_at
             if due >= 0:
                 wake.notify(due * period - sim.now)
             await wake
@@ -274,6 +295,9 @@ class TileScheduler(Module):
         """Entry `x` has no unfinished predecessor: a join completes, a tile is ready."""
         if self.is_join[x]:
             self.completions.append(x)
+        elif self.is_vec is not None and self.is_vec[x]:
+            self.ready_at[x] = cycle
+            self.vready.append(x)
         else:
             self.ready_at[x] = cycle
             self.ready.append(x)

@@ -32,6 +32,14 @@ def _summary(obj: dict[str, Any], source: str) -> str:
     from tlm.workload.spec import parse_workload
 
     spec = parse_workload(obj, source, Arch())
+    if spec.graph is not None:  # tlm-workload/2
+        nodes = spec.graph.nodes
+        macs = sum(x.layer.M * x.layer.N * x.layer.K for x in nodes if x.layer is not None)
+        counts: dict[str, int] = {}
+        for x in nodes:
+            counts[x.op] = counts.get(x.op, 0) + 1
+        kinds = ", ".join(f"{n} {op}" for op, n in counts.items())
+        return f"graph of {len(nodes)} layers ({kinds}), {macs:,} MACs"
     assert spec.layers is not None
     ops = {op: sum(1 for x in spec.layers if x.op == op) for op in ("conv2d", "gemm")}
     macs = sum(x.M * x.N * x.K for x in spec.layers)
@@ -58,13 +66,37 @@ def run(args: argparse.Namespace) -> int:
         refuse_clashes([("-o", args.output)], [("MODEL", args.model)])
     obj = importer(args.model, args.max_workload_bytes)
     summary = _summary(obj, args.model)  # validates before anything is written
+    weights_note = ""
+    if isinstance(obj.get("weights"), dict) and args.output is not None:
+        # graph weights go to a .npz next to the JSON (inline base64 would make a large file)
+        import base64
+        import io
+        from pathlib import Path
+
+        import numpy as np
+
+        npz = Path(args.output).with_suffix(".weights.npz")
+        buf = io.BytesIO()
+        layers = {x["name"]: x for x in obj["layers"]}
+        arrays = {k: np.frombuffer(base64.b64decode(v), dtype=np.int8) for k, v in obj["weights"].items()}
+        shaped: dict[str, Any] = {k: a.reshape(int(layers[k].get("out_channels", layers[k].get("N", 1))), -1)
+                                  for k, a in arrays.items()}
+        np.savez(buf, **shaped)
+        write_file(npz, buf.getvalue(), "-o")
+        obj["weights"] = npz.name
+        weights_note = f"; weights in {safe_text(str(npz))}"
     text = json.dumps(obj, indent=2) + "\n"
     if args.output is None:
         sys.stdout.write(text)
     else:
         write_file(args.output, text, "-o")
     where = safe_text(args.output) if args.output is not None else "stdout"
-    sys.stderr.write(f"{where}: {summary}\n")
-    sys.stderr.write("weights: tlm-workload/1 carries no tensors; inputs and weights are drawn from the "
-                     "workload seed (0), and biases and batch-norm are not modelled\n")
+    sys.stderr.write(f"{where}: {summary}{weights_note}\n")
+    if obj.get("format") == "tlm-workload/2":
+        sys.stderr.write("weights: quantised to int8 from the initializers (symmetric per tensor, "
+                         "batch-norm folded); the input is drawn from the workload seed (0); biases "
+                         "are not modelled\n")
+    else:
+        sys.stderr.write("weights: tlm-workload/1 carries no tensors; inputs and weights are drawn from the "
+                         "workload seed (0), and biases and batch-norm are not modelled\n")
     return 0

@@ -1,9 +1,11 @@
-"""ONNX model -> `tlm-workload/1` layers (docs/workload.md, "ONNX models").
+"""ONNX model -> `tlm-workload/1` layers (docs/workload.md, "ONNX models"), or a graph.
 
 Needs the `onnx` package (`pip install 'tlmsim[onnx]'`), imported only here
 so that nothing else pays for it. Shapes come from ONNX shape inference.
 
-The graph must be a chain: one input, one output, every node reading the
+Any graph that is not such a chain, or that uses other ops (Add, pools,
+Concat, Softmax ...), is imported as tlm-workload/2 (`tlm.importers.onnx_graph`).
+A chain:  one input, one output, every node reading the
 previous node's output (plus constants: initializers or `Constant` nodes).
 Mapped ops: Conv (group, strides, pads, dilations: square and symmetric),
 Gemm and MatMul (2-D activation times a constant matrix), Relu (fused: every
@@ -208,16 +210,18 @@ def model_to_workload(model: Any, file: str, name: str = "onnx") -> dict[str, An
     """
     import onnx
 
+    from tlm.importers.onnx_graph import GRAPH_OPS, graph_to_workload
+
     g0 = _Graph(file, model)
     _opset(g0, model)
     _check_external(g0)
     for i, node in enumerate(model.graph.node):  # before inference, which stops at unknown ops
         if not node.output or not node.output[0]:
             raise g0.error(g0.node_where(node, i), "has no output")
-        if node.op_type not in SUPPORTED or node.domain not in ("", "ai.onnx"):
+        if node.op_type not in GRAPH_OPS or node.domain not in ("", "ai.onnx"):
             raise g0.error(g0.node_where(node, i), f"op {_text(node.domain) + '.' if node.domain else ''}"
                                                    f"{_text(node.op_type)} has no mapping (supported: "
-                                                   f"{', '.join(SUPPORTED)})")
+                                                   f"{', '.join(GRAPH_OPS)})")
     try:
         inferred = onnx.shape_inference.infer_shapes(model, strict_mode=True)
     except Exception as e:  # onnx raises several types; all mean a malformed model
@@ -228,6 +232,18 @@ def model_to_workload(model: Any, file: str, name: str = "onnx") -> dict[str, An
         if node.op_type == "Constant":  # a tensor value, or None for the scalar/list forms
             g.consts[node.output[0]] = _attrs(node).get("value")
     current, shape = _input(g)
+    if not all(n.op_type in SUPPORTED for n in g.graph.node):
+        return graph_to_workload(g, current, shape, name)
+    try:
+        return _chain(g, current, shape, name)
+    except InputError as e:
+        if "the graph is not a chain" not in e.what and "a chain has one output" not in e.what:
+            raise
+    return graph_to_workload(g, current, shape, name)
+
+
+def _chain(g: _Graph, current: str, shape: list[int], name: str) -> dict[str, Any]:
+    """A chain of Conv/Gemm/MatMul (with fused and layout ops) as tlm-workload/1."""
     readers = Counter(x for n in g.graph.node if n.op_type != "Constant" for x in set(n.input)
                       if x and x not in g.consts)
     layers: list[dict[str, Any]] = []

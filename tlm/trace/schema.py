@@ -11,7 +11,7 @@ RECORD_KEYS = ("op", "tile", "start", "end")
 HEADER_KEYS = ("format", "source", "workload", "clock_period_ps", "arch")
 
 #: The ops both models write, in the order of a tile's life.
-KNOWN_OPS = ("dispatch", "tile", "load_a", "load_b", "load_c", "compute", "store_c")
+KNOWN_OPS = ("dispatch", "tile", "load_a", "load_b", "load_c", "compute", "store_c", "vector")
 
 #: Ops that are DMA operations: they carry `grant` (DMA busy from grant to end).
 DMA_OPS = ("load_a", "load_b", "load_c", "store_c")

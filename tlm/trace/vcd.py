@@ -192,9 +192,11 @@ class VcdWriter(SinkBase):
 
     # -- sorting ---------------------------------------------------------------
     def _sorted_buffer(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        times = np.frombuffer(self._times, dtype=np.int64)
-        keys = np.frombuffer(self._keys, dtype=np.int32)
-        values = np.frombuffer(self._values, dtype=np.int64)
+        # A signal (SIGTERM) can cut a record between its three appends: drop the partial change.
+        n = min(len(self._times), len(self._keys), len(self._values))
+        times = np.frombuffer(self._times, dtype=np.int64)[:n]
+        keys = np.frombuffer(self._keys, dtype=np.int32)[:n]
+        values = np.frombuffer(self._values, dtype=np.int64)[:n]
         order = np.lexsort((keys & 3, times))  # stable: ties keep the order of arrival
         return times[order], keys[order], values[order]
 

@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from tlm.workload import zoo
+
 FORMAT = "tlm-workload/1"
 Workload = dict[str, Any]
 
@@ -129,6 +131,11 @@ BUILTINS: dict[str, Callable[[], Workload]] = {
     "random_dag": random_dag,
     "vgg16": vgg16,
     "dilated_vgg": dilated_vgg,
+    # graph workloads (tlm-workload/2, tlm.workload.zoo): full size, for timing-only runs
+    "resnet18": zoo.resnet18,
+    "resnet50": zoo.resnet50,
+    "mobilenet_v2": zoo.mobilenet_v2_full,
+    "bert_base": zoo.bert_base,
 }
 
 

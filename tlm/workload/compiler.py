@@ -64,8 +64,14 @@ def compile_spec(spec: WorkloadSpec, arch: Arch, file: str, functional: bool = T
                  limits: RunLimits | None = None) -> TileProgram:
     """Lower a validated workload to a TileProgram (see `compile_workload`)."""
     limits = limits or RunLimits()
-    program = _compile_layers(spec, arch, file, functional, limits) if spec.layers is not None \
-        else _compile_tiles(spec, arch, file, functional, limits)
+    if spec.graph is not None:
+        from tlm.workload.graph_compile import compile_graph
+
+        program = compile_graph(spec.name, spec.seed, spec.graph, arch, file, functional, limits)
+    elif spec.layers is not None:
+        program = _compile_layers(spec, arch, file, functional, limits)
+    else:
+        program = _compile_tiles(spec, arch, file, functional, limits)
     # The scheduler admits entries in program order, so a predecessor listed after
     # its successor can fill the dependency table with tiles that never become
     # ready. The layers form is topological by construction (a tile waits for the

@@ -82,13 +82,13 @@ def _finish_longest(preds: Csr, weight: np.ndarray, dist: np.ndarray, frontier: 
 
 
 def critical_path(program: TileProgram, weight: np.ndarray) -> int:
-    """Longest path through the DAG with per-entry weights (joins weigh 0).
+    """Longest path through the DAG with per-entry weights (joins weigh 0, VEC entries count).
 
     Args:
         program: the compiled program.
         weight: one non-negative weight per entry (e.g. cycles per tile).
     """
-    w = np.where(program.kind == EntryKind.TILE, weight, 0)
+    w = np.where(program.kind != EntryKind.JOIN, weight, 0)  # tiles and vector entries
     if program.entries == 0:
         return 0
     return int(longest_paths(program.preds, program.succs, w).max())

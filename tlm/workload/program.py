@@ -38,12 +38,15 @@ from enum import IntEnum
 
 import numpy as np
 
+from tlm.workload.vector_ops import VectorOp
+
 OPS = ("load_a", "load_b", "load_c", "store_c")
 
 
 class EntryKind(IntEnum):
     TILE = 0
     JOIN = 1
+    VEC = 2   # a vector-unit job (graph workloads): op of `vector_ops[layer]`
 
 
 class StoreMode(IntEnum):
@@ -117,6 +120,7 @@ class TileProgram:
     # never reusable. None when reuse is off.
     a_block: np.ndarray | None = None  # int64 [N]
     b_block: np.ndarray | None = None  # int64 [N]
+    vector_ops: dict[int, VectorOp] = field(default_factory=dict)  # layer index -> op of its VEC entries
 
     @property
     def entries(self) -> int:
@@ -147,4 +151,6 @@ class TileProgram:
             v = np.ascontiguousarray(a, dtype="<i8")
             h.update(len(v).to_bytes(8, "little"))
             h.update(v.tobytes())
+        for index, vop in sorted(self.vector_ops.items()):  # graph workloads only
+            h.update(repr((index, vop)).encode())
         return h.hexdigest()

@@ -87,6 +87,8 @@ def reference_outputs(spec: WorkloadSpec, arch: Arch) -> dict[str, np.ndarray]:
     """Every layer's output (or every tile's C) computed directly with numpy."""
     rows = arch.tile_rows
     out: dict[str, np.ndarray] = {}
+    if spec.graph is not None:
+        return _graph_outputs(spec, rows)
     if spec.tiles is not None:
         for i, t in enumerate(spec.tiles):
             a = data.tile_a(spec.seed, i, t.m, t.k)
@@ -114,6 +116,91 @@ def reference_outputs(spec: WorkloadSpec, arch: Arch) -> dict[str, np.ndarray]:
         x = acc if li == len(spec.layers) - 1 else relu_shift_int8(acc, layer.shift)
         out[layer.name] = x
     return out
+
+
+def _run_vector_entry(program: TileProgram, mem: np.ndarray, e: int, first_vec: dict[int, int],
+                      rows: int) -> None:
+    """One VEC entry on the flat memory: gather its inputs, apply its op, scatter its output."""
+    from tlm.workload.vector_ops import POOLS, apply
+
+    assert program.segments is not None
+    v = program.vector_ops[int(program.layer[e])]
+    s = program.segments["load_a"]
+    sl = s.range(e)
+    inputs = [mem[a:a + n].view(np.int8).reshape(-1, ch)
+              for a, n, ch in zip(s.mem_addr[sl].tolist(), s.length[sl].tolist(), v.in_channels)]
+    first = first_vec[int(program.layer[e])]
+    p0 = (e - first) * rows
+    row0 = 0
+    if v.op in POOLS:
+        row0 = int(s.mem_addr[sl][0] - s.mem_addr[s.range(first)][0]) // v.in_channels[0]
+    y = apply(v, inputs, p0, p0 + int(program.m[e]), row0).view(np.uint8).ravel()
+    st = program.segments["store_c"]
+    for a, n, lo in zip(st.mem_addr[st.range(e)].tolist(), st.length[st.range(e)].tolist(),
+                        st.local_addr[st.range(e)].tolist()):
+        mem[a:a + n] = y[lo:lo + n]
+
+
+def _conv_or_gemm(x: np.ndarray, layer: LayerSpec, w_t: np.ndarray, seed: int, li: int,
+                  rows: int) -> np.ndarray:
+    """A MAC layer's int32 accumulators from its int8 input (pixels x channels, or flat)."""
+    if not layer.is_conv:
+        return _matmul_int32(x.reshape(layer.M, layer.K), w_t.T)
+    offsets = None
+    if layer.max_offset is not None:
+        offsets = data.deformable_offsets(seed, li, -(-layer.M // rows), layer.max_offset)
+    acc = np.empty((layer.M, layer.N), dtype=np.int32)
+    gi, go = layer.group_in, layer.group_out
+    x = x.reshape(-1, layer.in_channels)
+    for g in range(layer.groups):
+        a = im2col(x[:, g * gi:(g + 1) * gi], layer, offsets, rows)
+        acc[:, g * go:(g + 1) * go] = _matmul_int32(a, w_t[g * go:(g + 1) * go].T)
+    return acc
+
+
+def _graph_outputs(spec: WorkloadSpec, rows: int) -> dict[str, np.ndarray]:
+    """Every tensor of a graph workload, layer by layer on whole tensors."""
+    from tlm.workload.vector_ops import apply
+
+    graph = spec.graph
+    assert graph is not None
+    h, w, c = graph.input_shape
+    tensors = {graph.input_name: data.layer_input(spec.seed, h * w, c)}
+    read = {t for n in graph.nodes for t in n.inputs}
+    out: dict[str, np.ndarray] = {}
+    for li, node in enumerate(graph.nodes):
+        xs = [tensors[t] for t in node.inputs]
+        oh, ow, oc = node.shape
+        if node.is_alias:
+            tensors[node.name] = xs[0].reshape(oh * ow, oc)
+            continue
+        if node.layer is not None:
+            layer = node.layer
+            if node.heads:  # matmul: per head A_h . B_h, heads side by side
+                from tlm.workload.graph_matmul import reference_matmul
+
+                pairs = reference_matmul(xs[0].reshape(layer.M, -1), xs[1].reshape(-1, xs[1].shape[-1]),
+                                         node.heads, node.transpose_b)
+                acc = np.concatenate([_matmul_int32(a, b) for a, b in pairs], axis=1)
+            else:
+                w_t = graph.weights.get(node.name)
+                if w_t is None:
+                    w_t = data.layer_weights_t(spec.seed, li, layer.N, layer.K)
+                acc = _conv_or_gemm(xs[0], layer, w_t, spec.seed, li, rows)
+            # int32 when nothing reads it (directly or through a reshape)
+            y = relu_shift_int8(acc, layer.shift) if _is_read(graph, node.name, read) else acc
+        else:
+            assert node.vec is not None
+            y = apply(node.vec, [x.reshape(-1, x.shape[-1]) for x in xs], 0, oh * ow)
+        tensors[node.name] = y
+        out[node.name] = y
+    return out
+
+
+def _is_read(graph: Any, name: str, read: set[str]) -> bool:
+    if name in read and any(not n.is_alias for n in graph.nodes if name in n.inputs):
+        return True
+    return any(n.is_alias and n.inputs[0] == name and _is_read(graph, n.name, read) for n in graph.nodes)
 
 
 def _layout(program: TileProgram, arch: Arch | None) -> dict[str, int]:
@@ -149,7 +236,12 @@ def run_program_functionally(program: TileProgram, arch: Arch | None = None) -> 
     outbuf = np.empty(rows * cols * 4, dtype=np.uint8)
     segs = program.segments
     assert segs is not None
+    first_vec: dict[int, int] = {}
     for e in topological_order(program):
+        if program.kind[e] == EntryKind.VEC:
+            first_vec.setdefault(int(program.layer[e]), e)
+            _run_vector_entry(program, mem, e, first_vec, rows)
+            continue
         if program.kind[e] != EntryKind.TILE:
             continue
         spad.fill(0xA5)

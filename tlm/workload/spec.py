@@ -25,13 +25,16 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
 from tlm.arch import MAX_SIZE, Arch
 from tlm.errors import InputError
 from tlm.limits import describe, key_name
+
+if TYPE_CHECKING:
+    from tlm.workload.graph_spec import GraphSpec
 
 FORMAT = "tlm-workload/1"
 OPS = ("gemm", "conv2d")
@@ -108,6 +111,7 @@ class WorkloadSpec:
     seed: int
     layers: tuple[LayerSpec, ...] | None
     tiles: tuple[TileSpec, ...] | None
+    graph: GraphSpec | None = None  # tlm-workload/2 (then layers and tiles are None)
 
 
 def conv_out_size(size: int, kernel: int, stride: int, padding: int, dilation: int) -> int:
@@ -180,8 +184,14 @@ def parse_workload(data: Any, file: str, arch: Arch) -> WorkloadSpec:
         raise rd.error("top level", f"must be a JSON object, got {type(data).__name__}")
     if "format" not in data:
         raise rd.error("format", f"missing field (expected \"{FORMAT}\")")
+    if data["format"] == "tlm-workload/2":
+        from tlm.workload.graph_spec import parse_graph
+
+        name, seed, graph = parse_graph(data, file)
+        return WorkloadSpec(name, seed, None, None, graph)
     if data["format"] != FORMAT:
-        raise rd.error("format", f"unknown format {describe(data['format'])} (expected \"{FORMAT}\")")
+        raise rd.error("format", f"unknown format {describe(data['format'])} "
+                                 f"(expected \"{FORMAT}\" or \"tlm-workload/2\")")
     for key in data:
         if key not in _TOP_KEYS:
             raise rd.error(key_name(key), _unknown_key_message(key, _TOP_KEYS))

@@ -1,0 +1,314 @@
+"""ONNX graph -> `tlm-workload/2` (residual blocks, branches, pooling, attention pieces).
+
+`tlm.importers.onnx` imports a plain chain of Conv/Gemm/MatMul as
+tlm-workload/1; any other graph comes here. Every node becomes a layer named
+after the node (or its output tensor), reading the layers that produce its
+inputs:
+
+| ONNX                               | layer                                            |
+|------------------------------------|--------------------------------------------------|
+| Conv, QLinearConv                  | conv2d (groups, strides, pads, dilations)        |
+| Gemm, MatMul (constant B)          | gemm                                             |
+| Add (two activations)              | add                                              |
+| Relu                               | fused (no layer) after a Conv/Gemm/MatMul, whose store applies ReLU; else relu |
+| BatchNormalization                 | folded into the Conv before it (no layer)        |
+| Clip                               | clip (bounds rounded to integers, clamped to int8) |
+| MaxPool, AveragePool               | maxpool, avgpool (square kernel, equal pads)     |
+| GlobalAveragePool                  | globalavgpool                                    |
+| Concat (axis 1 of N x C x H x W)   | concat                                           |
+| Softmax, LayerNormalization (last axis) | softmax, layernorm                          |
+| Flatten, Reshape                   | flatten / reshape (where the bytes stay in place)|
+| Identity, Dropout, QuantizeLinear, DequantizeLinear | none: the workload is int8 already |
+
+Tensors are NHWC for the workload: an N x C x H x W tensor (N = 1) is the
+H x W x C image, a 2-D M x K tensor the M x 1 x K one. Operand data comes from
+the workload seed (initializers give only shapes).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tlm.errors import InputError
+from tlm.importers.onnx import MAX_NAME, _attrs, _clean, _conv, _Graph, _ints, _matmul, _one, _reshape_ok
+from tlm.limits import describe
+
+GRAPH_OPS = ("Conv", "QLinearConv", "Gemm", "MatMul", "Add", "Relu", "BatchNormalization", "Clip",
+             "MaxPool", "AveragePool", "GlobalAveragePool", "Concat", "Softmax", "LayerNormalization",
+             "Flatten", "Reshape", "Transpose", "Mul", "Div", "Identity", "Dropout", "QuantizeLinear",
+             "DequantizeLinear", "Constant")
+_PASS = ("Identity", "Dropout", "QuantizeLinear", "DequantizeLinear")
+_MAC = ("Conv", "QLinearConv", "Gemm", "MatMul")
+
+
+def _nhwc(shape: list[int]) -> tuple[int, int, int]:
+    if len(shape) == 4:
+        return shape[2], shape[3], shape[1]
+    if len(shape) == 2:
+        return shape[0], 1, shape[1]
+    if len(shape) == 3 and shape[0] == 1:
+        return shape[1], 1, shape[2]
+    raise ValueError(shape)
+
+
+def _const_value(g: _Graph, name: str) -> float | None:
+    """A scalar constant's value (Clip bounds), or None when absent."""
+    if not name:
+        return None
+    t = g.consts.get(name)
+    if t is None:
+        raise g.error(f"tensor {describe(name)}", "must be a constant")
+    import onnx.numpy_helper
+
+    arr = onnx.numpy_helper.to_array(t)
+    return float(arr.reshape(-1)[0]) if arr.size else None
+
+
+def _int8(v: float | None, default: int) -> int:
+    return default if v is None else max(-128, min(127, round(v)))
+
+
+def graph_to_workload(g: _Graph, input_name: str, input_shape: list[int], name: str) -> dict[str, Any]:
+    """The tlm-workload/2 object of a shape-inferred graph (see the module docstring)."""
+    tensor: dict[str, str] = {input_name: "input"}   # ONNX tensor -> workload tensor
+    made_by: dict[str, str] = {"input": "input"}       # workload tensor -> producing op kind
+    # attention views of a tensor's bytes (token-major, heads side by side in the channels):
+    # "split" = [1, T, H, D], "heads" = [1, H, T, D], "heads_t" = [1, H, D, T]; value (view, H)
+    views: dict[str, tuple[str, int]] = {}
+    wts: dict[str, Any] = {}   # layer -> its ONNX weight array (Conv: Cout x Cin/g x kh x kw; gemm: N x K)
+    layers: list[dict[str, Any]] = []
+    names: set[str] = {"input"}
+    for i, node in enumerate(g.graph.node):
+        if node.op_type == "Constant":
+            continue
+        where = g.node_where(node, i)
+        op = node.op_type
+        acts = [x for x in node.input if x and x not in g.consts]
+        for x in acts:
+            if x not in tensor:
+                raise g.error(where, f"reads {describe(x)}, which no supported node produces")
+        out = node.output[0]
+        src = tensor[acts[0]] if acts else None
+        view = _view(g, node, where, op, acts, views)
+        if view is not None:  # a reshape/transpose of attention heads: the bytes stay in place
+            tensor[out] = src or ""
+            if view[0]:
+                views[out] = view
+            continue
+        if op in ("Mul", "Div") or (op == "Add" and len(acts) == 1):
+            # scaling by a constant (left to the store's shift) or a bias add: no layer
+            if len(acts) != 1:
+                raise g.error(where, f"{op} of two activations is not supported")
+            tensor[out] = src or ""
+            if acts[0] in views:
+                views[out] = views[acts[0]]
+            continue
+        if op == "MatMul" and len(acts) == 2:
+            a_view, b_view = views.get(acts[0]), views.get(acts[1])
+            if a_view is None or b_view is None or a_view[0] != "heads" or b_view[0] not in ("heads", "heads_t"):
+                raise g.error(where, "a product of two activations is supported for attention heads only "
+                                     "(A: [1, H, T, D], B: [1, H, D, T] or [1, H, T, D] from Reshape + Transpose)")
+            lname = _name(node, out, i, layers, names)
+            layer = {"name": lname, "op": "matmul", "heads": a_view[1], "inputs": [tensor[x] for x in acts]}
+            if b_view[0] == "heads_t":
+                layer["transpose_b"] = True
+            layers.append(layer)
+            tensor[out] = lname
+            made_by[lname] = "mac"
+            views[out] = ("heads", a_view[1])
+            continue
+        if op == "Softmax" and acts and acts[0] in views and views[acts[0]][0] == "heads":
+            if _attrs(node).get("axis", -1) not in (-1, 3):
+                raise g.error(where, "softmax over attention heads must be over the last axis")
+            lname = _name(node, out, i, layers, names)
+            layers.append({"name": lname, "op": "softmax", "groups": views[acts[0]][1], "inputs": [src]})
+            tensor[out] = lname
+            made_by[lname] = "vector"
+            views[out] = views[acts[0]]
+            continue
+        if op in _PASS or op == "BatchNormalization" or (op == "Relu" and made_by.get(src or "") == "mac"):
+            if src is None:  # e.g. DequantizeLinear of a weight: a constant of the same shape
+                g.consts[out] = g.consts[node.input[0]]
+                continue
+            if op == "BatchNormalization" and made_by.get(src) != "mac":
+                raise g.error(where, "BatchNormalization must follow a Conv (it is folded into it)")
+            if op == "BatchNormalization" and src in wts:
+                wts[src] = _fold_bn(g, node, wts[src])
+            tensor[out] = src
+            continue
+        lname = _name(node, out, i, layers, names)
+        in_shape = g.shape(acts[0], where) if acts else []
+        layer = _layer(g, node, where, op, acts, in_shape, lname)
+        layer["inputs"] = [tensor[x] for x in acts]
+        w = _weight_of(g, node, op)
+        if w is not None:
+            wts[lname] = w
+        layers.append(layer)
+        tensor[out] = lname
+        made_by[lname] = "mac" if op in _MAC else "vector"
+    if not layers:
+        raise g.error("graph", "has no node that maps to a layer")
+    h, w, c = _nhwc(input_shape)
+    workload: dict[str, Any] = {"format": "tlm-workload/2", "name": name, "seed": 0,
+                                "input": {"name": "input", "height": h, "width": w, "channels": c},
+                                "layers": layers}
+    if wts:
+        import base64
+
+        workload["weights"] = {k: base64.b64encode(quantize(v).tobytes()).decode("ascii")
+                               for k, v in wts.items()}
+    return workload
+
+
+def _weight_of(g: _Graph, node: Any, op: str) -> Any:
+    """The weight tensor of a Conv/Gemm/MatMul node as numpy (Conv layout, or N x K), or None."""
+    import numpy as np
+    import onnx.numpy_helper
+
+    idx = {"Conv": 1, "QLinearConv": 3, "Gemm": 1, "MatMul": 1}.get(op)
+    if idx is None or len(node.input) <= idx:
+        return None
+    t = g.consts.get(node.input[idx])
+    if t is None or not hasattr(t, "dims"):
+        return None
+    w = onnx.numpy_helper.to_array(t)
+    if op in ("Gemm", "MatMul"):
+        trans = op == "Gemm" and _attrs(node).get("transB", 0)
+        w = w if trans else w.T
+    return np.ascontiguousarray(w)
+
+
+def _fold_bn(g: _Graph, node: Any, w: Any) -> Any:
+    """Conv weights times the BatchNormalization scale gamma / sqrt(var + eps) per output channel."""
+    import numpy as np
+    import onnx.numpy_helper
+
+    if w.dtype == np.int8:
+        return w  # already quantised (QDQ): BN cannot be folded into integers
+    gamma, var = (onnx.numpy_helper.to_array(g.consts[node.input[i]]).astype(np.float64) for i in (1, 4))
+    eps = float(_attrs(node).get("epsilon", 1e-5))
+    return w * (gamma / np.sqrt(var + eps)).reshape(-1, *([1] * (w.ndim - 1)))
+
+
+def quantize(w: Any) -> Any:
+    """An ONNX weight as the workload's int8 N x K (conv K in (ky, kx, c) order).
+
+    Float weights: symmetric per-tensor, scale = max|w| / 127, q = round-half-even(w / scale)
+    (all zeros for an all-zero tensor). int8 weights (QDQ, QLinearConv) are taken as they are.
+    """
+    import numpy as np
+
+    if w.dtype != np.int8:
+        top = float(np.max(np.abs(w))) if w.size else 0.0
+        w = np.zeros(w.shape, dtype=np.int8) if top == 0.0 else \
+            np.clip(np.round(w.astype(np.float64) * (127.0 / top)), -127, 127).astype(np.int8)
+    if w.ndim == 4:  # Cout x Cin/g x kh x kw -> Cout x (kh, kw, Cin/g)
+        w = w.transpose(0, 2, 3, 1)
+    return np.ascontiguousarray(w.reshape(w.shape[0], -1))
+
+
+def _name(node: Any, out: str, i: int, layers: list[dict[str, Any]], names: set[str]) -> str:
+    lname = _clean(node.name) or _clean(out) or f"layer{len(layers)}"
+    if lname in names:
+        lname = f"{lname[:MAX_NAME - 8]}#{i}"
+    names.add(lname)
+    return lname
+
+
+def _view(g: _Graph, node: Any, where: str, op: str, acts: list[str],
+          views: dict[str, tuple[str, int]]) -> tuple[str, int] | None:
+    """The attention view a Reshape/Transpose gives (("", 0): back to a plain tensor), or None
+    when the node is no such reshape."""
+    if op not in ("Reshape", "Transpose") or len(acts) != 1:
+        return None
+    x, out = g.shape(acts[0], where), g.shape(node.output[0], where)
+    v = views.get(acts[0])
+    if op == "Reshape":
+        if v is None and len(x) in (2, 3) and len(out) == 4 and out[0] == 1 and out[1] == x[-2] \
+                and out[2] * out[3] == x[-1]:
+            return ("split", out[2])
+        if v is not None and v[0] == "split" and len(out) in (2, 3):
+            return ("", 0)
+        if v is not None:
+            raise g.error(where, f"reshapes attention heads {x} to {out}; only back to tokens x features")
+        return None
+    perm = list(_attrs(node).get("perm", []))
+    if v is not None and v[0] == "split" and perm == [0, 2, 1, 3]:
+        return ("heads", v[1])
+    if v is not None and v[0] == "split" and perm == [0, 2, 3, 1]:
+        return ("heads_t", v[1])
+    if v is not None and v[0] == "heads" and perm == [0, 2, 1, 3]:
+        return ("split", v[1])
+    raise g.error(where, f"Transpose perm {perm} of a {len(x)}-D tensor is supported only between attention "
+                         "head layouts ([1, T, H, D] <-> [1, H, T, D], and [1, H, D, T] for K)")
+
+
+def _layer(g: _Graph, node: Any, where: str, op: str, acts: list[str], x: list[int],
+           lname: str) -> dict[str, Any]:
+    a = _attrs(node)
+    if op in ("Conv", "QLinearConv"):
+        if op == "QLinearConv":  # x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp[, B]
+            node = _Proxy(node, [node.input[0], node.input[3]])
+        layer = _conv(g, node, where, x, lname)
+        return {k: v for k, v in layer.items() if k not in ("in_channels", "height", "width")}
+    if op in ("Gemm", "MatMul"):
+        if len(acts) != 1:
+            raise g.error(where, "a product of two activations (attention's Q.K^T, P.V) is not supported "
+                                 "yet: B must be a constant")
+        if len(x) == 3 and x[0] == 1:
+            x = x[1:]
+        layer = _matmul(g, node, where, x, lname)
+        return {"name": lname, "op": "gemm", "N": layer["N"]}
+    if op == "Add":
+        if len(acts) != 2:
+            raise g.error(where, "Add needs two activations (a residual); adding a constant is not supported")
+        return {"name": lname, "op": "add"}
+    if op == "Relu":
+        return {"name": lname, "op": "relu"}
+    if op == "Clip":
+        lo = _const_value(g, node.input[1]) if len(node.input) > 1 else a.get("min")
+        hi = _const_value(g, node.input[2]) if len(node.input) > 2 else a.get("max")
+        return {"name": lname, "op": "clip", "min": _int8(lo, -128), "max": _int8(hi, 127)}
+    if op in ("MaxPool", "AveragePool"):
+        k = _one(_ints(a, "kernel_shape", [1, 1], g, where), "kernel_shape", g, where)
+        s = _one(_ints(a, "strides", [1, 1], g, where), "strides", g, where)
+        p = _one(_ints(a, "pads", [0, 0, 0, 0], g, where), "pads", g, where)
+        if a.get("ceil_mode", 0):
+            raise g.error(where, "ceil_mode = 1 is not supported")
+        return {"name": lname, "op": "maxpool" if op == "MaxPool" else "avgpool", "kernel": k, "stride": s,
+                "padding": p}
+    if op == "GlobalAveragePool":
+        return {"name": lname, "op": "globalavgpool"}
+    if op == "Concat":
+        if len(x) != 4 or a.get("axis") not in (1, -3):
+            raise g.error(where, f"only the channel axis (1) of N x C x H x W is supported, got "
+                                 f"{describe(a.get('axis'))}")
+        return {"name": lname, "op": "concat"}
+    if op in ("Softmax", "LayerNormalization"):
+        axis = a.get("axis", -1)
+        if axis not in (-1, len(x) - 1) and not (len(x) == 4 and axis == 1):
+            raise g.error(where, f"only the last (channel) axis is supported, got {axis}")
+        return {"name": lname, "op": "softmax" if op == "Softmax" else "layernorm"}
+    # Flatten, Reshape
+    out = g.shape(node.output[0], where)
+    _reshape_ok(g, where, x, out)
+    if out[0] == 1:
+        return {"name": lname, "op": "flatten"}
+    hh, ww, cc = _nhwc(out)
+    return {"name": lname, "op": "reshape", "shape": [hh, ww, cc]}
+
+
+class _Proxy:
+    """A node seen with other inputs (QLinearConv's x and w in Conv's places)."""
+
+    def __init__(self, node: Any, inputs: list[str]) -> None:
+        self._node = node
+        self.input = inputs
+
+    def __getattr__(self, key: str) -> Any:
+        return getattr(self._node, key)
+
+
+def check_supported(g: _Graph, error_cls: type[InputError] = InputError) -> bool:
+    """Whether every node has a graph mapping (the caller reports the first one that has not)."""
+    return all(n.op_type in GRAPH_OPS and n.domain in ("", "ai.onnx") for n in g.graph.node)

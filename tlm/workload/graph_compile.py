@@ -1,0 +1,300 @@
+"""Graph workload (`tlm-workload/2`) -> TileProgram.
+
+Layers are lowered in the graph's compile order (topological). A MAC layer
+is lowered exactly like a v1 layer (`tlm.workload.lowering`), with the
+producer of its input tensor in the role of the previous layer, so its tiles
+wait only for the m-groups that produced the bytes they read. A vector layer
+becomes one VEC entry per chunk of `rows` output pixels (the m-group size of
+every layer, so any consumer finds its producers by pixel / rows):
+
+- load_a: per input, one segment of the input pixels the chunk reads (pools:
+  whole input image rows; globalavgpool: the whole input), placed one after
+  the other in the vector unit's buffer from local address 0;
+- store_c: one segment, the chunk's output pixels, from local address 0;
+- dependencies: per input, the representative entry (join or final tile or
+  VEC entry) of every producer m-group holding a byte the chunk reads.
+
+Memory: the network input, then per layer in compile order its weights
+(MAC), its output, its partial sums (MAC with a chunked K). `reshape` and
+`flatten` own no memory: they name the bytes of their input.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tlm.arch import Arch
+from tlm.errors import InputError
+from tlm.limits import RunLimits
+from tlm.workload import data
+from tlm.workload.budget import PER_DMA_BYTE, PER_EDGE, PER_ENTRY, layers_budget
+from tlm.workload.graph_matmul import patch_b
+from tlm.workload.graph_spec import GraphNode, GraphSpec
+from tlm.workload.layout import MAX_ENTRIES, LayerPlan, Layout, align_up, ceil_div
+from tlm.workload.lowering import LayerEntries, lower_layer
+from tlm.workload.program import OPS, Csr, EntryKind, OutputRegion, TileProgram
+from tlm.workload.segments import SegList, SegmentCollector, ptr_from_counts, range_index, segment_beats, \
+    sum_per_owner
+from tlm.workload.spec import LayerSpec
+from tlm.workload.vector_ops import POOLS, VectorOp
+
+
+def _bases(graph: GraphSpec) -> dict[str, str]:
+    """Per tensor name, the tensor owning its bytes (aliases resolved)."""
+    base = {graph.input_name: graph.input_name}
+    for n in graph.nodes:
+        base[n.name] = base[n.inputs[0]] if n.is_alias else n.name
+    return base
+
+
+def plan_graph(graph: GraphSpec, arch: Arch, file: str) -> tuple[list[LayerPlan | None], dict[str, int], int]:
+    """Per node its plan (None for aliases), per storage tensor its address, the memory size."""
+    rows, cols, kmax = arch.array.rows, arch.array.cols, arch.kmax
+    base = _bases(graph)
+    read = {base[t] for n in graph.nodes if not n.is_alias for t in n.inputs}
+    h, w, c = graph.input_shape
+    addr_of = {graph.input_name: 0}
+    channels = {graph.input_name: c}
+    addr = align_up(h * w * c)
+    plans: list[LayerPlan | None] = []
+    entry = tile = 0
+    for i, node in enumerate(graph.nodes):
+        if node.is_alias:
+            plans.append(None)
+            continue
+        src = base[node.inputs[0]]
+        last = node.name not in read
+        if node.layer is not None:
+            spec = node.layer
+            if spec.is_conv and channels[src] != spec.in_channels:
+                raise InputError(file, f"layers[{node.position}].inputs",
+                                 f"conv2d cannot read {node.inputs[0]!r}, a reshape that changes the channels")
+            m_groups, n_groups = ceil_div(spec.M, rows), spec.groups * ceil_div(spec.group_out, cols)
+            k_chunks = ceil_div(spec.K, kmax)
+            w_addr = addr
+            addr = align_up(addr + spec.N * spec.K)
+            out_addr = addr
+            addr = align_up(addr + spec.M * spec.N * (4 if last else 1))
+            part_addr = -1
+            if k_chunks > 1:
+                part_addr = addr
+                addr = align_up(addr + spec.M * spec.N * 4)
+            plan = LayerPlan(index=i, spec=spec, m_groups=m_groups, n_groups=n_groups, k_chunks=k_chunks,
+                             chunk=ceil_div(spec.K, k_chunks), join=n_groups >= 2 and not last, last=last,
+                             first_entry=entry, first_tile=tile, in_addr=addr_of[src],
+                             in_row=spec.in_channels if spec.is_conv else spec.K,
+                             w_addr=w_addr, out_addr=out_addr, part_addr=part_addr)
+        else:
+            v = node.vec
+            assert v is not None
+            oh, ow, oc = node.shape
+            spec = LayerSpec(name=node.name, op=node.op, M=oh * ow, N=oc, K=0, out_h=oh, out_w=ow)
+            out_addr = addr
+            addr = align_up(addr + oh * ow * oc)
+            plan = LayerPlan(index=i, spec=spec, m_groups=ceil_div(oh * ow, rows), n_groups=1, k_chunks=1,
+                             chunk=0, join=False, last=False, first_entry=entry, first_tile=tile,
+                             in_addr=addr_of[src], in_row=c, w_addr=-1, out_addr=out_addr, part_addr=-1)
+        addr_of[node.name] = plan.out_addr
+        channels[node.name] = node.shape[2]
+        plans.append(plan)
+        entry += plan.entries
+        tile += plan.entries if node.vec is not None else plan.tiles
+    if addr > arch.memory.bytes:
+        raise InputError(file, "layers", f"operands need {addr} bytes of external memory, "
+                                         f"more than [memory] bytes = {arch.memory.bytes}")
+    if entry > MAX_ENTRIES:
+        raise InputError(file, "layers", f"lowers to {entry} entries, more than the {MAX_ENTRIES} supported")
+    return plans, addr_of, addr
+
+
+def _vector_rows(v: VectorOp, p0: np.ndarray, p1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Vectorised `vector_ops.input_rows`: the input pixels each chunk reads (first input)."""
+    if v.op == "globalavgpool":
+        return np.zeros_like(p0), np.full_like(p1, v.height * v.width)
+    if v.op not in POOLS:
+        return p0, p1
+    oy0, oy1 = p0 // v.out_w, (p1 - 1) // v.out_w
+    iy0 = np.maximum(0, oy0 * v.stride - v.padding)
+    iy1 = np.minimum(v.height - 1, oy1 * v.stride - v.padding + v.kernel - 1)
+    return iy0 * v.width, (iy1 + 1) * v.width
+
+
+def lower_vector(plan: LayerPlan, v: VectorOp, sources: list[tuple[int, LayerPlan | None, int]],
+                 arch: Arch, functional: bool) -> LayerEntries:
+    """The VEC entries of one vector layer.
+
+    Args:
+        sources: per input (address, producer plan or None for the network
+            input, channels of the producer's own tensor).
+    """
+    rows, bus = arch.array.rows, arch.dma.bus_bytes
+    E = plan.entries
+    g = np.arange(E, dtype=np.int64)
+    p0 = g * rows
+    p1 = np.minimum(plan.spec.M, p0 + rows)
+    r0, r1 = _vector_rows(v, p0, p1)
+    lengths: list[np.ndarray] = []
+    mems: list[np.ndarray] = []
+    producers: list[tuple[np.ndarray, np.ndarray, int, int] | None] = []
+    for (addr, prod, base_c), ch in zip(sources, v.in_channels):
+        lengths.append((r1 - r0) * ch)
+        mems.append(addr + r0 * ch)
+        if prod is None:
+            producers.append(None)
+            continue
+        lo = (r0 * ch) // base_c // rows
+        hi = (r1 * ch - 1) // base_c // rows
+        per = prod.entries_per_group
+        producers.append((lo, hi - lo + 1, prod.first_entry + per - 1, per))
+    n_in = len(sources)
+    length = np.stack(lengths, axis=1).ravel()
+    mem = np.stack(mems, axis=1).ravel()
+    local = (np.cumsum(np.stack(lengths, axis=1), axis=1) - np.stack(lengths, axis=1)).ravel()
+    load = SegList(np.arange(E + 1, dtype=np.int64) * n_in, mem, length, local,
+                   np.zeros(E * n_in, dtype=bool))
+    oc = plan.spec.N
+    store = SegList(np.arange(E + 1, dtype=np.int64), plan.out_addr + p0 * oc, (p1 - p0) * oc,
+                    np.zeros(E, dtype=np.int64), np.zeros(E, dtype=bool))
+    beats = {op: np.zeros(E, dtype=np.int64) for op in OPS}
+    moved = {op: np.zeros(E, dtype=np.int64) for op in OPS}
+    for op, s in (("load_a", load), ("store_c", store)):
+        beats[op] = sum_per_owner(segment_beats(s.mem_addr, s.length, s.zero, bus), s.ptr)
+        moved[op] = sum_per_owner(s.length, s.ptr)
+    # dependencies: per entry, the producers' representatives, deduplicated and ascending
+    owners, items = [], []
+    for p in producers:
+        if p is None:
+            continue
+        lo, cnt, first_rep, per = p
+        owners.append(np.repeat(g, cnt))
+        items.append(first_rep + range_index(lo, cnt) * per)
+    if owners:
+        own, itm = np.concatenate(owners), np.concatenate(items)
+        key = np.unique(own * (1 << 32) + itm)
+        own, itm = key >> 32, key & ((1 << 32) - 1)
+    else:
+        own = itm = np.zeros(0, dtype=np.int64)
+    counts = np.bincount(own, minlength=E).astype(np.int64)
+    zeros32 = np.zeros(E, dtype=np.int32)
+    return LayerEntries(kind=np.full(E, EntryKind.VEC, dtype=np.uint8), tile_id=plan.first_tile + g,
+                        m=(p1 - p0).astype(np.int32), n=np.full(E, oc, dtype=np.int32), k=zeros32,
+                        load_c=np.zeros(E, dtype=np.bool_), store_mode=np.zeros(E, dtype=np.uint8),
+                        pred_counts=counts, pred_idx=itm,
+                        beats=beats, bytes=moved,
+                        segments={"load_a": load, "store_c": store,
+                                  "load_b": SegList(np.zeros(E + 1, dtype=np.int64), *(np.zeros(0, dtype=np.int64),) * 3,
+                                                    np.zeros(0, dtype=bool)),
+                                  "load_c": SegList(np.zeros(E + 1, dtype=np.int64), *(np.zeros(0, dtype=np.int64),) * 3,
+                                                    np.zeros(0, dtype=bool))} if functional else None)
+
+
+def compile_graph(name: str, seed: int, graph: GraphSpec, arch: Arch, file: str, functional: bool,
+                  limits: RunLimits) -> TileProgram:
+    """Lower a validated graph to a TileProgram (entries in compile order)."""
+    plans, addr_of, memory_size = plan_graph(graph, arch, file)
+    base = _bases(graph)
+    plan_of = {n.name: p for n, p in zip(graph.nodes, plans) if p is not None}
+    channels = {graph.input_name: graph.input_shape[2], **{n.name: n.shape[2] for n in graph.nodes}}
+    mac = tuple(p for n, p in zip(graph.nodes, plans) if p is not None and n.layer is not None)
+    n_entries = sum(p.entries for p in plans if p is not None)
+    budget = layers_budget(file, Layout(mac, 0, (1, 1), memory_size, sum(p.entries for p in mac)),
+                           arch, limits, functional)
+    vec_entries = n_entries - sum(p.entries for p in mac)
+    budget.add(vec_entries * PER_ENTRY, f"{vec_entries:,} vector entries")
+    if functional:
+        budget.add(PER_DMA_BYTE * 2 * memory_size, "the vector unit's copy plans")
+    budget.check("layers", "the whole program")
+    parts: list[LayerEntries] = []
+    used: list[LayerPlan] = []
+    collectors = {op: SegmentCollector() for op in OPS} if functional else None
+    vector_ops: dict[int, VectorOp] = {}
+    for node, plan in zip(graph.nodes, plans):
+        if plan is None:
+            continue
+        if node.vec is not None:
+            srcs = [(addr_of[base[t]], plan_of.get(base[t]), channels[base[t]]) for t in node.inputs]
+            part = lower_vector(plan, node.vec, srcs, arch, functional)
+            budget.add(int(part.pred_idx.shape[0]) * PER_EDGE, f"dependencies of layer {node.name!r}")
+            vector_ops[plan.index] = node.vec
+        else:
+            part = lower_layer(plan, plan_of.get(base[node.inputs[0]]), arch, seed, functional, budget)
+            if node.heads:  # matmul: B is the second input tensor, not weights
+                b = base[node.inputs[1]]
+                part = patch_b(part, plan, arch, addr_of[b], plan_of.get(b), channels[b], node.transpose_b,
+                               functional)
+        if collectors is not None and part.segments is not None:
+            for op in OPS:
+                collectors[op].add(part.segments[op])
+            part.segments = None
+        parts.append(part)
+        used.append(plan)
+
+    def cat(attr: str) -> np.ndarray:
+        return np.concatenate([getattr(p, attr) for p in parts])
+
+    kind = cat("kind")
+    layer = np.concatenate([np.full(p.entries, p.index, dtype=np.int32) for p in used])
+    shift = np.concatenate([np.full(p.entries, p.spec.shift, dtype=np.uint8) for p in used])
+    shift[kind != EntryKind.TILE] = 0
+    program = TileProgram(
+        name=name, seed=seed, kind=kind, tile_id=cat("tile_id"), layer=layer,
+        m=cat("m"), n=cat("n"), k=cat("k"), load_c=cat("load_c"), store_mode=cat("store_mode"),
+        shift=shift, preds=Csr(ptr=ptr_from_counts(cat("pred_counts")), idx=cat("pred_idx")),
+        succs=Csr(ptr=np.zeros(1, dtype=np.int64), idx=np.zeros(0, dtype=np.int64)),
+        beats={op: np.concatenate([p.beats[op] for p in parts]) for op in OPS},
+        bytes={op: np.concatenate([p.bytes[op] for p in parts]) for op in OPS},
+        segments={op: c.build() for op, c in collectors.items()} if collectors is not None else None,
+        memory_size=memory_size, vector_ops=vector_ops)
+    program.info["form"] = "graph"
+    program.info["layers"] = [_layer_info(n, p) for n, p in zip(graph.nodes, plans)]
+    for n, p in zip(graph.nodes, plans):
+        if p is not None:
+            program.outputs.append(OutputRegion(n.name, p.out_addr, "int32" if p.last and n.layer else "int8",
+                                                (p.spec.M, p.spec.N)))
+    if functional:
+        h, w, c = graph.input_shape
+        program.memory_image.append((0, data.layer_input(seed, h * w, c).tobytes()))
+        for n, p in zip(graph.nodes, plans):
+            if p is not None and n.layer is not None and not n.heads:
+                wt = graph.weights.get(n.name)
+                if wt is None:
+                    wt = data.layer_weights_t(seed, p.index, p.spec.N, p.spec.K)
+                program.memory_image.append((p.w_addr, wt.tobytes()))
+    return program
+
+
+def _layer_info(node: GraphNode, p: LayerPlan | None) -> dict[str, object]:
+    """A layer's row of `program.info["layers"]` (aliases: no entries)."""
+    if p is None:
+        return {"name": node.name, "op": node.op, "M": 0, "N": 0, "K": 0, "tiles": 0, "joins": 0,
+                "first_entry": -1, "inputs": list(node.inputs)}
+    s = p.spec
+    row: dict[str, object] = {"name": s.name, "op": node.op, "M": s.M, "N": s.N, "K": s.K,
+                              "m_groups": p.m_groups, "n_groups": p.n_groups, "k_chunks": p.k_chunks,
+                              "chunk": p.chunk, "tiles": p.tiles if node.layer else 0,
+                              "joins": p.m_groups if p.join else 0, "first_entry": p.first_entry,
+                              "inputs": list(node.inputs)}
+    if node.vec is not None:
+        row["vector_entries"] = p.entries
+    if s.is_conv:
+        row.update({"out_h": s.out_h, "out_w": s.out_w})
+        if s.groups > 1:
+            row["groups"] = s.groups
+    return row
+
+
+def refuse_vector_ops(program: TileProgram, file: str) -> None:
+    """The RTL has no vector unit yet: refuse a program with VEC entries.
+
+    Raises:
+        InputError: naming the first vector layer and its op.
+    """
+    if not program.vector_ops:
+        return
+    index = min(program.vector_ops)
+    layers: Any = program.info.get("layers") or []
+    name = layers[index]["name"] if index < len(layers) else str(index)
+    raise InputError(file, f"layer {name!r}", f"vector op {program.vector_ops[index].op} cannot run on "
+                                              "the RTL (it has no vector unit yet); use tlmsim sim")

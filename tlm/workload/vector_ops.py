@@ -1,0 +1,155 @@
+"""The vector unit's operations: op codes, parameters and exact int8 semantics.
+
+Every vector op reads int8 tensors and writes an int8 tensor (NHWC, pixels x
+channels, row-major). The same functions serve the numpy reference (whole
+tensors) and the TLM vector unit (one entry's chunk of output pixels), so
+their results agree bit for bit; what the two do independently is the
+tiling, the DMA segment lists and the dependencies.
+
+Semantics (x, a, b int8; results saturate to [-128, 127]):
+
+- add: a + b.   relu: max(x, 0).   clip: min(max(x, min), max).
+- requant: (x * multiplier) >> shift (arithmetic shift, floor).
+- maxpool: max over the window's taps inside the input (padding never wins).
+- avgpool: floor(sum of the taps inside the input / kernel^2) (padding counts as 0).
+- globalavgpool: floor(sum over all pixels / pixels), one output pixel.
+- concat: channels of the inputs side by side, in input order.
+- softmax: per pixel over its channels (or each of `groups` equal slices), in float64:
+  round_half_even(127 * softmax(x / 2^in_shift)).
+- layernorm: per pixel over its channels, in float64:
+  round_half_even((x - mean) / sqrt(var + 2^-10) * 2^out_shift) (no affine part).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Op codes of VEC entries (stable: they are part of the entry encoding).
+OP_CODES: dict[str, int] = {
+    "add": 1, "relu": 2, "clip": 3, "requant": 4, "maxpool": 5, "avgpool": 6,
+    "globalavgpool": 7, "concat": 8, "softmax": 9, "layernorm": 10,
+}
+VECTOR_OPS = tuple(OP_CODES)
+POOLS = ("maxpool", "avgpool")
+ROWWISE = ("softmax", "layernorm")
+
+
+@dataclass(frozen=True)
+class VectorOp:
+    """One vector layer: what its entries compute and on which shapes.
+
+    `in_channels` has one value per input; `height x width` is the (first)
+    input's image (pools), `out_h x out_w` the output's.
+    """
+
+    op: str
+    in_channels: tuple[int, ...]
+    height: int
+    width: int
+    out_h: int
+    out_w: int
+    out_channels: int
+    kernel: int = 1
+    stride: int = 1
+    padding: int = 0
+    lo: int = -128          # clip bounds
+    hi: int = 127
+    multiplier: int = 1     # requant
+    shift: int = 0          # requant shift, softmax in_shift, layernorm out_shift
+    groups: int = 1         # softmax: channels split into this many independent groups (heads)
+
+    @property
+    def code(self) -> int:
+        return OP_CODES[self.op]
+
+    def work(self, pixels: int) -> int:
+        """Elements the unit processes for `pixels` output pixels (its throughput unit)."""
+        c = self.out_channels
+        if self.op in POOLS:
+            return pixels * c * self.kernel * self.kernel
+        if self.op == "globalavgpool":
+            return self.height * self.width * c
+        if self.op == "add":
+            return 2 * pixels * c
+        return pixels * c
+
+
+def _sat(x: np.ndarray) -> np.ndarray:
+    return np.clip(x, -128, 127).astype(np.int8)
+
+
+def input_rows(v: VectorOp, p0: int, p1: int) -> tuple[int, int]:
+    """First and one-past-last input pixel an output chunk [p0, p1) reads (first input)."""
+    hw = v.height * v.width
+    if v.op == "globalavgpool":
+        return 0, hw
+    if v.op not in POOLS:
+        return p0, p1
+    oy0, oy1 = p0 // v.out_w, (p1 - 1) // v.out_w
+    iy0 = max(0, oy0 * v.stride - v.padding)
+    iy1 = min(v.height - 1, oy1 * v.stride - v.padding + v.kernel - 1)
+    return iy0 * v.width, (iy1 + 1) * v.width
+
+
+def apply(v: VectorOp, inputs: list[np.ndarray], p0: int, p1: int, row0: int = 0) -> np.ndarray:
+    """Output pixels [p0, p1) as int8 [p1-p0 x out_channels].
+
+    Args:
+        v: the op.
+        inputs: per input, int8 pixels x channels: for elementwise, row-wise and
+            concat ops exactly pixels [p0, p1); for pools the input pixels from
+            `row0` on (whole image rows); for globalavgpool the whole input.
+        p0, p1: the output pixel range.
+        row0: the first input pixel held in inputs[0] (pools).
+    """
+    op = v.op
+    if op == "add":
+        return _sat(inputs[0].astype(np.int32) + inputs[1].astype(np.int32))
+    if op == "relu":
+        return np.maximum(inputs[0], 0).astype(np.int8)
+    if op == "clip":
+        return np.clip(inputs[0], v.lo, v.hi).astype(np.int8)
+    if op == "requant":
+        return _sat((inputs[0].astype(np.int64) * v.multiplier) >> v.shift)
+    if op == "concat":
+        return np.concatenate(inputs, axis=1).astype(np.int8)
+    if op == "globalavgpool":
+        total = inputs[0].astype(np.int64).sum(axis=0, keepdims=True)
+        return _sat(total // (v.height * v.width))
+    if op == "softmax":
+        x = inputs[0].astype(np.float64).reshape(inputs[0].shape[0], v.groups, -1) / float(1 << v.shift)
+        e = np.exp(x - x.max(axis=2, keepdims=True))
+        return _sat(np.round(127.0 * e / e.sum(axis=2, keepdims=True))).reshape(inputs[0].shape)
+    if op == "layernorm":
+        x = inputs[0].astype(np.float64)
+        mean = x.mean(axis=1, keepdims=True)
+        var = ((x - mean) ** 2).mean(axis=1, keepdims=True)
+        return _sat(np.round((x - mean) / np.sqrt(var + 2.0 ** -10) * float(1 << v.shift)))
+    if op in POOLS:
+        return _pool(v, inputs[0], p0, p1, row0)
+    raise ValueError(f"unknown vector op {op!r}")
+
+
+def _pool(v: VectorOp, x: np.ndarray, p0: int, p1: int, row0: int) -> np.ndarray:
+    c = v.out_channels
+    img = x.reshape(-1, v.width, c)
+    y0 = row0 // v.width
+    p = np.arange(p0, p1)
+    oy, ox = p // v.out_w, p % v.out_w
+    maxpool = v.op == "maxpool"
+    acc = np.full((p.shape[0], c), -128 if maxpool else 0, dtype=np.int64)
+    for ky in range(v.kernel):
+        for kx in range(v.kernel):
+            iy = oy * v.stride - v.padding + ky
+            ix = ox * v.stride - v.padding + kx
+            ok = (iy >= 0) & (iy < v.height) & (ix >= 0) & (ix < v.width)
+            vals = img[iy[ok] - y0, ix[ok]].astype(np.int64)
+            if maxpool:
+                acc[ok] = np.maximum(acc[ok], vals)
+            else:
+                acc[ok] += vals
+    if not maxpool:
+        acc = acc // (v.kernel * v.kernel)
+    return _sat(acc)
