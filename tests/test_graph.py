@@ -282,3 +282,32 @@ def test_vector_entries_count_in_the_critical_path() -> None:
     res = simulate(program, ARCH)
     assert 0 < res.critical_path <= res.cycles
     assert program.info["depth"] == 3
+
+
+@pytest.mark.parametrize("overlay", [
+    {"array": {"dataflow": "ws"}},
+    {"array": {"dataflow": "ws", "rows": 3, "cols": 5}, "engine": {"double_buffer": True}},
+    {"engine": {"double_buffer": True, "overlap_drain": True}},
+    {"engine": {"reuse": True}, "array": {"engines": 1}},
+])
+def test_graphs_run_functionally_with_every_dataflow_and_engine_option(overlay: dict[str, Any]) -> None:
+    """Graph layers group pixels by the tile's rows (R, or tile_rows in WS) everywhere."""
+    from tlm.arch import arch_from_dict
+
+    arch = arch_from_dict(overlay)
+    attention = graph([
+        {"name": "q", "op": "gemm", "inputs": ["input"], "N": 16},
+        {"name": "k", "op": "gemm", "inputs": ["input"], "N": 16},
+        {"name": "v", "op": "gemm", "inputs": ["input"], "N": 16},
+        {"name": "s", "op": "matmul", "inputs": ["q", "k"], "heads": 2, "transpose_b": True, "shift": 9},
+        {"name": "p", "op": "softmax", "inputs": ["s"], "groups": 2},
+        {"name": "o", "op": "matmul", "inputs": ["p", "v"], "heads": 2, "shift": 8},
+        {"name": "res", "op": "add", "inputs": ["o", "input"]},
+    ], shape=(40, 1, 16))
+    for w in (EVERY_OP, attention):
+        program = compile_workload(w, arch)
+        res = simulate(program, arch)
+        assert res.functional == "pass", (overlay, res.mismatches[:3])
+        got = run_program_functionally(program, arch)
+        for name, want in program.expected.items():
+            np.testing.assert_array_equal(got[name], want, err_msg=name)

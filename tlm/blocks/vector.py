@@ -138,7 +138,7 @@ class VectorUnit(Module):
         program = self.program
         li = int(program.layer[x])
         v: VectorOp = program.vector_ops[li]
-        rows = self.arch.array.rows
+        rows = self.arch.tile_rows
         p0 = (x - self._first[li]) * rows
         p1 = p0 + int(program.m[x])
         segs = program.segments["load_a"]  # type: ignore[index]

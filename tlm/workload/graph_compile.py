@@ -51,7 +51,7 @@ def _bases(graph: GraphSpec) -> dict[str, str]:
 
 def plan_graph(graph: GraphSpec, arch: Arch, file: str) -> tuple[list[LayerPlan | None], dict[str, int], int]:
     """Per node its plan (None for aliases), per storage tensor its address, the memory size."""
-    rows, cols, kmax = arch.array.rows, arch.array.cols, arch.kmax
+    rows, cols, kmax = arch.tile_rows, arch.array.cols, arch.kmax  # tile_rows: R, or more in WS
     base = _bases(graph)
     read = {base[t] for n in graph.nodes if not n.is_alias for t in n.inputs}
     h, w, c = graph.input_shape
@@ -129,7 +129,7 @@ def lower_vector(plan: LayerPlan, v: VectorOp, sources: list[tuple[int, LayerPla
         sources: per input (address, producer plan or None for the network
             input, channels of the producer's own tensor).
     """
-    rows, bus = arch.array.rows, arch.dma.bus_bytes
+    rows, bus = arch.tile_rows, arch.dma.bus_bytes
     E = plan.entries
     g = np.arange(E, dtype=np.int64)
     p0 = g * rows

@@ -38,7 +38,7 @@ def patch_b(part: LayerEntries, plan: LayerPlan, arch: Arch, b_addr: int, b_prod
     """Replace a matmul layer's load_b (weights) by reads of the B tensor, adding its dependencies."""
     spec = plan.spec
     heads, kk, nn = spec.groups, spec.K, spec.group_out
-    cols, kmax, rows, bus = arch.array.cols, arch.kmax, arch.array.rows, arch.dma.bus_bytes
+    cols, kmax, rows, bus = arch.array.cols, arch.kmax, arch.tile_rows, arch.dma.bus_bytes
     nc = plan.k_chunks
     ng_per = plan.n_groups // heads
     # B units: (n-group, chunk) -> segments
