@@ -20,13 +20,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from tlm.arch import Arch, arch_from_dict
-from tlm.blocks import simulate
-from tlm.cli.common import calibrated_base
-from tlm.compare import compare_traces
-from tlm.rtl.run import run_rtl
-from tlm.trace.reader import read_trace
-from tlm.trace.writer import TraceWriter
-from tlm.workload import compile_workload
+
+from cycle_exact import assert_cycle_exact  # noqa: E402
 
 DB = {"engine": {"double_buffer": True}}
 HARDWARE: list[dict[str, Any]] = [
@@ -39,20 +34,7 @@ HARDWARE: list[dict[str, Any]] = [
 
 
 def _exact(workload: Any, overlay: dict[str, Any], tmp: Path) -> None:
-    arch = arch_from_dict(overlay, "<variant>", base=calibrated_base())
-    program = compile_workload(workload, arch)
-    rtl = run_rtl(program, arch, tmp / "rtl.jsonl", progress=False)
-    assert rtl.functional == "pass", rtl.mismatches
-    with TraceWriter(tmp / "tlm.jsonl", source="tlm", workload=program.name, arch=arch,
-                     clock_period_ps=arch.clock.period_ps) as w:
-        result = simulate(program, arch, trace=w)
-        w.close(result.cycles, result.tiles, result.functional)
-    assert result.functional == "pass"
-    cmp = compare_traces(read_trace(tmp / "tlm.jsonl"), read_trace(tmp / "rtl.jsonl"))
-    assert cmp.unmatched == 0
-    assert cmp.cycles_tlm == cmp.cycles_rtl and cmp.accuracy == 1.0
-    for op, s in cmp.per_op.items():
-        assert s.max is None or s.max == 0, (op, s)
+    assert_cycle_exact(workload, overlay, tmp)
 
 
 @pytest.mark.parametrize("name", ["gemm_small", "dilated_vgg_small", "deformable_small"])

@@ -21,11 +21,9 @@ from hypothesis import strategies as st
 from tlm.arch import arch_from_dict
 from tlm.blocks import simulate
 from tlm.cli.common import calibrated_base
-from tlm.compare import compare_traces
-from tlm.rtl.run import run_rtl
-from tlm.trace.reader import read_trace
-from tlm.trace.writer import TraceWriter
 from tlm.workload import compile_workload
+
+from cycle_exact import assert_cycle_exact  # noqa: E402
 
 OV = {"engine": {"double_buffer": True, "overlap_drain": True}}
 HARDWARE: list[dict[str, Any]] = [
@@ -42,22 +40,9 @@ HARDWARE: list[dict[str, Any]] = [
 
 def _exact(workload: Any, overlay: dict[str, Any], tmp: Path) -> int:
     """Both models agree to the cycle; returns the cycles the overlap saves in the TLM."""
-    arch = arch_from_dict(overlay, "<variant>", base=calibrated_base())
-    program = compile_workload(workload, arch)
-    rtl = run_rtl(program, arch, tmp / "rtl.jsonl", progress=False)
-    assert rtl.functional == "pass", rtl.mismatches
-    with TraceWriter(tmp / "tlm.jsonl", source="tlm", workload=program.name, arch=arch,
-                     clock_period_ps=arch.clock.period_ps) as w:
-        result = simulate(program, arch, trace=w)
-        w.close(result.cycles, result.tiles, result.functional)
-    assert result.functional == "pass"
-    cmp = compare_traces(read_trace(tmp / "tlm.jsonl"), read_trace(tmp / "rtl.jsonl"))
-    assert cmp.unmatched == 0
-    assert cmp.cycles_tlm == cmp.cycles_rtl and cmp.accuracy == 1.0
-    for op, s in cmp.per_op.items():
-        assert s.max is None or s.max == 0, (op, s)
+    run = assert_cycle_exact(workload, overlay, tmp)
     plain = arch_from_dict({**overlay, "engine": {"double_buffer": True}}, "<v>", base=calibrated_base())
-    return simulate(compile_workload(workload, plain), plain, functional=False).cycles - result.cycles
+    return simulate(compile_workload(workload, plain), plain, functional=False).cycles - run.result.cycles
 
 
 @pytest.mark.parametrize("name", ["gemm_small", "dilated_vgg_small", "deformable_small"])

@@ -22,14 +22,11 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from tlm.arch import arch_from_dict
-from tlm.blocks import simulate
-from tlm.cli.common import calibrated_base
-from tlm.compare import compare_traces
 from tlm.errors import InputError
 from tlm.rtl.run import run_rtl
-from tlm.trace.reader import read_trace
-from tlm.trace.writer import TraceWriter
 from tlm.workload import compile_workload
+
+from cycle_exact import assert_cycle_exact  # noqa: E402
 
 REUSE = {"engine": {"reuse": True}}
 HARDWARE: list[dict[str, Any]] = [
@@ -43,22 +40,8 @@ HARDWARE: list[dict[str, Any]] = [
 
 def _exact(workload: Any, overlay: dict[str, Any], tmp: Path) -> int:
     """Run both models; assert they agree to the cycle. Returns the tiles that skipped a load."""
-    arch = arch_from_dict(overlay, "<variant>", base=calibrated_base())
-    program = compile_workload(workload, arch)
-    rtl = run_rtl(program, arch, tmp / "rtl.jsonl", progress=False)
-    assert rtl.functional == "pass", rtl.mismatches
-    with TraceWriter(tmp / "tlm.jsonl", source="tlm", workload=program.name, arch=arch,
-                     clock_period_ps=arch.clock.period_ps) as w:
-        result = simulate(program, arch, trace=w)
-        w.close(result.cycles, result.tiles, result.functional)
-    assert result.functional == "pass"
-    tlm_trace, rtl_trace = read_trace(tmp / "tlm.jsonl"), read_trace(tmp / "rtl.jsonl")
-    cmp = compare_traces(tlm_trace, rtl_trace)
-    assert cmp.unmatched == 0
-    assert cmp.cycles_tlm == cmp.cycles_rtl and cmp.accuracy == 1.0
-    for op, s in cmp.per_op.items():
-        assert s.max is None or s.max == 0, (op, s)
-    a, b = tlm_trace.ops["tile"], rtl_trace.ops["tile"]
+    run = assert_cycle_exact(workload, overlay, tmp)
+    a, b = run.tlm.ops["tile"], run.rtl.ops["tile"]
     assert np.array_equal(a["tile"], b["tile"]) and np.array_equal(a["reused"], b["reused"])
     return int(np.count_nonzero(a["reused"]))
 

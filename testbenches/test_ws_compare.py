@@ -21,14 +21,9 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from tlm.arch import Arch, arch_from_dict
-from tlm.blocks import simulate
-from tlm.cli.common import calibrated_base
-from tlm.compare import compare_traces
 from tlm.rtl.contract import contract_violations, read_records
-from tlm.rtl.run import run_rtl
-from tlm.trace.reader import read_trace
-from tlm.trace.writer import TraceWriter
-from tlm.workload import compile_workload
+
+from cycle_exact import assert_cycle_exact  # noqa: E402
 
 WS = {"array": {"dataflow": "ws"}}
 HARDWARE: list[dict[str, Any]] = [
@@ -45,23 +40,10 @@ HARDWARE: list[dict[str, Any]] = [
 
 
 def _exact(workload: Any, overlay: dict[str, Any], tmp: Path) -> None:
-    arch = arch_from_dict(overlay, "<variant>", base=calibrated_base())
-    program = compile_workload(workload, arch)
-    rtl = run_rtl(program, arch, tmp / "rtl.jsonl", progress=False)
-    assert rtl.functional == "pass", rtl.mismatches
-    with TraceWriter(tmp / "tlm.jsonl", source="tlm", workload=program.name, arch=arch,
-                     clock_period_ps=arch.clock.period_ps) as w:
-        result = simulate(program, arch, trace=w)
-        w.close(result.cycles, result.tiles, result.functional)
-    assert result.functional == "pass"
-    cmp = compare_traces(read_trace(tmp / "tlm.jsonl"), read_trace(tmp / "rtl.jsonl"))
-    assert cmp.unmatched == 0
-    assert cmp.cycles_tlm == cmp.cycles_rtl and cmp.accuracy == 1.0
-    for op, s in cmp.per_op.items():
-        assert s.max is None or s.max == 0, (op, s)
-    if not arch.engine.double_buffer:  # the checker knows the single-buffered engine's phases
+    run = assert_cycle_exact(workload, overlay, tmp)
+    if not run.arch.engine.double_buffer:  # the checker knows the single-buffered engine's phases
         records, _ = read_records(tmp / "rtl.jsonl")
-        assert contract_violations(records, program, arch) == []
+        assert contract_violations(records, run.program, run.arch) == []
 
 
 @pytest.mark.parametrize("name", ["gemm_small", "dilated_vgg_small", "deformable_small", "random_dag"])

@@ -243,4 +243,4 @@ def _dram_outcomes(top: Accelerator, cycles: int, trace: TraceRecorder | None) -
     if trace is not None and not is_null(trace):
         for n, (s, e) in enumerate(refreshes):
             trace.record("refresh", n, s, e)
-    return dram_footer([ev for ev in model.events if ev[0] <= cycles], top.dma.grants, len(refreshes))
+    return dram_footer([ev for ev in model.events if ev >> 2 <= cycles], top.dma.grants, len(refreshes))

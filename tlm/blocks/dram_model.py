@@ -37,6 +37,7 @@ in the fixed model, so the fixed and dram levels share the DMA's contract.
 from __future__ import annotations
 
 import dataclasses
+from array import array
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,8 +117,9 @@ class DramModel:
         self.posted: tuple[list[tuple[int, int, bool]], int] | None = None  # a write op not yet issued
         self._first_col = NEVER
         # For the trace footer (tlm.trace.dram): per request, its first column command's
-        # cycle and outcome (0 hit, 1 miss, 2 conflict); per refresh, (REF cycle, end).
-        self.events: list[tuple[int, int]] = []
+        # cycle and outcome (0 hit, 1 miss, 2 conflict), packed as cycle * 4 + outcome
+        # (8 bytes a request); per refresh, (REF cycle, end).
+        self.events = array("q")
         self.refresh_log: list[tuple[int, int]] = []
         self._outcome = 0
         self._col = NEVER
@@ -280,7 +282,7 @@ class DramModel:
             for j, (bank, row, beats) in enumerate(plan[i]):
                 last = self._access(bank, row, beats, max(t, issue), write, arrive)
                 if j == 0:
-                    self.events.append((self._col, self._outcome))
+                    self.events.append(self._col * 4 + self._outcome)
                 issue = last - (self.cwl if write else self.cl) - beats + 2
                 if not self.open_page and not keep[k]:
                     self._close(bank)

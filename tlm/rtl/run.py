@@ -213,12 +213,12 @@ def convert_log(log_path: Path, program: TileProgram, writer: TraceWriter,
 def dram_outcomes(dram_log: Path, grants: list[tuple[int, str]], end_cycle: int, t_rfc: int,
                   writer: TraceWriter) -> dict[str, Any]:
     """Refresh records and the footer's `dram` object from the DRAM's log (tlm.trace.dram)."""
-    events: list[tuple[int, int]] = []
+    events: list[int] = []  # cycle * 4 + outcome (tlm.trace.dram)
     refreshes: list[int] = []
     if dram_log.exists():
         for f in _log_lines(dram_log):
             if f[0] == "E" and int(f[1]) <= end_cycle:
-                events.append((int(f[1]), int(f[2])))
+                events.append(int(f[1]) * 4 + int(f[2]))
             elif f[0] == "REF" and int(f[1]) <= end_cycle:
                 refreshes.append(int(f[1]))
     for n, c in enumerate(refreshes):

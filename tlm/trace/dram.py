@@ -13,30 +13,32 @@ grant). Zero-fill requests use no DRAM command and are not counted.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 OUTCOMES = ("row_hits", "row_misses", "row_conflicts")
 
 
-def dram_footer(events: Sequence[tuple[int, int]], grants: Sequence[tuple[int, str]],
-                refreshes: int) -> dict[str, Any]:
+def dram_footer(events: Iterable[int], grants: Sequence[tuple[int, str]], refreshes: int) -> dict[str, Any]:
     """The footer's `dram` object.
 
     Args:
-        events: (cycle of the request's first column command, outcome 0/1/2).
+        events: per request, cycle of its first column command * 4 + outcome (0/1/2).
         grants: (grant cycle, op name) of every DMA op, in grant order.
         refreshes: refresh commands issued during the run.
     """
     total = dict.fromkeys(OUTCOMES, 0)
     by_op: dict[str, dict[str, int]] = {}
     cycles = [g for g, _op in grants]
-    for cycle, kind in sorted(events):
+    n = 0
+    for packed in sorted(events):
+        cycle, kind = packed >> 2, packed & 3
+        n += 1
         total[OUTCOMES[kind]] += 1
         i = bisect.bisect_right(cycles, cycle) - 1
         op = grants[i][1] if i >= 0 else "none"
         by_op.setdefault(op, dict.fromkeys(OUTCOMES, 0))[OUTCOMES[kind]] += 1
-    return {"requests": len(events), **total, "refreshes": refreshes,
+    return {"requests": n, **total, "refreshes": refreshes,
             "by_op": {op: by_op[op] for op in sorted(by_op)}}
 
 
