@@ -100,3 +100,15 @@ def test_dram_fit_keeps_a_measured_refresh_interval_close() -> None:
     rep = synthetic_ops(hidden)
     f = fit_dram(_arch(), [rep], max_generations=2, popsize=4, max_sweeps=2, refresh_interval=310)
     assert 310 - 32 <= f.model.dram_refi_cycles <= 310
+
+
+def test_dram_fit_reports_each_stage() -> None:
+    from tlm.calibrate.dram_fit import SPEEDS, fit_stages
+
+    rep = synthetic_ops(_arch(), n=12)
+    seen: list[tuple[str, float]] = []
+    fit_dram(_arch(), [rep], max_generations=2, popsize=3, max_sweeps=1, on_step=lambda s, e: seen.append((s, e)))
+    names = [s for s, _ in seen]
+    assert names[:len(SPEEDS)] == [f"start at speed x{s:g}" for s in SPEEDS]
+    assert names[len(SPEEDS)] == "refine the best start" and names[-1] == "final descent"
+    assert len(seen) <= fit_stages(2) and all(e >= 0 for _, e in seen)

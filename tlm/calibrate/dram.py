@@ -177,7 +177,7 @@ def _worst(pred: np.ndarray, rep: Any, n: int = 3) -> list[tuple[float, str, int
 def calibrate_memory(arch: Arch, reference: Reference, hardware: dict[str, Any], *,
                      calibration: list[Case] | None = None, validation: list[Case] | None = None,
                      on_case: Callable[[str], None] | None = None,
-                     on_step: Callable[[int, float], None] | None = None,
+                     on_step: Callable[[str, float], None] | None = None,
                      max_generations: int = 12) -> MemoryCalibration:
     """Fit both memory-model levels on the calibration cases, validate on the others."""
     r, c = arch.array.rows, arch.array.cols

@@ -161,9 +161,13 @@ SPEEDS = (0.5, 0.7, 1.0, 1.4, 2.0)  # starting timings: the defaults scaled by t
 
 def fit_dram(arch: Arch, reps: list[OpReplay], *, max_generations: int = 12, popsize: int = 5,
              max_sweeps: int = 4, speeds: tuple[float, ...] = SPEEDS, refresh_interval: int | None = None,
-             on_step: Callable[[int, float], None] | None = None,
+             on_step: Callable[[str, float], None] | None = None,
              judge: Callable[[MemoryModel], float] | None = None) -> DramFit:
     """Fit the dram level's parameters to the replayed ops (deterministic: fixed seed).
+
+    `on_step(stage, fit error)` is called after each stage: one per start,
+    the refinement, each generation of the evolution, the final descent
+    (`fit_stages` of them).
 
     The bank structure that fits best depends on the timings it is judged
     with (two interleaved banks at fast timings look like one bank with long
@@ -203,15 +207,24 @@ def fit_dram(arch: Arch, reps: list[OpReplay], *, max_generations: int = 12, pop
     # From each rung of a ladder of DRAM speeds: the structure at those timings, a coarse
     # refresh, one sweep of the timings. The best start then gets the fine refresh, the
     # timings, the evolution over everything, and the timings again to the cycle.
-    x0 = min((speed_start(objective, x0, bounds, s) for s in speeds), key=lambda x: objective(x))
+    def step(stage: str, x: np.ndarray | list[int]) -> None:
+        if on_step is not None:
+            on_step(stage, objective(np.array(x, dtype=float)))
+
+    starts = []
+    for s in speeds:
+        starts.append(speed_start(objective, x0, bounds, s))
+        step(f"start at speed x{s:g}", starts[-1])
+    x0 = min(starts, key=objective)
     x0 = refresh_scan(objective, x0, bounds)
     x0 = np.array(polish(objective, [int(v) for v in x0], bounds, max_sweeps=2), dtype=float)
+    step("refine the best start", x0)
     generation = [0]
 
     def callback(intermediate_result: object) -> None:
         generation[0] += 1
         if on_step is not None:
-            on_step(generation[0], float(getattr(intermediate_result, "fun", 0.0)))
+            on_step(f"evolution {generation[0]}/{max_generations}", float(getattr(intermediate_result, "fun", 0.0)))
 
     res = differential_evolution(objective, bounds, integrality=[True] * len(bounds), x0=x0, seed=0,
                                  maxiter=max_generations, popsize=popsize, polish=False, tol=0.0,
@@ -219,11 +232,17 @@ def fit_dram(arch: Arch, reps: list[OpReplay], *, max_generations: int = 12, pop
                                  callback=callback)
     evolved = [int(round(float(a))) for a in (res.x if res.fun <= start else x0)]
     best = polish(objective, evolved, bounds, max_sweeps=max_sweeps)
+    step("final descent", best)
     if judge is not None:
         candidates = [best, evolved, [int(v) for v in x0]]
         scores = [judge(_to_model(base, np.array(c))) for c in candidates]
         best = candidates[int(np.argmin(scores))]
     return DramFit(_to_model(base, np.array(best)), start, objective(np.array(best)), len(memo))
+
+
+def fit_stages(max_generations: int = 12, speeds: tuple[float, ...] = SPEEDS) -> int:
+    """How many times `fit_dram` calls `on_step` (at most: the evolution may stop early)."""
+    return len(speeds) + 1 + max_generations + 1
 
 
 def refresh_interval_seen(starts: list[np.ndarray], cycles: list[int]) -> int | None:

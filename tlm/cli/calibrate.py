@@ -161,9 +161,28 @@ def run_hardware(args: argparse.Namespace, arch: Any) -> int:
             bar.update(1)
 
     reference = RtlReference(Path(args.cache), progress=False, hardware=hw)
+    fit_bar: list[Any] = []
+
+    def on_step(stage: str, error: float) -> None:
+        """The dram fit takes minutes: one bar step per stage, with the fit error so far."""
+        if args.no_progress:
+            return
+        if not fit_bar:
+            from tqdm import tqdm
+
+            if bar is not None:
+                bar.close()   # the RTL runs are done when the fit starts
+
+            from tlm.calibrate.dram_fit import fit_stages
+
+            fit_bar.append(tqdm(total=fit_stages(), unit="stage", file=sys.stderr, desc="dram fit",
+                                disable=None))
+        fit_bar[0].set_postfix_str(f"{stage}: error {error:.2%}")
+        fit_bar[0].update(1)
+
     try:
         result = calibrate_memory(arch, reference, dataclasses.asdict(hw.dram), calibration=calibration,
-                                  validation=validation, on_case=on_case)
+                                  validation=validation, on_case=on_case, on_step=on_step)
     except RtlError as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         sys.stderr.write(f"error: rtl: {first}\n")
@@ -171,6 +190,8 @@ def run_hardware(args: argparse.Namespace, arch: Any) -> int:
     finally:
         if bar is not None:
             bar.close()
+        for b in fit_bar:
+            b.close()
     write_memory_overlay(args.out, result)
     low, mean = result.held_out_accuracy("dram")
     passed = low >= args.min_accuracy
