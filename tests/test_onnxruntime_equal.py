@@ -155,3 +155,37 @@ def test_residual_block_equals_onnxruntime(overlay: dict[str, Any]) -> None:
            helper.make_node("QuantizeLinear", ["sum", "s", "z"], ["out"], name="qout")]
     model = _model(n1 + n2 + add, i1 + i2 + [_scale("s", -3), _zp("z")], c, h, w, [y1, y2, "out"])
     _check(model, c, h, w, {"c1": y1, "c2": y2, "add": "out"}, arch_from_dict(overlay))
+
+
+def test_qdq_matmul_equals_onnxruntime() -> None:
+    """Gemm layers: an M x K int8 input through DequantizeLinear, MatMul by int8 weights, QuantizeLinear."""
+    m, k = 6, 24
+    nodes, inits, x = [], [], "x"
+    for i, (n, sy) in enumerate([(16, -1), (5, 0)], start=1):
+        p = f"g{i}"
+        nodes += [helper.make_node("DequantizeLinear", [x, f"{p}.sx", f"{p}.zx"], [f"{p}.xf"], name=f"{p}.dqx"),
+                  helper.make_node("DequantizeLinear", [f"{p}.w", f"{p}.sw", f"{p}.zw"], [f"{p}.wf"],
+                                   name=f"{p}.dqw"),
+                  helper.make_node("MatMul", [f"{p}.xf", f"{p}.wf"], [f"{p}.y"], name=p),
+                  helper.make_node("QuantizeLinear", [f"{p}.y", f"{p}.sy", f"{p}.zy"], [f"{p}.q"], name=f"{p}.q")]
+        w = np.random.default_rng(i).integers(-128, 128, size=(k if i == 1 else 16, n), dtype=np.int8)
+        inits += [_scale(f"{p}.sx", -2), _zp(f"{p}.zx"), numpy_helper.from_array(w, f"{p}.w"),
+                  _scale(f"{p}.sw", -7), _zp(f"{p}.zw"), _scale(f"{p}.sy", sy), _zp(f"{p}.zy")]
+        x = f"{p}.q"
+    graph = helper.make_graph(nodes, "q", [helper.make_tensor_value_info("x", TensorProto.INT8, [m, k])], [],
+                              inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    typed = {v.name: v for v in onnx.shape_inference.infer_shapes(model).graph.value_info}
+    model.graph.output.extend([typed["g1.q"]])
+    workload = model_to_workload(model, "q.onnx", "q")
+    assert [(x["op"], x["shift"], x["round"], x["relu"]) for x in workload["layers"]] == \
+        [("gemm", 8, True, False), ("gemm", 9, True, False)]
+    workload["seed"] = SEED
+    xin = data.layer_input(SEED, m, k)
+    want = _run_ort(model, xin, ["g1.q"])["g1.q"]
+    program = compile_workload(workload, ARCH)
+    np.testing.assert_array_equal(program.expected["g1"], want)
+    program.expected["g1"] = want
+    res = simulate(program, ARCH)
+    assert res.functional == "pass", res.mismatches[:3]
