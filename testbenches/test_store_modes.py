@@ -19,8 +19,8 @@ from tlm.workload.program import StoreMode
 from cycle_exact import assert_cycle_exact  # noqa: E402
 
 
-def _workload(relu: bool, rnd: bool) -> dict[str, Any]:
-    keys = {"relu": relu, "round": rnd, "shift": 5}
+def _workload(relu: bool, rnd: bool, shift: int = 5) -> dict[str, Any]:
+    keys = {"relu": relu, "round": rnd, "shift": shift}
     return {"format": "tlm-workload/2", "name": "store_modes", "seed": 11,
             "input": {"name": "input", "height": 4, "width": 4, "channels": 8},
             "layers": [
@@ -40,3 +40,12 @@ def test_store_modes_match_numpy_and_the_tlm(tmp_path: Path, relu: bool, rnd: bo
     if not relu:
         assert (run.program.expected["c1"] < 0).any()
     assert np.asarray(run.program.expected["fc"]).dtype == np.int32
+
+
+@pytest.mark.parametrize("shift", [0, 1, 13, 31])
+def test_rounding_at_extreme_shifts(tmp_path: Path, shift: int) -> None:
+    """Shift 0 saturates both ways, 1 rounds every odd accumulator (a tie), 31 leaves only 0 and +-1."""
+    run = assert_cycle_exact(_workload(False, True, shift), {}, tmp_path)
+    c1 = run.program.expected["c1"]
+    if shift == 0:
+        assert (c1 == 127).any() and (c1 == -128).any()
