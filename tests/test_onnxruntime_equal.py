@@ -189,3 +189,20 @@ def test_qdq_matmul_equals_onnxruntime() -> None:
     program.expected["g1"] = want
     res = simulate(program, ARCH)
     assert res.functional == "pass", res.mismatches[:3]
+
+
+@pytest.mark.parametrize("what", ["bias", "zero_point", "scale"])
+def test_no_rounding_store_when_onnxruntime_cannot_be_matched(what: str) -> None:
+    """A bias (layers have none), a non-zero zero point or a scale ratio that is no power of two."""
+    n1, i1, y1 = _qdq_conv(1, "x", 8, 8, 3, 1, 1, 1, (-4, -6, 0))
+    if what == "bias":
+        i1.append(numpy_helper.from_array(np.ones(8, dtype=np.float32), "c1.b"))
+        n1[2].input.append("c1.b")
+    elif what == "zero_point":
+        i1[1] = numpy_helper.from_array(np.array(3, dtype=np.int8), "c1.zx")
+    else:
+        i1[-2] = numpy_helper.from_array(np.array(0.3, dtype=np.float32), "c1.sy")
+    n2, i2, _ = _qdq_conv(2, y1, 8, 4, 1, 1, 0, 1, (0, -7, 0))
+    layers = model_to_workload(_model(n1 + n2, i1 + i2, 8, 6, 6, [y1]), "q.onnx", "q")["layers"]
+    assert "round" not in layers[0] and "shift" not in layers[0]
+    assert layers[1]["round"] is True and layers[1]["shift"] == 7

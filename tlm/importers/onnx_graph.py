@@ -28,7 +28,8 @@ A MAC layer stores signed int8 (`relu: false`) unless a Relu is fused into it.
 Quantized MAC nodes (QLinearConv; or Conv/Gemm/MatMul reading DequantizeLinear
 outputs and read by a QuantizeLinear, possibly through a fused Relu) whose
 scales are per tensor with zero points 0 and x_scale * w_scale / y_scale =
-2^-s (0 <= s <= 31) store like onnxruntime: `shift: s`, `round: true`.
+2^-s (0 <= s <= 31), and that have no bias (or an all-zero one: layers have
+no bias), store like onnxruntime: `shift: s`, `round: true`.
 """
 
 from __future__ import annotations
@@ -362,10 +363,22 @@ class _Quant:
             return None
         return self._scalar(ns[0].input[1])
 
+    def _no_bias(self, node: Any, i: int) -> bool:
+        """Input i (the bias, which layers do not model) is absent or a constant of zeros."""
+        import onnx.numpy_helper
+
+        if len(node.input) <= i or not node.input[i]:
+            return True
+        t = self.g.consts.get(node.input[i])
+        return t is not None and hasattr(t, "dims") and not onnx.numpy_helper.to_array(t).any()
+
     def shift(self, node: Any, op: str) -> int | None:
-        """s when x_scale * w_scale / y_scale == 2^-s (0 <= s <= 31) with zero points 0, else None."""
+        """s when x_scale * w_scale / y_scale == 2^-s (0 <= s <= 31) with zero points 0 and no bias,
+        else None."""
         import math
 
+        if not self._no_bias(node, 8 if op == "QLinearConv" else 2):
+            return None
         if op == "QLinearConv":
             if not all(self._zero(node, i) for i in (2, 5, 7)):
                 return None
