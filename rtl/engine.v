@@ -4,7 +4,7 @@
 // Scratchpad (bytes, written by the DMA, any byte address, up to BUS_BYTES a
 // cycle): A row i at i*KMAX, B column j at (ROWS + j)*KMAX, C partial sums at
 // (ROWS + COLS)*KMAX, row i at + i*COLS*4, int32 little-endian. Output buffer:
-// row i at i*COLS*elem (elem = 1 for RELU_SHIFT_INT8, 4 for INT32), read by
+// row i at i*COLS*elem (elem = 1 for the int8 modes, 4 for INT32), read by
 // the DMA BUS_BYTES at a time with one cycle of latency.
 //
 // Cycle behaviour for a tile dispatched in cycle t0 (the `start` pulse),
@@ -86,7 +86,7 @@ module engine #(
 
     reg [ENTRY_W-1:0] w;        // the running tile's entry word
     wire        load_c     = w[1];
-    wire        relu_int8  = w[2];
+    wire        int8_store = w[2];
     wire [7:0]  shift      = w[15:8];
     wire [15:0] m          = w[47:32];
     wire [15:0] n          = w[63:48];
@@ -201,14 +201,26 @@ module engine #(
 
     assign ev_compute_end = mac_done;
 
-    // ---- store path: ReLU, arithmetic shift, int8 saturation (or raw int32) ----
-    function [7:0] relu_shift_int8(input [31:0] acc, input [7:0] sh);
-        reg signed [31:0] v;
+    // ---- store path: shift or rounding, ReLU, int8 saturation (or raw int32) ----
+    // int8 store: floor(acc / 2^sh), or with rnd rounded half to even (add
+    // one when the dropped bits exceed half, or equal it and the floor is
+    // odd); then ReLU (unless nrelu) and saturation to int8. 64-bit so the
+    // remainder of any shift fits; shifts past 40 act like 40 (same result).
+    function [7:0] store_int8(input [31:0] acc, input [7:0] sh, input nrelu, input rnd);
+        reg signed [63:0] a, q, r, half;
+        reg [5:0] s;
         begin
-            v = $signed(acc) >>> sh;
-            if ($signed(acc) <= 0) relu_shift_int8 = 8'd0;
-            else if (v > 127) relu_shift_int8 = 8'd127;
-            else relu_shift_int8 = v[7:0];
+            s = (sh > 8'd40) ? 6'd40 : sh[5:0];
+            a = {{32{acc[31]}}, acc};
+            q = a >>> s;
+            r = a - (q <<< s);
+            half = (s == 0) ? 64'sd0 : (64'sd1 <<< (s - 6'd1));
+            if (rnd && s != 0 && (r > half || (r == half && q[0])))
+                q = q + 64'sd1;
+            if (!nrelu && q < 0) store_int8 = 8'd0;
+            else if (q > 127) store_int8 = 8'd127;
+            else if (q < -128) store_int8 = 8'h80;
+            else store_int8 = q[7:0];
         end
     endfunction
 
@@ -216,8 +228,8 @@ module engine #(
     always @(posedge clk) begin
         if (drain_valid) begin
             for (j = 0; j < COLS; j = j + 1) begin
-                if (relu_int8)
-                    obuf[drain_d * COLS + j] <= relu_shift_int8(drain_row[32*j +: 32], shift);
+                if (int8_store)
+                    obuf[drain_d * COLS + j] <= store_int8(drain_row[32*j +: 32], shift, w[3], w[4]);
                 else begin
                     obuf[(drain_d * COLS + j) * 4]     <= drain_row[32*j      +: 8];
                     obuf[(drain_d * COLS + j) * 4 + 1] <= drain_row[32*j + 8  +: 8];

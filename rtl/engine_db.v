@@ -203,13 +203,25 @@ module engine_db #(
     end endgenerate
     assign ev_compute_end = mac_done;
 
-    function [7:0] relu_shift_int8(input [31:0] acc, input [7:0] sh);
-        reg signed [31:0] v;
+    // int8 store: floor(acc / 2^sh), or with rnd rounded half to even (add
+    // one when the dropped bits exceed half, or equal it and the floor is
+    // odd); then ReLU (unless nrelu) and saturation to int8. 64-bit so the
+    // remainder of any shift fits; shifts past 40 act like 40 (same result).
+    function [7:0] store_int8(input [31:0] acc, input [7:0] sh, input nrelu, input rnd);
+        reg signed [63:0] a, q, r, half;
+        reg [5:0] s;
         begin
-            v = $signed(acc) >>> sh;
-            if ($signed(acc) <= 0) relu_shift_int8 = 8'd0;
-            else if (v > 127) relu_shift_int8 = 8'd127;
-            else relu_shift_int8 = v[7:0];
+            s = (sh > 8'd40) ? 6'd40 : sh[5:0];
+            a = {{32{acc[31]}}, acc};
+            q = a >>> s;
+            r = a - (q <<< s);
+            half = (s == 0) ? 64'sd0 : (64'sd1 <<< (s - 6'd1));
+            if (rnd && s != 0 && (r > half || (r == half && q[0])))
+                q = q + 64'sd1;
+            if (!nrelu && q < 0) store_int8 = 8'd0;
+            else if (q > 127) store_int8 = 8'd127;
+            else if (q < -128) store_int8 = 8'h80;
+            else store_int8 = q[7:0];
         end
     endfunction
 
@@ -219,7 +231,7 @@ module engine_db #(
         if (drain_valid) begin
             for (j = 0; j < COLS; j = j + 1) begin
                 if (dw[2])
-                    obuf[drain_d * COLS + j] <= relu_shift_int8(drain_row[32*j +: 32], dw[15:8]);
+                    obuf[drain_d * COLS + j] <= store_int8(drain_row[32*j +: 32], dw[15:8], dw[3], dw[4]);
                 else begin
                     obuf[(drain_d * COLS + j) * 4]     <= drain_row[32*j      +: 8];
                     obuf[(drain_d * COLS + j) * 4 + 1] <= drain_row[32*j + 8  +: 8];

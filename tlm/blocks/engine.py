@@ -18,10 +18,13 @@ from tlm.blocks.profile import TileTimes
 from tlm.blocks.sink import TraceRecorder, is_null
 from tlm.blocks.timing import OpTimes
 from tlm.kernel import Event, Module, wait
-from tlm.workload.program import StoreMode, TileProgram
+from tlm.workload.program import StoreMode, TileProgram, store_int8
 
 if TYPE_CHECKING:
     from tlm.blocks.scheduler import TileScheduler
+
+# Store modes as plain ints (compared per tile: cheaper than enum members).
+_INT32, _RELU_SHIFT = int(StoreMode.INT32), int(StoreMode.RELU_SHIFT_INT8)
 
 
 class Engine(Module):
@@ -49,11 +52,11 @@ class Engine(Module):
             self.spad = np.zeros(arch.scratchpad.bytes, dtype=np.uint8)
             self.out_buffer = np.zeros(4 * arch.tile_rows * arch.array.cols, dtype=np.uint8)
             self.array = MacArrayModel(arch, self.spad)
-            # Per entry (m, n, k, load_c, relu, shift) as Python values: numpy
+            # Per entry (m, n, k, load_c, store mode, shift) as Python values: numpy
             # scalar indexing and enum comparisons cost more than the arithmetic.
-            relu = (program.store_mode == StoreMode.RELU_SHIFT_INT8).tolist()
+            mode = program.store_mode.tolist()
             self._dims = list(zip(program.m.tolist(), program.n.tolist(), program.k.tolist(),
-                                  program.load_c.astype(bool).tolist(), relu,
+                                  program.load_c.astype(bool).tolist(), mode,
                                   program.shift.tolist()))
         dma.attach(self)
         self.thread(self.run)
@@ -199,12 +202,15 @@ class Engine(Module):
 
     def _compute_and_drain(self, x: int) -> None:
         """The tile's arithmetic: the MAC array, then the drain into the output buffer."""
-        m, n, k, load_c, relu, shift = self._dims[x]
+        m, n, k, load_c, mode, shift = self._dims[x]
         acc = self.array.compute(m, n, k, load_c)
         c = self.arch.array.cols
-        if relu:
+        if mode == _RELU_SHIFT:
             view = self.out_buffer[:m * c].reshape(m, c)
             view[:, :n] = relu_shift_int8(acc, shift)
+        elif mode != _INT32:
+            view = self.out_buffer[:m * c].reshape(m, c)
+            view[:, :n] = store_int8(acc, mode, shift).view(np.uint8)
         else:
             view = self.out_buffer[:4 * m * c].view("<i4").reshape(m, c)
             view[:, :n] = acc

@@ -29,9 +29,12 @@ from tlm.blocks.profile import TileTimes
 from tlm.blocks.sink import TraceRecorder, is_null
 from tlm.blocks.timing import OpTimes
 from tlm.kernel import Event, Module, wait
-from tlm.workload.program import StoreMode, TileProgram
+from tlm.workload.program import StoreMode, TileProgram, store_int8
 
 UNKNOWN = -1
+
+# Store modes as plain ints (compared per tile: cheaper than enum members).
+_INT32, _RELU_SHIFT = int(StoreMode.INT32), int(StoreMode.RELU_SHIFT_INT8)
 
 
 class _Tile:
@@ -95,9 +98,9 @@ class DoubleBufferedEngine(Engine):
             self.spad = self.buffers[0]  # what the DMA writes: the buffer of the op on the port
             self.out_buffer = np.zeros(4 * arch.tile_rows * arch.array.cols, dtype=np.uint8)
             self.arrays = [MacArrayModel(arch, b) for b in self.buffers]
-            relu = (program.store_mode == StoreMode.RELU_SHIFT_INT8).tolist()
+            mode = program.store_mode.tolist()
             self._dims = list(zip(program.m.tolist(), program.n.tolist(), program.k.tolist(),
-                                  load_c, relu, program.shift.tolist()))
+                                  load_c, mode, program.shift.tolist()))
         dma.attach(self)
         self.thread(self.run)
 
@@ -292,12 +295,15 @@ class DoubleBufferedEngine(Engine):
 
     def _compute_and_drain_tile(self, tile: _Tile) -> None:
         """The tile's arithmetic from its buffer, drained into the output buffer."""
-        m, n, k, load_c, relu, shift = self._dims[tile.x]
+        m, n, k, load_c, mode, shift = self._dims[tile.x]
         acc = self.arrays[tile.buf].compute(m, n, k, load_c)
         c = self.arch.array.cols
-        if relu:
+        if mode == _RELU_SHIFT:
             view = self.out_buffer[:m * c].reshape(m, c)
             view[:, :n] = relu_shift_int8(acc, shift)
+        elif mode != _INT32:
+            view = self.out_buffer[:m * c].reshape(m, c)
+            view[:, :n] = store_int8(acc, mode, shift).view(np.uint8)
         else:
             view = self.out_buffer[:4 * m * c].view("<i4").reshape(m, c)
             view[:, :n] = acc

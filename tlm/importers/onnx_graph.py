@@ -10,7 +10,7 @@ inputs:
 | Conv, QLinearConv                  | conv2d (groups, strides, pads, dilations)        |
 | Gemm, MatMul (constant B)          | gemm                                             |
 | Add (two activations)              | add                                              |
-| Relu                               | fused (no layer) after a Conv/Gemm/MatMul, whose store applies ReLU; else relu |
+| Relu                               | fused (no layer) after a Conv/Gemm/MatMul read only by it: its store applies ReLU; else relu |
 | BatchNormalization                 | folded into the Conv before it (no layer)        |
 | Clip                               | clip (bounds rounded to integers, clamped to int8) |
 | MaxPool, AveragePool               | maxpool, avgpool (square kernel, equal pads)     |
@@ -21,8 +21,15 @@ inputs:
 | Identity, Dropout, QuantizeLinear, DequantizeLinear | none: the workload is int8 already |
 
 Tensors are NHWC for the workload: an N x C x H x W tensor (N = 1) is the
-H x W x C image, a 2-D M x K tensor the M x 1 x K one. Operand data comes from
-the workload seed (initializers give only shapes).
+H x W x C image, a 2-D M x K tensor the M x 1 x K one. Weights come from the
+initializers; the input from the workload seed.
+
+A MAC layer stores signed int8 (`relu: false`) unless a Relu is fused into it.
+Quantized MAC nodes (QLinearConv; or Conv/Gemm/MatMul reading DequantizeLinear
+outputs and read by a QuantizeLinear, possibly through a fused Relu) whose
+scales are per tensor with zero points 0 and x_scale * w_scale / y_scale =
+2^-s (0 <= s <= 31), and that have no bias (or an all-zero one: layers have
+no bias), store like onnxruntime: `shift: s`, `round: true`.
 """
 
 from __future__ import annotations
@@ -77,7 +84,9 @@ def graph_to_workload(g: _Graph, input_name: str, input_shape: list[int], name: 
     views: dict[str, tuple[str, int]] = {}
     wts: dict[str, Any] = {}   # layer -> its ONNX weight array (Conv: Cout x Cin/g x kh x kw; gemm: N x K)
     layers: list[dict[str, Any]] = []
+    by_name: dict[str, dict[str, Any]] = {}
     names: set[str] = {"input"}
+    q = _Quant(g)
     for i, node in enumerate(g.graph.node):
         if node.op_type == "Constant":
             continue
@@ -109,10 +118,12 @@ def graph_to_workload(g: _Graph, input_name: str, input_shape: list[int], name: 
                 raise g.error(where, "a product of two activations is supported for attention heads only "
                                      "(A: [1, H, T, D], B: [1, H, D, T] or [1, H, T, D] from Reshape + Transpose)")
             lname = _name(node, out, i, layers, names)
-            layer = {"name": lname, "op": "matmul", "heads": a_view[1], "inputs": [tensor[x] for x in acts]}
+            layer = {"name": lname, "op": "matmul", "heads": a_view[1], "inputs": [tensor[x] for x in acts],
+                     "relu": False}
             if b_view[0] == "heads_t":
                 layer["transpose_b"] = True
             layers.append(layer)
+            by_name[lname] = layer
             tensor[out] = lname
             made_by[lname] = "mac"
             views[out] = ("heads", a_view[1])
@@ -126,7 +137,11 @@ def graph_to_workload(g: _Graph, input_name: str, input_shape: list[int], name: 
             made_by[lname] = "vector"
             views[out] = views[acts[0]]
             continue
-        if op in _PASS or op == "BatchNormalization" or (op == "Relu" and made_by.get(src or "") == "mac"):
+        fuse_relu = op == "Relu" and made_by.get(src or "") == "mac" and q.readers[acts[0]] == 1 \
+            and by_name.get(src or "", {}).get("relu") is False
+        if fuse_relu:
+            by_name[src or ""].pop("relu")
+        if op in _PASS or op == "BatchNormalization" or fuse_relu:
             if src is None:  # e.g. DequantizeLinear of a weight: a constant of the same shape
                 g.consts[out] = g.consts[node.input[0]]
                 continue
@@ -143,7 +158,13 @@ def graph_to_workload(g: _Graph, input_name: str, input_shape: list[int], name: 
         w = _weight_of(g, node, op)
         if w is not None:
             wts[lname] = w
+        if op in _MAC:
+            layer["relu"] = False
+            shift = q.shift(node, op)
+            if shift is not None:
+                layer["shift"], layer["round"] = shift, True
         layers.append(layer)
+        by_name[lname] = layer
         tensor[out] = lname
         made_by[lname] = "mac" if op in _MAC else "vector"
     if not layers:
@@ -296,6 +317,80 @@ def _layer(g: _Graph, node: Any, where: str, op: str, acts: list[str], x: list[i
         return {"name": lname, "op": "flatten"}
     hh, ww, cc = _nhwc(out)
     return {"name": lname, "op": "reshape", "shape": [hh, ww, cc]}
+
+
+class _Quant:
+    """Scales of quantized MAC nodes: the store shift that makes them onnxruntime's."""
+
+    def __init__(self, g: _Graph) -> None:
+        self.g = g
+        self.producer = {o: n for n in g.graph.node for o in n.output}
+        self.consumers: dict[str, list[Any]] = {}
+        for n in g.graph.node:
+            for x in set(n.input):
+                self.consumers.setdefault(x, []).append(n)
+        self.readers = {x: len(ns) for x, ns in self.consumers.items()}
+
+    def _scalar(self, name: str) -> float | None:
+        """A per-tensor constant's value (all elements equal), else None."""
+        import numpy as np
+        import onnx.numpy_helper
+
+        t = self.g.consts.get(name) if name else None
+        if t is None or not hasattr(t, "dims"):
+            return None
+        arr = onnx.numpy_helper.to_array(t).astype(np.float64).reshape(-1)
+        if arr.size == 0 or not (arr == arr[0]).all():
+            return None
+        return float(arr[0])
+
+    def _zero(self, node: Any, i: int) -> bool:
+        return len(node.input) <= i or not node.input[i] or self._scalar(node.input[i]) == 0.0
+
+    def _dq_scale(self, tensor: str) -> float | None:
+        """The scale of the DequantizeLinear (zero point 0) producing `tensor`, else None."""
+        n = self.producer.get(tensor)
+        if n is None or n.op_type != "DequantizeLinear" or not self._zero(n, 2):
+            return None
+        return self._scalar(n.input[1])
+
+    def _q_scale(self, tensor: str) -> float | None:
+        """The scale of the one QuantizeLinear (zero point 0) reading `tensor`, past a Relu."""
+        ns = self.consumers.get(tensor, [])
+        if len(ns) == 1 and ns[0].op_type == "Relu":
+            ns = self.consumers.get(ns[0].output[0], [])
+        if len(ns) != 1 or ns[0].op_type != "QuantizeLinear" or not self._zero(ns[0], 2):
+            return None
+        return self._scalar(ns[0].input[1])
+
+    def _no_bias(self, node: Any, i: int) -> bool:
+        """Input i (the bias, which layers do not model) is absent or a constant of zeros."""
+        import onnx.numpy_helper
+
+        if len(node.input) <= i or not node.input[i]:
+            return True
+        t = self.g.consts.get(node.input[i])
+        return t is not None and hasattr(t, "dims") and not onnx.numpy_helper.to_array(t).any()
+
+    def shift(self, node: Any, op: str) -> int | None:
+        """s when x_scale * w_scale / y_scale == 2^-s (0 <= s <= 31) with zero points 0 and no bias,
+        else None."""
+        import math
+
+        if not self._no_bias(node, 8 if op == "QLinearConv" else 2):
+            return None
+        if op == "QLinearConv":
+            if not all(self._zero(node, i) for i in (2, 5, 7)):
+                return None
+            sx, sw, sy = (self._scalar(node.input[i]) for i in (1, 4, 6))
+        else:
+            sx, sw = self._dq_scale(node.input[0]), self._dq_scale(node.input[1])
+            sy = self._q_scale(node.output[0])
+        if not sx or not sw or not sy or sx < 0 or sw < 0 or sy < 0:
+            return None
+        mant, exp = math.frexp(sx * sw / sy)
+        s = 1 - exp
+        return s if mant == 0.5 and 0 <= s <= 31 else None
 
 
 class _Proxy:

@@ -12,8 +12,9 @@ significant):
 ====  =====================================================================
 slot  contents
 ====  =====================================================================
-0     bit 0 kind (0 TILE, 1 JOIN), bit 1 load_c, bit 2 store_mode
-      (1 = RELU_SHIFT_INT8), bits 15:8 shift
+0     bit 0 kind (0 TILE, 1 JOIN), bit 1 load_c, bit 2 int8 store (0 =
+      INT32), bit 3 no ReLU (signed int8), bit 4 round half to even (else
+      floor shift), bits 15:8 shift
 1     m (bits 15:0), n (bits 31:16)
 2     k
 3, 4  first index in the preds ROM, number of predecessors
@@ -161,8 +162,12 @@ def list_rom_hex(idx: np.ndarray, depth: int) -> str:
 def entry_slots(program: TileProgram, seg_base: dict[str, int]) -> np.ndarray:
     """The entry ROM as uint32 slots [entries, 16]."""
     slots = dag_slots(program.kind, program.k, program.preds, program.succs)
-    relu = program.store_mode.astype(np.uint64) == StoreMode.RELU_SHIFT_INT8
-    slots[:, 0] |= (program.load_c.astype(np.uint64) << 1) | (relu.astype(np.uint64) << 2) \
+    mode = program.store_mode
+    int8 = mode != StoreMode.INT32
+    signed = (mode == StoreMode.SHIFT_INT8) | (mode == StoreMode.ROUND_INT8)
+    rnd = (mode == StoreMode.RELU_ROUND_INT8) | (mode == StoreMode.ROUND_INT8)
+    slots[:, 0] |= (program.load_c.astype(np.uint64) << 1) | (int8.astype(np.uint64) << 2) \
+        | (signed.astype(np.uint64) << 3) | (rnd.astype(np.uint64) << 4) \
         | (program.shift.astype(np.uint64) << 8)
     slots[:, 1] = program.m.astype(np.uint64) | (program.n.astype(np.uint64) << 16)
     assert program.segments is not None

@@ -13,14 +13,15 @@ MAC layers (`conv2d`, `gemm`) keep the v1 keys; `in_channels`, `height`,
 `width` (conv) and `M`, `K` (gemm) may be left out and are then taken from
 the input tensor (given, they must agree). Their output is the v1 store:
 int8 `clip(max(acc, 0) >> shift, 0, 127)`, or int32 accumulators for a layer
-nothing reads. Vector ops run on the vector unit (`tlm.workload.vector_ops`);
+nothing reads; `relu: false` stores signed `clip(acc >> shift, -128, 127)`
+and `round: true` rounds acc / 2^shift half to even instead of flooring. Vector ops run on the vector unit (`tlm.workload.vector_ops`);
 `reshape` and `flatten` are free: they rename a tensor's bytes (NHWC
 row-major) without any work or copy.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +42,9 @@ _TOP_KEYS = {"format", "name", "seed", "input", "layers", "weights"}
 _COMMON = {"name", "op", "inputs"}
 _KEYS: dict[str, set[str]] = {
     "conv2d": {"in_channels", "out_channels", "height", "width", "kernel", "stride", "padding",
-               "dilation", "deformable", "shift", "groups"},
-    "gemm": {"M", "N", "K", "shift"},
-    "matmul": {"heads", "transpose_b", "shift"},
+               "dilation", "deformable", "shift", "groups", "relu", "round"},
+    "gemm": {"M", "N", "K", "shift", "relu", "round"},
+    "matmul": {"heads", "transpose_b", "shift", "relu", "round"},
     "add": set(), "relu": set(), "globalavgpool": set(), "concat": set(),
     "clip": {"min", "max"}, "requant": {"multiplier", "shift"},
     "maxpool": {"kernel", "stride", "padding"}, "avgpool": {"kernel", "stride", "padding"},
@@ -231,7 +232,26 @@ def _fill(rd: _Reader, obj: dict[str, Any], where: str, key: str, value: int) ->
     obj[key] = value
 
 
+def _bool_field(rd: _Reader, obj: dict[str, Any], key: str, where: str, default: bool) -> bool:
+    v = obj.get(key, default)
+    if not isinstance(v, bool):
+        raise rd.error(f"{where}.{key}", f"must be true or false, got {describe(v)}")
+    return v
+
+
 def _parse_node(rd: _Reader, obj: dict[str, Any], pos: int, shapes: dict[str, Shape]) -> GraphNode:
+    where = f"layers[{pos}]"
+    if obj["op"] in MAC_OPS:
+        relu = _bool_field(rd, obj, "relu", where, True)
+        rounding = _bool_field(rd, obj, "round", where, False)
+        node = _parse_mac_or_other(rd, obj, pos, shapes)
+        if node.layer is not None and (not relu or rounding):
+            node = replace(node, layer=replace(node.layer, relu=relu, rounding=rounding))
+        return node
+    return _parse_mac_or_other(rd, obj, pos, shapes)
+
+
+def _parse_mac_or_other(rd: _Reader, obj: dict[str, Any], pos: int, shapes: dict[str, Shape]) -> GraphNode:
     where = f"layers[{pos}]"
     op, name = obj["op"], obj["name"]
     ins = tuple(obj["inputs"])

@@ -286,7 +286,8 @@ def lower_layer(plan: LayerPlan, prev: LayerPlan | None, arch: Arch, seed: int,
         out[t_entry] = values
         return out
 
-    mode = np.where(final & (not plan.last), StoreMode.RELU_SHIFT_INT8, StoreMode.INT32)
+    int8_mode = StoreMode.of(plan.spec.relu, plan.spec.rounding)
+    mode = np.where(final & (not plan.last), int8_mode, StoreMode.INT32)
     return LayerEntries(kind=kind, tile_id=tile_id, m=on_tiles(t_m, np.int32), n=on_tiles(t_n, np.int32),
                         k=on_tiles(t_k, np.int32), load_c=on_tiles(c > 0, np.bool_),
                         store_mode=on_tiles(mode, np.uint8), pred_counts=counts, pred_idx=idx,

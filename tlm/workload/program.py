@@ -52,6 +52,33 @@ class EntryKind(IntEnum):
 class StoreMode(IntEnum):
     INT32 = 0            # raw accumulators, 4 bytes little-endian per element
     RELU_SHIFT_INT8 = 1  # clip(max(acc, 0) >> shift, 0, 127) as one byte
+    SHIFT_INT8 = 2       # clip(acc >> shift, -128, 127): no ReLU, signed
+    RELU_ROUND_INT8 = 3  # clip(round_half_even(max(acc, 0) / 2^shift), 0, 127)
+    ROUND_INT8 = 4       # clip(round_half_even(acc / 2^shift), -128, 127)
+
+    @staticmethod
+    def of(relu: bool, rounding: bool) -> StoreMode:
+        """The int8 store mode with or without ReLU, floor shift or rounding."""
+        if rounding:
+            return StoreMode.RELU_ROUND_INT8 if relu else StoreMode.ROUND_INT8
+        return StoreMode.RELU_SHIFT_INT8 if relu else StoreMode.SHIFT_INT8
+
+
+def store_int8(acc: np.ndarray, mode: int, shift: int) -> np.ndarray:
+    """An int8 store mode's post-processing of int32 accumulators, as int8.
+
+    Rounding is half to even (onnxruntime's QuantizeLinear): floor(acc / 2^shift)
+    plus one when the dropped bits exceed half, or equal half and the floor is odd.
+    ReLU before or after the rounding gives the same result.
+    """
+    a = acc.astype(np.int64)
+    q = a >> shift
+    if mode in (StoreMode.RELU_ROUND_INT8, StoreMode.ROUND_INT8) and shift > 0:
+        rem = a - (q << shift)
+        half = 1 << (shift - 1)
+        q += (rem > half) | ((rem == half) & (q & 1 == 1))
+    lo = 0 if mode in (StoreMode.RELU_SHIFT_INT8, StoreMode.RELU_ROUND_INT8) else -128
+    return np.clip(q, lo, 127).astype(np.int8)
 
 
 @dataclass
@@ -104,7 +131,7 @@ class TileProgram:
     k: np.ndarray             # int32 [N] reduction length of this K-chunk (<= kmax); 0 for joins
     load_c: np.ndarray        # bool  [N] accumulate onto a partial sum loaded from memory
     store_mode: np.ndarray    # uint8 [N] StoreMode
-    shift: np.ndarray         # uint8 [N] right shift for RELU_SHIFT_INT8
+    shift: np.ndarray         # uint8 [N] right shift of the int8 store modes
     preds: Csr                # predecessors (entry indices)
     succs: Csr                # successors (entry indices), the transpose of preds
     beats: dict[str, np.ndarray]   # op -> int64 [N] memory bus beats (zero segments count ceil(len/bus_bytes))

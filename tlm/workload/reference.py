@@ -23,7 +23,7 @@ import numpy as np
 
 from tlm.arch import Arch
 from tlm.workload import data
-from tlm.workload.program import EntryKind, StoreMode, TileProgram
+from tlm.workload.program import EntryKind, StoreMode, TileProgram, store_int8
 from tlm.workload.spec import LayerSpec, WorkloadSpec
 
 
@@ -188,7 +188,8 @@ def _graph_outputs(spec: WorkloadSpec, rows: int) -> dict[str, np.ndarray]:
                     w_t = data.layer_weights_t(spec.seed, li, layer.N, layer.K)
                 acc = _conv_or_gemm(xs[0], layer, w_t, spec.seed, li, rows)
             # int32 when nothing reads it (directly or through a reshape)
-            y = relu_shift_int8(acc, layer.shift) if _is_read(graph, node.name, read) else acc
+            mode = StoreMode.of(layer.relu, layer.rounding)
+            y = store_int8(acc, mode, layer.shift) if _is_read(graph, node.name, read) else acc
         else:
             assert node.vec is not None
             y = apply(node.vec, [x.reshape(-1, x.shape[-1]) for x in xs], 0, oh * ow)
@@ -262,9 +263,10 @@ def run_program_functionally(program: TileProgram, arch: Arch | None = None) -> 
             acc += spad[c_base:c_base + rows * cols * 4].view("<i4").reshape(rows, cols)[:m, :n]
         acc32 = acc.astype(np.int32)
         outbuf.fill(0x5A)
-        if program.store_mode[e] == StoreMode.RELU_SHIFT_INT8:
+        mode = int(program.store_mode[e])
+        if mode != StoreMode.INT32:
             view = outbuf[:rows * cols].reshape(rows, cols)
-            view[:m, :n] = relu_shift_int8(acc32, int(program.shift[e])).view(np.uint8)
+            view[:m, :n] = store_int8(acc32, mode, int(program.shift[e])).view(np.uint8)
         else:
             outbuf.view("<i4").reshape(rows, cols)[:m, :n] = acc32
         s = segs["store_c"]

@@ -73,6 +73,8 @@ class LayerSpec:
     out_w: int = 0
     groups: int = 1            # K and the weights are per group: K = kernel*kernel*in_channels/groups
     fresh_input: bool = False  # reads an input drawn from the seed, not the previous output
+    relu: bool = True          # int8 store applies ReLU (graph workloads: the `relu` key)
+    rounding: bool = False     # int8 store rounds half to even instead of flooring (`round` key)
 
     @property
     def is_conv(self) -> bool:
