@@ -33,28 +33,18 @@ SMALL = {"resnet18": (lambda: MM.resnet(18, 32, 8), lambda: zoo.resnet(18, 32, 8
          "bert": (lambda: MM.bert(2, 6, 16, 2, 24, "bert_tiny"), lambda: zoo.bert(2, 6, 16, 2, 24, "bert_tiny"))}
 
 
-def _without_relu_false(layers: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The layers without `relu: false`, which the built-ins (ReLU in every MAC store) lack.
-
-    The import marks exactly the MAC layers no ONNX Relu follows.
-    """
-    for x in layers:
-        assert x.get("relu", True) is True or x["op"] in ("conv2d", "gemm", "matmul"), x
-    return [{k: v for k, v in x.items() if not (k == "relu" and v is False)} for x in layers]
-
-
 @pytest.mark.parametrize("name", sorted(SMALL))
 def test_onnx_graph_imports_to_the_builtin(name: str) -> None:
     onnx_model, builtin = (f() for f in SMALL[name])
     got = model_to_workload(onnx_model, f"{name}.onnx", name)
     want = builtin
     assert got["input"] == want["input"]
-    assert _without_relu_false(got["layers"]) == want["layers"]
+    assert got["layers"] == want["layers"]
 
 
 def test_full_size_resnet18_imports_to_the_builtin() -> None:
     got = model_to_workload(MM.resnet(18), "resnet18.onnx", "resnet18")
-    assert _without_relu_false(got["layers"]) == zoo.resnet18()["layers"]
+    assert got["layers"] == zoo.resnet18()["layers"]
 
 
 @pytest.mark.parametrize("name", sorted(SMALL))

@@ -33,17 +33,20 @@ class _Net:
         self.layers.append({"name": name, "op": op, "inputs": inputs, **kw})
         return name
 
-    def conv(self, name: str, x: str, cout: int, kernel: int, stride: int = 1, groups: int = 1) -> str:
+    def conv(self, name: str, x: str, cout: int, kernel: int, stride: int = 1, groups: int = 1,
+             relu: bool = True) -> str:
         kw: dict[str, Any] = {"out_channels": cout, "kernel": kernel, "stride": stride,
                               "padding": kernel // 2, "dilation": 1}
         if groups != 1:
             kw["groups"] = groups
+        if not relu:
+            kw["relu"] = False
         return self.add(name, "conv2d", [x], **kw)
 
     def head(self, x: str, classes: int = 1000) -> None:
         x = self.add("avgpool", "globalavgpool", [x])
         x = self.add("flatten", "flatten", [x])
-        self.add("fc", "gemm", [x], N=classes)
+        self.add("fc", "gemm", [x], N=classes, relu=False)
 
     def workload(self) -> dict[str, Any]:
         return {"format": "tlm-workload/2", "name": self.name, "seed": 0,
@@ -67,13 +70,13 @@ def resnet(depth: int, size: int = 224, div: int = 1) -> dict[str, Any]:
             if depth == 50:
                 y = n.conv(f"{p}.conv1", x, width, 1)
                 y = n.conv(f"{p}.conv2", y, width, 3, stride)
-                y = n.conv(f"{p}.conv3", y, cout, 1)
+                y = n.conv(f"{p}.conv3", y, cout, 1, relu=False)
             else:
                 y = n.conv(f"{p}.conv1", x, width, 3, stride)
-                y = n.conv(f"{p}.conv2", y, cout, 3)
+                y = n.conv(f"{p}.conv2", y, cout, 3, relu=False)
             short = x
             if stride != 1 or cin != cout:
-                short = n.conv(f"{p}.downsample", x, cout, 1, stride)
+                short = n.conv(f"{p}.downsample", x, cout, 1, stride, relu=False)
             s = n.add(f"{p}.add", "add", [y, short])
             x = n.add(f"{p}.relu", "relu", [s])
             cin = cout
@@ -88,7 +91,7 @@ MOBILENET_V2 = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 
 
 def mobilenet_v2(size: int = 224, div: int = 1) -> dict[str, Any]:
     n = _Net("mobilenet_v2", size, div)
-    x = n.conv("conv0", "input", n.ch(32), 3, 2)
+    x = n.conv("conv0", "input", n.ch(32), 3, 2, relu=False)
     x = n.add("conv0.relu6", "clip", [x], min=0, max=6)
     cin = n.ch(32)
     i = 0
@@ -100,16 +103,16 @@ def mobilenet_v2(size: int = 224, div: int = 1) -> dict[str, Any]:
             y = x
             hidden = cin * t
             if t != 1:
-                y = n.conv(f"{p}.expand", y, hidden, 1)
+                y = n.conv(f"{p}.expand", y, hidden, 1, relu=False)
                 y = n.add(f"{p}.expand.relu6", "clip", [y], min=0, max=6)
-            y = n.conv(f"{p}.dw", y, hidden, 3, stride, groups=hidden)
+            y = n.conv(f"{p}.dw", y, hidden, 3, stride, groups=hidden, relu=False)
             y = n.add(f"{p}.dw.relu6", "clip", [y], min=0, max=6)
-            y = n.conv(f"{p}.project", y, cout, 1)
+            y = n.conv(f"{p}.project", y, cout, 1, relu=False)
             if stride == 1 and cin == cout:
                 y = n.add(f"{p}.add", "add", [y, x])
             x, cin = y, cout
             i += 1
-    x = n.conv("conv_last", x, n.ch(1280), 1)
+    x = n.conv("conv_last", x, n.ch(1280), 1, relu=False)
     x = n.add("conv_last.relu6", "clip", [x], min=0, max=6)
     n.head(x)
     return n.workload()
@@ -122,24 +125,24 @@ def bert(layers: int = 12, seq: int = 128, hidden: int = 768, heads: int = 12, f
     Per layer: Q, K, V projections (gemm), scores = Q.K^T per head (matmul,
     transpose_b; the 1/sqrt(d) scale is left to the store's shift), softmax per head,
     context = P.V per head (matmul), output projection, residual add,
-    layernorm, FFN (two gemms; GELU is the MAC store's ReLU), residual add,
+    layernorm, FFN (two gemms; GELU is the up projection's ReLU store; the other MAC layers store signed), residual add,
     layernorm. Biases are left out (no MACs).
     """
     n = _Net(name, seq, 1)
     x = "input"
     for i in range(layers):
         p = f"layer{i}"
-        q = n.add(f"{p}.attention.q", "gemm", [x], N=hidden)
-        k = n.add(f"{p}.attention.k", "gemm", [x], N=hidden)
-        v = n.add(f"{p}.attention.v", "gemm", [x], N=hidden)
-        s = n.add(f"{p}.attention.scores", "matmul", [q, k], heads=heads, transpose_b=True)
+        q = n.add(f"{p}.attention.q", "gemm", [x], N=hidden, relu=False)
+        k = n.add(f"{p}.attention.k", "gemm", [x], N=hidden, relu=False)
+        v = n.add(f"{p}.attention.v", "gemm", [x], N=hidden, relu=False)
+        s = n.add(f"{p}.attention.scores", "matmul", [q, k], heads=heads, transpose_b=True, relu=False)
         pr = n.add(f"{p}.attention.softmax", "softmax", [s], groups=heads)
-        c = n.add(f"{p}.attention.context", "matmul", [pr, v], heads=heads)
-        o = n.add(f"{p}.attention.output", "gemm", [c], N=hidden)
+        c = n.add(f"{p}.attention.context", "matmul", [pr, v], heads=heads, relu=False)
+        o = n.add(f"{p}.attention.output", "gemm", [c], N=hidden, relu=False)
         r1 = n.add(f"{p}.attention.add", "add", [o, x])
         ln1 = n.add(f"{p}.attention.layernorm", "layernorm", [r1])
         f1 = n.add(f"{p}.ffn.up", "gemm", [ln1], N=ffn)
-        f2 = n.add(f"{p}.ffn.down", "gemm", [f1], N=hidden)
+        f2 = n.add(f"{p}.ffn.down", "gemm", [f1], N=hidden, relu=False)
         r2 = n.add(f"{p}.ffn.add", "add", [f2, ln1])
         x = n.add(f"{p}.ffn.layernorm", "layernorm", [r2])
     w = n.workload()
