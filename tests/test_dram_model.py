@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -222,3 +223,83 @@ def test_refresh_barely_longer_than_its_duration_still_makes_progress(rfc: int, 
     stream = [(x * 16, 16, False) for x in range(20)]
     assert m.read_op(0, stream) >= 20 * 16
     assert m.write_op(10_000, [(x, 1, False) for x in range(20)]) > 10_000
+
+
+class _CommandLog(DramModel):
+    """The model with every command it places recorded as (cycle, kind, bank)."""
+
+    def __init__(self, arch: Arch) -> None:
+        super().__init__(arch)
+        self.log: list[tuple[int, str, int]] = []
+
+    def _slot(self, t: int) -> int:
+        c = super()._slot(t)
+        self.log.append((c, "slot", -1))
+        return c
+
+    def _open(self, bank: int, row: int, t: int, seen: int) -> int:
+        act, pre = self.t_act[bank], self.t_pre[bank]
+        col = super()._open(bank, row, t, seen)
+        if self.t_pre[bank] != pre:
+            self.log.append((self.t_pre[bank], "PRE", bank))
+        if self.t_act[bank] != act:
+            self.log.append((self.t_act[bank], "ACT", bank))
+        return col
+
+    def _snapshot(self) -> Any:
+        return super()._snapshot(), len(self.log)
+
+    def _restore(self, snap: Any) -> None:  # a posted write op taken back: so are its commands
+        super()._restore(snap[0])
+        del self.log[snap[1]:]
+
+    def _column(self, bank: int, beats: int, t: int, write: bool) -> int:
+        last = super()._column(bank, beats, t, write)
+        self.log.append((last - (self.cwl if write else self.cl) - beats + 1, "COL", bank))
+        return last
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3000), st.integers(1, 20), st.booleans()), min_size=1, max_size=10),
+       st.sampled_from(["open", "closed"]), st.sampled_from(["fcfs", "frfcfs"]),
+       st.sampled_from(["row:bank:col", "row:col:bank"]), st.integers(0, 1))
+def test_one_command_per_cycle(ops: list[tuple[int, int, bool]], page: str, sched: str, mapping: str,
+                               refresh: int) -> None:
+    """The command bus carries one command a cycle: no ACT, PRE or column command shares one.
+
+    Found by replaying the RTL's command log (rtl/dram/dram_ctrl.v): a closed-page
+    precharge and an activate of another bank went out in the same cycle.
+    """
+    m = _CommandLog(dram_arch(dram_banks=2, dram_row_bytes=256, dram_page_policy=page, dram_scheduler=sched,
+                              dram_mapping=mapping, dram_queue=4, dram_ras_cycles=14, dram_rcd_cycles=5,
+                              dram_rp_cycles=6, dram_refi_cycles=400 * refresh, dram_rfc_cycles=40))
+    t = 0
+    for addr, beats, write in ops:
+        reqs = [(addr + i, 1, False) for i in range(beats)] if write else [(addr, beats, False)]
+        t = (m.write_op if write else m.read_op)(t, reqs)
+    m.finish()
+    placed = [c for c, kind, _b in m.log if kind != "slot"]
+    slots = [c for c, kind, _b in m.log if kind == "slot"]
+    assert len(set(slots)) == len(slots)
+    assert len(set(placed)) == len(placed), sorted(c for c in placed if placed.count(c) > 1)[:5]
+    assert set(placed) <= set(slots), sorted(set(placed) - set(slots))[:5]
+
+
+def test_closed_page_row_is_kept_only_for_requests_already_queued() -> None:
+    """A row closes once allowed unless a request that has arrived still needs it.
+
+    Requests reach the queue one per cycle: the 20th one after a row's use arrives
+    after the row may close, so it finds the row closed (a miss), as in the RTL.
+    """
+    m = DramModel(dram_arch(dram_banks=2, dram_row_bytes=256, dram_page_policy="closed",
+                            dram_scheduler="frfcfs", dram_mapping="row:bank:col", dram_queue=32,
+                            dram_ras_cycles=4, dram_refi_cycles=0))
+    cols = 256 // BUS
+    far = [(cols + i, 1, False) for i in range(20)]          # bank 1, row 0
+    m.read_op(0, [(0, 1, False), *far, (1, 1, False)])        # bank 0, row 0 again, 21 requests later
+    assert (m.stats.hits, m.stats.misses) == (19, 3)
+    near = DramModel(dram_arch(dram_banks=2, dram_row_bytes=256, dram_page_policy="closed",
+                               dram_scheduler="frfcfs", dram_mapping="row:bank:col", dram_queue=32,
+                               dram_ras_cycles=40, dram_refi_cycles=0))
+    near.read_op(0, [(0, 1, False), *far, (1, 1, False)])     # the row may not close before it arrives
+    assert (near.stats.hits, near.stats.misses) == (20, 2)

@@ -26,6 +26,9 @@ then the state (open row per bank, bus and refresh times) moves on.
   nothing activates for `rfc` cycles.
 - Closed page: a bank is precharged as soon as the next request does not
   need its row.
+- Command bus: one command per cycle. A command finds the first free cycle
+  from its earliest one; a closed-page precharge, placed when the bank is
+  next used, takes a cycle no other command has.
 
 Read data returns in request order; zero-fill segments use no DRAM command
 and return from the cycle after their request. The op is done
@@ -47,7 +50,9 @@ from tlm.workload.program import Segments
 NEVER = -(1 << 40)
 #: The state a posted write op may have to be taken back from.
 _STATE = ("row", "t_act", "t_pre", "pre_ok", "close_at", "last_beat", "last_rd", "last_wr", "ref_end",
-          "next_ref")
+          "next_ref", "cmd_bus")
+#: Command-bus cycles kept: commands are placed at most this far before the latest one.
+_BUS_WINDOW = 1024
 
 
 @dataclass
@@ -113,6 +118,7 @@ class DramModel:
         self.last_wr = NEVER
         self.ref_end = NEVER
         self.next_ref = self.refi if self.refi else 1 << 62
+        self.cmd_bus: set[int] = set()      # cycles with a command, recent ones only
         self.stats = DramStats()
         self.posted: tuple[list[tuple[int, int, bool]], int] | None = None  # a write op not yet issued
         self._first_col = NEVER
@@ -141,6 +147,17 @@ class DramModel:
         return out
 
     # -- device ----------------------------------------------------------------------------
+    def _slot(self, t: int) -> int:
+        """The first cycle from t with the command bus free; taken."""
+        bus = self.cmd_bus
+        while t in bus:
+            t += 1
+        bus.add(t)
+        if len(bus) > 2 * _BUS_WINDOW:
+            keep = t - _BUS_WINDOW
+            self.cmd_bus = {c for c in bus if c >= keep}
+        return t
+
     def _refresh_until(self, t: int) -> None:
         """Run every refresh due by cycle t: close all banks, block activates for rfc."""
         while self.next_ref <= t:
@@ -150,13 +167,14 @@ class DramModel:
                 pending = self.close_at[b]
                 self.close_at[b] = None
                 if pending is not None and pending <= due:
-                    self.t_pre[b] = pending
+                    self.t_pre[b] = self._slot(pending)
                     self.row[b] = -1
                 elif self.row[b] >= 0:
-                    self.t_pre[b] = max(due + k, self.t_act[b] + self.ras, self.pre_ok[b])
+                    self.t_pre[b] = self._slot(max(due + k, self.t_act[b] + self.ras, self.pre_ok[b]))
                     self.row[b] = -1
                     k += 1
                 ref = max(ref, self.t_pre[b] + self.rp)
+            ref = self._slot(ref)
             self.ref_end = ref + self.rfc
             self.next_ref = ref + self.refi
             self.stats.refreshes += 1
@@ -176,7 +194,7 @@ class DramModel:
             if self.row[bank] != row or min(t, seen) >= pending:  # the precharge went out
                 closing = min(t, seen) < pending
                 self.row[bank] = -1
-                self.t_pre[bank] = pending
+                self.t_pre[bank] = self._slot(pending)
         cur = self.row[bank]
         if cur == row:
             self.stats.hits += 1
@@ -185,7 +203,7 @@ class DramModel:
         if cur >= 0:
             self.stats.conflicts += 1
             self._outcome = 2
-            p = max(t, self.t_act[bank] + self.ras, self.pre_ok[bank])
+            p = self._slot(max(t, self.t_act[bank] + self.ras, self.pre_ok[bank]))
             self.t_pre[bank] = p
             t = p + 1
         elif closing:
@@ -198,6 +216,7 @@ class DramModel:
         if a >= self.next_ref:   # the refresh comes first
             self._refresh_until(a)
             a = max(a, self.t_pre[bank] + self.rp, self.ref_end)
+        a = self._slot(a)
         self.row[bank] = row
         self.t_act[bank] = a
         return a + self.rcd
@@ -226,29 +245,39 @@ class DramModel:
     def _column(self, bank: int, beats: int, t: int, write: bool) -> int:
         """Issue a column command no earlier than t; the cycle of its last beat."""
         if write:
-            c = max(t, self.last_beat - self.cwl + 1, self.last_rd + 1 + self.rtw - self.cwl)
+            c = self._slot(max(t, self.last_beat - self.cwl + 1, self.last_rd + 1 + self.rtw - self.cwl))
             last = c + self.cwl + beats - 1
             self.last_wr = last
             self.pre_ok[bank] = max(self.pre_ok[bank], last + self.wr)
         else:
-            c = max(t, self.last_beat - self.cl + 1, self.last_wr + self.wtr)
+            c = self._slot(max(t, self.last_beat - self.cl + 1, self.last_wr + self.wtr))
             last = c + self.cl + beats - 1
             self.last_rd = last
             self.pre_ok[bank] = max(self.pre_ok[bank], c + beats)
         self.last_beat = last
         return last
 
-    def _keep_open(self, plan: list[list[tuple[int, int, int]]]) -> list[bool]:
-        """Closed page, per run: does a run of a request queued with it use the same row?"""
+    @staticmethod
+    def _next_use(plan: list[list[tuple[int, int, int]]]) -> list[int]:
+        """Per run, the next request that uses its (bank, row) (-1: none)."""
         owner = [i for i, runs in enumerate(plan) for _ in runs]
         key = [(b, r) for runs in plan for b, r, _n in runs]
-        keep = [False] * len(key)
+        nxt = [-1] * len(key)
         seen: dict[tuple[int, int], int] = {}   # (bank, row) -> request of its next use
         for k in range(len(key) - 1, -1, -1):
-            nxt = seen.get(key[k])
-            keep[k] = nxt is not None and nxt < owner[k] + self.queue
+            n = seen.get(key[k])
+            if n is not None and n != owner[k]:
+                nxt[k] = n
             seen[key[k]] = owner[k]
-        return keep
+        return nxt
+
+    def _keep(self, bank: int, i: int, arrive: int, nxt: int, q: int) -> bool:
+        """Closed page: is the row kept for request `nxt`, queued by the time it may close?
+
+        Requests arrive at most one per cycle, so `nxt` is in the queue from
+        `arrive + (nxt - i)` on at the earliest.
+        """
+        return 0 <= nxt < i + q and arrive + (nxt - i) <= max(self.t_act[bank] + self.ras, self.pre_ok[bank])
 
     def _close(self, bank: int) -> None:
         """Precharge `bank` as soon as allowed, unless a request for its row comes first."""
@@ -261,7 +290,7 @@ class DramModel:
         arrive = first
         prev_col = NEVER
         plan = [self.runs(x, n) if not zero else [] for x, n, zero in requests]
-        keep = self._keep_open(plan) if not self.open_page else []
+        nxt = self._next_use(plan) if not self.open_page else []
         k = 0
         last_out = NEVER
         for i, (_x, n, zero) in enumerate(requests):
@@ -284,7 +313,7 @@ class DramModel:
                 if j == 0:
                     self.events.append(self._col * 4 + self._outcome)
                 issue = last - (self.cwl if write else self.cl) - beats + 2
-                if not self.open_page and not keep[k]:
+                if not self.open_page and not self._keep(bank, i, arrive, nxt[k], q):
                     self._close(bank)
                 k += 1
             prev_col = issue - 1
@@ -300,7 +329,8 @@ class DramModel:
 
     # -- posted writes (frfcfs) --------------------------------------------------------------
     def _snapshot(self) -> tuple[list[Any], DramStats, int, int]:
-        return ([list(v) if isinstance(v, list) else v for v in (getattr(self, n) for n in _STATE)],
+        return ([list(v) if isinstance(v, list) else set(v) if isinstance(v, set) else v
+                 for v in (getattr(self, n) for n in _STATE)],
                 dataclasses.replace(self.stats), len(self.events), len(self.refresh_log))
 
     def _restore(self, snap: tuple[list[Any], DramStats, int, int]) -> None:

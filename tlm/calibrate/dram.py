@@ -123,6 +123,21 @@ class MemoryCalibration:
                              for lv in LEVELS}}
 
 
+def hardware_values(hardware: dict[str, Any]) -> dict[str, Any]:
+    """A hardware file's `[dram]` (as a dict) under the dram level's `[memory_model]` names.
+
+    A diagnostic for benchmarks and tests (how close the dram level comes with
+    the hardware's own values): calibration itself never reads the hardware.
+    """
+    h = hardware
+    return {"dram_banks": h["banks"], "dram_row_bytes": h["row_bytes"], "dram_mapping": h["mapping"],
+            "dram_page_policy": h["page_policy"], "dram_scheduler": h["scheduler"],
+            "dram_queue": h["queue_depth"], "dram_cl_cycles": h["t_cl"], "dram_cwl_cycles": h["t_cwl"],
+            "dram_rcd_cycles": h["t_rcd"], "dram_rp_cycles": h["t_rp"], "dram_ras_cycles": h["t_ras"],
+            "dram_wr_cycles": h["t_wr"], "dram_wtr_cycles": h["t_wtr"], "dram_rtw_cycles": h["t_rtw"],
+            "dram_refi_cycles": h["t_refi"], "dram_rfc_cycles": h["t_rfc"]}
+
+
 def level_arch(arch: Arch, level: str, fitted: Arch) -> Arch:
     """The arch a level runs with: `uncalibrated` is the fixed level with the arch's own values."""
     if level == "uncalibrated":
