@@ -120,7 +120,12 @@ def test_independent_branches_overlap_and_depend_only_on_their_producers() -> No
      "layers[0].in_channels", "input tensor has 8"),
     ([{"name": "x", "op": "softmax", "inputs": ["input"], "shift": 9}], "layers[0].shift", "must be in"),
     ([{"name": "x", "op": "reshape", "inputs": ["input"], "shape": [2, 2, 2]}], "layers[0].shape", "does not hold"),
-    ([{"name": "x", "op": "transpose", "inputs": ["input"]}], "layers[0].op", "must be one of"),
+    ([{"name": "x", "op": "transpose", "inputs": ["input"]}], "layers[0].perm", "must be a permutation"),
+    ([{"name": "x", "op": "transpose", "inputs": ["input"], "perm": [0, 0, 1]}], "layers[0].perm",
+     "must be a permutation"),
+    ([{"name": "x", "op": "transpose", "inputs": ["input"], "perm": [0, 1, 2], "axes": 1}], "layers[0].axes",
+     "unknown key"),
+    ([{"name": "x", "op": "frobnicate", "inputs": ["input"]}], "layers[0].op", "must be one of"),
 ])
 def test_bad_graphs_exit_2_with_one_line(tmp_path: Path, capsys: Any, layers: list[dict[str, Any]],
                                           where: str, what: str) -> None:

@@ -22,7 +22,7 @@ from tlm.blocks.sink import TraceRecorder, is_null
 from tlm.blocks.timing import OpTimes
 from tlm.kernel import Event, Module, wait
 from tlm.workload.program import EntryKind, TileProgram
-from tlm.workload.vector_ops import POOLS, VectorOp, apply
+from tlm.workload.vector_ops import GATHERS, POOLS, VectorOp, apply
 
 if TYPE_CHECKING:
     from tlm.blocks.scheduler import TileScheduler
@@ -138,6 +138,10 @@ class VectorUnit(Module):
         program = self.program
         li = int(program.layer[x])
         v: VectorOp = program.vector_ops[li]
+        if v.op in GATHERS:  # the load gathered the output in order
+            n = int(program.m[x]) * v.out_channels
+            self.out_buffer[:n] = self.spad[:n]
+            return
         rows = self.arch.tile_rows
         p0 = (x - self._first[li]) * rows
         p1 = p0 + int(program.m[x])

@@ -18,6 +18,7 @@ inputs:
 | Concat (axis 1 of N x C x H x W)   | concat                                           |
 | Softmax, LayerNormalization (last axis) | softmax, layernorm                          |
 | Flatten, Reshape                   | flatten / reshape (where the bytes stay in place)|
+| Transpose                          | transpose (perm mapped to height, width, channels); between attention head layouts: none |
 | Identity, Dropout, QuantizeLinear, DequantizeLinear | none: the workload is int8 already |
 
 Tensors are NHWC for the workload: an N x C x H x W tensor (N = 1) is the
@@ -56,6 +57,25 @@ def _nhwc(shape: list[int]) -> tuple[int, int, int]:
     if len(shape) == 3 and shape[0] == 1:
         return shape[1], 1, shape[2]
     raise ValueError(shape)
+
+
+def _nhwc_perm(g: _Graph, where: str, x: list[int], perm: list[int]) -> list[int]:
+    """An ONNX Transpose's perm as the workload's (height, width, channels) perm.
+
+    N x C x H x W (N = 1, kept first) maps axes C, H, W to channels, height,
+    width; an M x K (or 1 x M x K) tensor is the M x 1 x K image.
+    """
+    if not perm:
+        perm = list(range(len(x)))[::-1]
+    if len(x) == 4 and perm[0] == 0 and sorted(perm) == [0, 1, 2, 3]:
+        axis = {1: 2, 2: 0, 3: 1}
+        return [axis[perm[2]], axis[perm[3]], axis[perm[1]]]
+    if len(x) == 2 and sorted(perm) == [0, 1]:
+        return [2, 1, 0] if perm == [1, 0] else [0, 1, 2]
+    if len(x) == 3 and x[0] == 1 and perm[0] == 0 and sorted(perm) == [0, 1, 2]:
+        return [2, 1, 0] if perm == [0, 2, 1] else [0, 1, 2]
+    raise g.error(where, f"Transpose perm {perm} of a {len(x)}-D tensor {x} is not supported (the batch axis "
+                         "must stay first)")
 
 
 def _const_value(g: _Graph, name: str) -> float | None:
@@ -260,8 +280,10 @@ def _view(g: _Graph, node: Any, where: str, op: str, acts: list[str],
         return ("heads_t", v[1])
     if v is not None and v[0] == "heads" and perm == [0, 2, 1, 3]:
         return ("split", v[1])
-    raise g.error(where, f"Transpose perm {perm} of a {len(x)}-D tensor is supported only between attention "
-                         "head layouts ([1, T, H, D] <-> [1, H, T, D], and [1, H, D, T] for K)")
+    if v is not None:
+        raise g.error(where, f"Transpose perm {perm} of attention heads is supported only between head "
+                             "layouts ([1, T, H, D] <-> [1, H, T, D], and [1, H, D, T] for K)")
+    return None  # a plain tensor: a transpose layer
 
 
 def _layer(g: _Graph, node: Any, where: str, op: str, acts: list[str], x: list[int],
@@ -305,6 +327,8 @@ def _layer(g: _Graph, node: Any, where: str, op: str, acts: list[str], x: list[i
             raise g.error(where, f"only the channel axis (1) of N x C x H x W is supported, got "
                                  f"{describe(a.get('axis'))}")
         return {"name": lname, "op": "concat"}
+    if op == "Transpose":
+        return {"name": lname, "op": "transpose", "perm": _nhwc_perm(g, where, x, list(a.get("perm", [])))}
     if op in ("Softmax", "LayerNormalization"):
         axis = a.get("axis", -1)
         if axis not in (-1, len(x) - 1) and not (len(x) == 4 and axis == 1):

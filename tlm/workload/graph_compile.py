@@ -14,6 +14,10 @@ every layer, so any consumer finds its producers by pixel / rows):
 - dependencies: per input, the representative entry (join or final tile or
   VEC entry) of every producer m-group holding a byte the chunk reads.
 
+A transpose gathers its output bytes in output order instead (one segment
+per run contiguous in memory: per pixel when the channels stay last, per
+byte otherwise).
+
 Memory: the network input, then per layer in compile order its weights
 (MAC), its output, its partial sums (MAC with a chunked K). `reshape` and
 `flatten` own no memory: they name the bytes of their input.
@@ -35,10 +39,10 @@ from tlm.workload.graph_spec import GraphNode, GraphSpec
 from tlm.workload.layout import MAX_ENTRIES, LayerPlan, Layout, align_up, ceil_div
 from tlm.workload.lowering import LayerEntries, lower_layer
 from tlm.workload.program import OPS, Csr, EntryKind, OutputRegion, TileProgram
-from tlm.workload.segments import SegList, SegmentCollector, ptr_from_counts, range_index, segment_beats, \
-    sum_per_owner
+from tlm.workload.segments import SegList, SegmentCollector, merge_adjacent, ptr_from_counts, range_index, \
+    seglist_from_groups, segment_beats, sum_per_owner
 from tlm.workload.spec import LayerSpec
-from tlm.workload.vector_ops import POOLS, VectorOp
+from tlm.workload.vector_ops import GATHERS, POOLS, VectorOp
 
 
 def _bases(graph: GraphSpec) -> dict[str, str]:
@@ -121,6 +125,30 @@ def _vector_rows(v: VectorOp, p0: np.ndarray, p1: np.ndarray) -> tuple[np.ndarra
     return iy0 * v.width, (iy1 + 1) * v.width
 
 
+def _transpose_load(v: VectorOp, addr: int, rows: int, entries: int) -> tuple[SegList, np.ndarray]:
+    """A transpose's load_a lists and, per output element, the input byte it reads.
+
+    Every output element, in output order, is one byte of the input; runs that
+    are contiguous in memory merge into one segment (whole pixels when the
+    channels stay last), packed from buffer address 0 in output order.
+    """
+    h, w, c = v.height, v.width, v.in_channels[0]
+    strides = (w * c, c, 1)
+    oshape = (v.out_h, v.out_w, v.out_channels)
+    src = np.zeros(oshape, dtype=np.int64)
+    for j in range(3):  # output axis j walks input axis perm[j]
+        shape = [1, 1, 1]
+        shape[j] = oshape[j]
+        src = src + np.arange(oshape[j], dtype=np.int64).reshape(shape) * strides[v.perm[j]]
+    src = src.ravel()
+    per_pixel = v.out_channels
+    owner = np.arange(src.shape[0], dtype=np.int64) // (rows * per_pixel)
+    local = np.arange(src.shape[0], dtype=np.int64) - owner * rows * per_pixel
+    ones = np.ones(src.shape[0], dtype=np.int64)
+    grp, mem, length, loc, zero = merge_adjacent(owner, addr + src, ones, local, np.zeros(src.shape[0], dtype=bool))
+    return seglist_from_groups(entries, grp, mem, length, loc, zero), src
+
+
 def lower_vector(plan: LayerPlan, v: VectorOp, sources: list[tuple[int, LayerPlan | None, int]],
                  arch: Arch, functional: bool) -> LayerEntries:
     """The VEC entries of one vector layer.
@@ -129,6 +157,8 @@ def lower_vector(plan: LayerPlan, v: VectorOp, sources: list[tuple[int, LayerPla
         sources: per input (address, producer plan or None for the network
             input, channels of the producer's own tensor).
     """
+    if v.op in GATHERS:
+        return _lower_gather(plan, v, sources[0], arch, functional)
     rows, bus = arch.tile_rows, arch.dma.bus_bytes
     E = plan.entries
     g = np.arange(E, dtype=np.int64)
@@ -188,6 +218,43 @@ def lower_vector(plan: LayerPlan, v: VectorOp, sources: list[tuple[int, LayerPla
                                                     np.zeros(0, dtype=bool)),
                                   "load_c": SegList(np.zeros(E + 1, dtype=np.int64), *(np.zeros(0, dtype=np.int64),) * 3,
                                                     np.zeros(0, dtype=bool))} if functional else None)
+
+
+def _lower_gather(plan: LayerPlan, v: VectorOp, source: tuple[int, LayerPlan | None, int], arch: Arch,
+                  functional: bool) -> LayerEntries:
+    """The VEC entries of a transpose: an element-order gather, no compute (`_transpose_load`)."""
+    rows, bus = arch.tile_rows, arch.dma.bus_bytes
+    E = plan.entries
+    g = np.arange(E, dtype=np.int64)
+    p0 = g * rows
+    p1 = np.minimum(plan.spec.M, p0 + rows)
+    addr, prod, base_c = source
+    load, src = _transpose_load(v, addr, rows, E)
+    oc = plan.spec.N
+    store = SegList(np.arange(E + 1, dtype=np.int64), plan.out_addr + p0 * oc, (p1 - p0) * oc,
+                    np.zeros(E, dtype=np.int64), np.zeros(E, dtype=bool))
+    beats = {op: np.zeros(E, dtype=np.int64) for op in OPS}
+    moved = {op: np.zeros(E, dtype=np.int64) for op in OPS}
+    for op, sl in (("load_a", load), ("store_c", store)):
+        beats[op] = sum_per_owner(segment_beats(sl.mem_addr, sl.length, sl.zero, bus), sl.ptr)
+        moved[op] = sum_per_owner(sl.length, sl.ptr)
+    if prod is None:
+        own = itm = np.zeros(0, dtype=np.int64)
+    else:  # the producer m-group of every byte read, once per entry
+        per = prod.entries_per_group
+        owner = np.arange(src.shape[0], dtype=np.int64) // (rows * oc)
+        group = src // base_c // rows
+        key = np.unique(owner * (1 << 32) + group)
+        own, itm = key >> 32, prod.first_entry + per - 1 + (key & ((1 << 32) - 1)) * per
+    counts = np.bincount(own, minlength=E).astype(np.int64)
+    zeros32 = np.zeros(E, dtype=np.int32)
+    empty = SegList(np.zeros(E + 1, dtype=np.int64), *(np.zeros(0, dtype=np.int64),) * 3, np.zeros(0, dtype=bool))
+    return LayerEntries(kind=np.full(E, EntryKind.VEC, dtype=np.uint8), tile_id=plan.first_tile + g,
+                        m=(p1 - p0).astype(np.int32), n=np.full(E, oc, dtype=np.int32), k=zeros32,
+                        load_c=np.zeros(E, dtype=np.bool_), store_mode=np.zeros(E, dtype=np.uint8),
+                        pred_counts=counts, pred_idx=itm, beats=beats, bytes=moved,
+                        segments={"load_a": load, "store_c": store, "load_b": empty, "load_c": empty}
+                        if functional else None)
 
 
 def compile_graph(name: str, seed: int, graph: GraphSpec, arch: Arch, file: str, functional: bool,

@@ -16,7 +16,8 @@ int8 `clip(max(acc, 0) >> shift, 0, 127)`, or int32 accumulators for a layer
 nothing reads; `relu: false` stores signed `clip(acc >> shift, -128, 127)`
 and `round: true` rounds acc / 2^shift half to even instead of flooring. Vector ops run on the vector unit (`tlm.workload.vector_ops`);
 `reshape` and `flatten` are free: they rename a tensor's bytes (NHWC
-row-major) without any work or copy.
+row-major) without any work or copy; `transpose` moves them (the vector unit's
+DMA gathers the permuted order).
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ _KEYS: dict[str, set[str]] = {
     "clip": {"min", "max"}, "requant": {"multiplier", "shift"},
     "maxpool": {"kernel", "stride", "padding"}, "avgpool": {"kernel", "stride", "padding"},
     "softmax": {"shift", "groups"}, "layernorm": {"shift"},
-    "reshape": {"shape"}, "flatten": set(),
+    "reshape": {"shape"}, "flatten": set(), "transpose": {"perm"},
 }
 #: Largest pooling window side.
 MAX_POOL = 32
@@ -354,6 +355,14 @@ def _parse_vector(rd: _Reader, obj: dict[str, Any], where: str, pos: int, ins: t
         v = VectorOp(op, chans, h, w, h, w, c, multiplier=rd.int_field(obj, "multiplier", where, lo=-(1 << 15),
                                                                        hi=1 << 15),
                      shift=rd.int_field(obj, "shift", where, default=0, lo=0, hi=MAX_SHIFT))
+    elif op == "transpose":
+        perm = obj.get("perm")
+        if not isinstance(perm, list) or sorted(x for x in perm if type(x) is int) != [0, 1, 2] or len(perm) != 3:
+            raise rd.error(f"{where}.perm", f"must be a permutation of [0, 1, 2] (height, width, channels), "
+                                            f"got {describe(perm)}")
+        shape = (h, w, c)
+        oh, ow, oc = (shape[perm[0]], shape[perm[1]], shape[perm[2]])
+        v = VectorOp(op, chans, h, w, oh, ow, oc, perm=(perm[0], perm[1], perm[2]))
     elif op in ("softmax", "layernorm"):
         groups = rd.int_field(obj, "groups", where, default=1)
         if c % groups:

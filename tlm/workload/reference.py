@@ -121,12 +121,20 @@ def reference_outputs(spec: WorkloadSpec, arch: Arch) -> dict[str, np.ndarray]:
 def _run_vector_entry(program: TileProgram, mem: np.ndarray, e: int, first_vec: dict[int, int],
                       rows: int) -> None:
     """One VEC entry on the flat memory: gather its inputs, apply its op, scatter its output."""
-    from tlm.workload.vector_ops import POOLS, apply
+    from tlm.workload.segments import range_index
+    from tlm.workload.vector_ops import GATHERS, POOLS, apply
 
     assert program.segments is not None
     v = program.vector_ops[int(program.layer[e])]
     s = program.segments["load_a"]
     sl = s.range(e)
+    if v.op in GATHERS:  # the load gathers the output bytes in order
+        y = np.zeros(int(program.m[e]) * v.out_channels, dtype=np.uint8)
+        y[range_index(s.local_addr[sl], s.length[sl])] = mem[range_index(s.mem_addr[sl], s.length[sl])]
+        st = program.segments["store_c"]
+        a, n = int(st.mem_addr[st.range(e)][0]), int(st.length[st.range(e)][0])
+        mem[a:a + n] = y[:n]
+        return
     inputs = [mem[a:a + n].view(np.int8).reshape(-1, ch)
               for a, n, ch in zip(s.mem_addr[sl].tolist(), s.length[sl].tolist(), v.in_channels)]
     first = first_vec[int(program.layer[e])]

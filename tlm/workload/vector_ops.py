@@ -18,6 +18,9 @@ Semantics (x, a, b int8; results saturate to [-128, 127]):
   round_half_even(127 * softmax(x / 2^in_shift)).
 - layernorm: per pixel over its channels, in float64:
   round_half_even((x - mean) / sqrt(var + 2^-10) * 2^out_shift) (no affine part).
+- transpose: the input's (height, width, channels) axes permuted by `perm`
+  (output axis j is input axis perm[j]); data movement only: the DMA gathers
+  the entry's output bytes in order, so the unit's buffer already holds them.
 """
 
 from __future__ import annotations
@@ -29,11 +32,13 @@ import numpy as np
 #: Op codes of VEC entries (stable: they are part of the entry encoding).
 OP_CODES: dict[str, int] = {
     "add": 1, "relu": 2, "clip": 3, "requant": 4, "maxpool": 5, "avgpool": 6,
-    "globalavgpool": 7, "concat": 8, "softmax": 9, "layernorm": 10,
+    "globalavgpool": 7, "concat": 8, "softmax": 9, "layernorm": 10, "transpose": 11,
 }
 VECTOR_OPS = tuple(OP_CODES)
 POOLS = ("maxpool", "avgpool")
 ROWWISE = ("softmax", "layernorm")
+#: Ops whose load gathers the output itself (element by element where needed).
+GATHERS = ("transpose",)
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,7 @@ class VectorOp:
     multiplier: int = 1     # requant
     shift: int = 0          # requant shift, softmax in_shift, layernorm out_shift
     groups: int = 1         # softmax: channels split into this many independent groups (heads)
+    perm: tuple[int, int, int] = (0, 1, 2)  # transpose: output axis j is input axis perm[j]
 
     @property
     def code(self) -> int:
@@ -100,7 +106,8 @@ def apply(v: VectorOp, inputs: list[np.ndarray], p0: int, p1: int, row0: int = 0
         v: the op.
         inputs: per input, int8 pixels x channels: for elementwise, row-wise and
             concat ops exactly pixels [p0, p1); for pools the input pixels from
-            `row0` on (whole image rows); for globalavgpool the whole input.
+            `row0` on (whole image rows); for globalavgpool and transpose the
+            whole input.
         p0, p1: the output pixel range.
         row0: the first input pixel held in inputs[0] (pools).
     """
@@ -129,6 +136,9 @@ def apply(v: VectorOp, inputs: list[np.ndarray], p0: int, p1: int, row0: int = 0
         return _sat(np.round((x - mean) / np.sqrt(var + 2.0 ** -10) * float(1 << v.shift)))
     if op in POOLS:
         return _pool(v, inputs[0], p0, p1, row0)
+    if op == "transpose":
+        img = inputs[0].reshape(v.height, v.width, v.in_channels[0]).transpose(v.perm)
+        return img.reshape(-1, v.out_channels)[p0:p1].astype(np.int8)
     raise ValueError(f"unknown vector op {op!r}")
 
 
