@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import dataclasses
 from array import array
+from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +49,7 @@ from tlm.arch import Arch
 from tlm.workload.program import Segments
 
 NEVER = -(1 << 40)
+NEVER_AGAIN = 1 << 62
 #: The state a posted write op may have to be taken back from.
 _STATE = ("row", "t_act", "t_pre", "pre_ok", "close_at", "last_beat", "last_rd", "last_wr", "ref_end",
           "next_ref", "cmd_bus")
@@ -129,6 +131,9 @@ class DramModel:
         self.refresh_log: list[tuple[int, int]] = []
         self._outcome = 0
         self._col = NEVER
+        # closed page, while `_serve` runs: (request, its arrival, the requests using each (bank, row),
+        # queue, col_done, done, write)
+        self._queued: tuple[int, int, dict[tuple[int, int], list[int]], int, list[int], list[int], bool] | None = None
 
     # -- address decode --------------------------------------------------------------------
     def runs(self, x: int, n: int) -> list[tuple[int, int, int]]:
@@ -191,7 +196,9 @@ class DramModel:
         closing = False   # another row is open, its precharge still to come: a conflict
         if pending is not None:
             self.close_at[bank] = None
-            if self.row[bank] != row or min(t, seen) >= pending:  # the precharge went out
+            if self.row[bank] != row and min(t, seen) < pending and self._wanted(bank, pending):
+                pass  # a request queued by then still needs the open row: no precharge yet
+            elif self.row[bank] != row or min(t, seen) >= pending:  # the precharge went out
                 closing = min(t, seen) < pending
                 self.row[bank] = -1
                 self.t_pre[bank] = self._slot(pending)
@@ -271,13 +278,45 @@ class DramModel:
             seen[key[k]] = owner[k]
         return nxt
 
-    def _keep(self, bank: int, i: int, arrive: int, nxt: int, q: int) -> bool:
+    @staticmethod
+    def _queued_by(i: int, arrive: int, nxt: int, q: int, col_done: list[int], done: list[int],
+                   write: bool) -> int:
+        """The earliest cycle request `nxt` is in the queue, request i having arrived at `arrive`.
+
+        Requests arrive at most one per cycle, and request k only once request
+        k - q has left the queue (reads: and returned its data); for `nxt`
+        within q of request i those are known. Not within: never (NEVER_AGAIN).
+        """
+        if not i < nxt < i + q:
+            return NEVER_AGAIN
+        t = arrive
+        for k in range(i + 1, nxt + 1):
+            t += 1
+            j = k - q
+            if j >= 0:
+                t = max(t, col_done[j] + 1) if write else max(t, col_done[j] + 1, done[j])
+        return t
+
+    def _keep(self, bank: int, i: int, arrive: int, nxt: int, q: int, col_done: list[int],
+              done: list[int], write: bool) -> bool:
         """Closed page: is the row kept for request `nxt`, queued by the time it may close?
 
-        Requests arrive at most one per cycle, so `nxt` is in the queue from
-        `arrive + (nxt - i)` on at the earliest.
+        (Times here are the arrival cycles, one after the command cycles they enable.)
         """
-        return 0 <= nxt < i + q and arrive + (nxt - i) <= max(self.t_act[bank] + self.ras, self.pre_ok[bank])
+        return self._queued_by(i, arrive, nxt, q, col_done, done, write) \
+            <= max(self.t_act[bank] + self.ras, self.pre_ok[bank]) + 1
+
+    def _wanted(self, bank: int, when: int) -> bool:
+        """Closed page: does a later request of the op being served, queued by `when`, use the open row?"""
+        cur = self._queued
+        if cur is None:
+            return False
+        i, arrive, uses, q, col_done, done, write = cur
+        users = uses.get((bank, self.row[bank]))
+        if not users:
+            return False
+        n = users[bisect_right(users, i)] if users[-1] > i else -1
+        return self._queued_by(i, arrive, n, q, col_done, done, write) <= when + 1
 
     def _close(self, bank: int) -> None:
         """Precharge `bank` as soon as allowed, unless a request for its row comes first."""
@@ -291,6 +330,14 @@ class DramModel:
         prev_col = NEVER
         plan = [self.runs(x, n) if not zero else [] for x, n, zero in requests]
         nxt = self._next_use(plan) if not self.open_page else []
+        uses: dict[tuple[int, int], list[int]] | None = None
+        if not self.open_page:
+            uses = {}
+            for k, runs in enumerate(plan):
+                for b, r, _n in runs:
+                    lst = uses.setdefault((b, r), [])
+                    if not lst or lst[-1] != k:
+                        lst.append(k)
         k = 0
         last_out = NEVER
         for i, (_x, n, zero) in enumerate(requests):
@@ -298,13 +345,15 @@ class DramModel:
             # slot, so writes have one less.
             q = max(self.queue - 1, 1) if write else self.queue
             if i >= q:
-                arrive = max(arrive, col_done[i - q] + 1, NEVER if write else done[i - q] + 1)
+                arrive = max(arrive, col_done[i - q] + 1, NEVER if write else done[i - q])
             if zero:
                 last_out = max(arrive + 1, last_out + 1) + n - 1
                 done.append(last_out)
                 col_done.append(arrive)
                 arrive += 1
                 continue
+            if uses is not None:
+                self._queued = (i, arrive, uses, q, col_done, done, write)
             t = arrive if self.frfcfs else max(arrive, prev_col + 1)
             last = arrive
             issue = arrive
@@ -313,7 +362,7 @@ class DramModel:
                 if j == 0:
                     self.events.append(self._col * 4 + self._outcome)
                 issue = last - (self.cwl if write else self.cl) - beats + 2
-                if not self.open_page and not self._keep(bank, i, arrive, nxt[k], q):
+                if not self.open_page and not self._keep(bank, i, arrive, nxt[k], q, col_done, done, write):
                     self._close(bank)
                 k += 1
             prev_col = issue - 1
@@ -324,6 +373,7 @@ class DramModel:
                 last_out = max(last, last_out + n)
                 done.append(last_out)
             arrive += 1
+        self._queued = None
         self._first_col = col_done[0] if col_done else NEVER
         return done
 
