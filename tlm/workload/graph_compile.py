@@ -135,12 +135,12 @@ def _transpose_load(v: VectorOp, addr: int, rows: int, entries: int) -> tuple[Se
     h, w, c = v.height, v.width, v.in_channels[0]
     strides = (w * c, c, 1)
     oshape = (v.out_h, v.out_w, v.out_channels)
-    src = np.zeros(oshape, dtype=np.int64)
+    grid = np.zeros(oshape, dtype=np.int64)
     for j in range(3):  # output axis j walks input axis perm[j]
         shape = [1, 1, 1]
         shape[j] = oshape[j]
-        src = src + np.arange(oshape[j], dtype=np.int64).reshape(shape) * strides[v.perm[j]]
-    src = src.ravel()
+        grid = grid + np.arange(oshape[j], dtype=np.int64).reshape(shape) * strides[v.perm[j]]
+    src: np.ndarray = grid.ravel()
     per_pixel = v.out_channels
     owner = np.arange(src.shape[0], dtype=np.int64) // (rows * per_pixel)
     local = np.arange(src.shape[0], dtype=np.int64) - owner * rows * per_pixel
