@@ -125,12 +125,17 @@ def _descriptor(v: VectorOp) -> list[int]:
     return s
 
 
-def descriptor_slots(program: TileProgram, depth: int) -> np.ndarray:
-    """The descriptor ROM as uint32 slots [depth, 16], vector layers in layer order."""
+def descriptor_rom(ops: list[VectorOp], depth: int) -> np.ndarray:
+    """Descriptor ROM words of `ops`, in order, as uint32 slots [depth, 16]."""
     out = np.zeros((depth, DESC_SLOTS), dtype=np.uint64)
-    for i, li in enumerate(sorted(program.vector_ops)):
-        out[i] = _descriptor(program.vector_ops[li])
+    for i, v in enumerate(ops):
+        out[i] = _descriptor(v)
     return out
+
+
+def descriptor_slots(program: TileProgram, depth: int) -> np.ndarray:
+    """The program's descriptor ROM: its vector layers in layer order."""
+    return descriptor_rom([program.vector_ops[li] for li in sorted(program.vector_ops)], depth)
 
 
 def add_vector_fields(program: TileProgram, arch: Arch, slots: np.ndarray) -> None:
