@@ -154,7 +154,10 @@ def convert_log(log_path: Path, program: TileProgram, writer: TraceWriter,
 
     def record(op: str, x: int, start: int, end: int, **extra: int) -> None:
         if layer_of is not None:
+            reused = extra.pop("reused", None)
             extra["layer"] = layer_of[x]
+            if reused is not None:  # after the layer, as the TLM writes it
+                extra["reused"] = reused
         writer.record(op, int(tile_id[x]), start, end, **extra)
 
     for f in _log_lines(log_path):
