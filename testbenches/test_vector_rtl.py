@@ -10,7 +10,10 @@ conv, add, relu), a CNN of every integer vector op (maxpool, avgpool with
 padding and stride 2, concat, clip, requant, add, globalavgpool, then a
 gemm), and the CNN graphs of tests/test_onnx_graph.py imported from ONNX; on
 2 engines and 1, and on the engine options (double buffering, drain overlap,
-the weight-stationary array, operand reuse) and another hardware variant.
+the weight-stationary array, operand reuse) and another hardware variant;
+and a derandomized hypothesis sample of small CNNs with random vector-op
+parameters (clip bounds, requant multiplier and shift, pool kernel, stride
+and padding, add or concat joins).
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 
 from tlm.cli import main
 from tlm.importers.onnx import model_to_workload
@@ -117,3 +122,43 @@ def test_engine_options_and_hardware_with_the_vector_unit(arch: str, tmp_path: P
 @pytest.mark.parametrize("name", ["residual_dw", "concat_branch", "qdq_conv"])
 def test_onnx_cnns_are_cycle_exact(name: str, arch: str, tmp_path: Path) -> None:
     _same_trace(_onnx(name), ARCHS[arch], tmp_path)
+
+
+@st.composite
+def random_cnns(draw: Any) -> dict[str, Any]:
+    """A conv, then two branches of random integer vector ops joined by add or concat, then a pool."""
+    h, w, c = draw(st.integers(3, 7)), draw(st.integers(3, 7)), draw(st.integers(1, 6))
+    layers: list[dict[str, Any]] = [
+        {"name": "c0", "op": "conv2d", "inputs": ["input"], "out_channels": c, "kernel": 3, "padding": 1,
+         "relu": draw(st.booleans())}]
+
+    def elementwise(name: str, x: str) -> str:
+        op = draw(st.sampled_from(["relu", "clip", "requant"]))
+        layer: dict[str, Any] = {"name": name, "op": op, "inputs": [x]}
+        if op == "clip":
+            lo = draw(st.integers(-128, 127))
+            layer.update({"min": lo, "max": draw(st.integers(lo, 127))})
+        elif op == "requant":
+            layer.update({"multiplier": draw(st.integers(-(1 << 15), 1 << 15)), "shift": draw(st.integers(0, 31))})
+        layers.append(layer)
+        return name
+
+    a, b = elementwise("a", "c0"), elementwise("b", "c0")
+    join = draw(st.sampled_from(["add", "concat"]))
+    layers.append({"name": "j", "op": join, "inputs": [a, b] if join == "add" else [a, b, a][:draw(st.integers(2, 3))]})
+    pool = draw(st.sampled_from(["maxpool", "avgpool", "globalavgpool"]))
+    if pool == "globalavgpool":
+        layers.append({"name": "p", "op": pool, "inputs": ["j"]})
+    else:
+        k = draw(st.integers(1, min(3, h, w)))
+        layers.append({"name": "p", "op": pool, "inputs": ["j"], "kernel": k, "stride": draw(st.integers(1, 2)),
+                       "padding": draw(st.integers(0, k - 1))})
+    return {"format": "tlm-workload/2", "name": "random_cnn", "seed": draw(st.integers(0, 999)),
+            "input": {"name": "input", "height": h, "width": w, "channels": c}, "layers": layers}
+
+
+@settings(max_examples=6, deadline=None, derandomize=True, phases=[Phase.explicit, Phase.generate],
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(workload=random_cnns(), arch=st.sampled_from(["2eng", "1eng", "hw"]))
+def test_random_cnns_are_cycle_exact(workload: dict[str, Any], arch: str, tmp_path_factory: Any) -> None:
+    _same_trace(workload, ARCHS[arch], tmp_path_factory.mktemp("vec"))
