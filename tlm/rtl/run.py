@@ -172,11 +172,11 @@ def convert_log(log_path: Path, program: TileProgram, writer: TraceWriter,
         elif tag == "D":
             x, e = int(f[2]), int(f[3])
             order.setdefault(e, []).append(x)
-            tile_start[x] = c
             record("dispatch", x, ready.pop(x, c), c, engine=e)
             if is_vec[x]:
                 vec_entry, vec_index = x, e
                 continue
+            tile_start[x] = c
             if reuse:
                 skipped[x] = _skipped(program, x, held, e)
         elif tag == "Q":
