@@ -32,6 +32,7 @@ SECTIONS = [
     ("dataflow", "Dataflows: output stationary vs weight stationary", ["bench_dataflow.py"]),
     ("reuse", "Operand reuse", ["bench_reuse.py"]),
     ("zoo", "Model zoo at full size (graph workloads)", ["bench_zoo.py"]),
+    ("graph_rtl", "Graph workloads on the RTL", ["bench_graph_rtl.py"]),
 ]
 
 

@@ -19,6 +19,12 @@
 // the trace strobes of the blocks (see each block's header for their cycles);
 // the testbench turns them into a log.
 //
+// HAS_VECTOR = 1 (a program with VEC entries, tlm/rtl/image.py) adds the
+// vector unit (rtl/vector_unit.v, VEC_* parameters) as DMA requester ENGINES,
+// after the engines; its strobes are the ev_v* outputs, and a vector dispatch
+// shows on ev_disp with ev_disp_engine = ENGINES. With HAS_VECTOR = 0 nothing
+// of it is built and every width is as without it.
+//
 // The memory behind the DMA: MEM_KIND 0 is the fixed-latency model
 // (rtl/memory.v, MEM_LATENCY); MEM_KIND 1 the DRAM controller and device model
 // (rtl/dram/dram_ctrl.v) built with the DRAM_* parameters (a hardware file's
@@ -59,8 +65,16 @@ module accel_top #(
     parameter integer DRAM_PAGE_OPEN  = 1,
     parameter integer DRAM_QUEUE_DEPTH = 8,
     parameter integer DRAM_FRFCFS     = 1,
-    // derived, not meant to be overridden: engine-index width
-    parameter integer EW              = (ENGINES > 1) ? $clog2(ENGINES) : 1
+    parameter integer HAS_VECTOR      = 0,
+    parameter integer VEC_LANES       = 16,
+    parameter integer VEC_LATENCY     = 4,
+    parameter integer VEC_BUF_BYTES   = 1024,
+    parameter integer VEC_OUT_BYTES   = 1024,
+    parameter integer VOP_DEPTH       = 16,
+    // derived, not meant to be overridden: engine-index width, DMA requesters and their index width
+    parameter integer EW              = (ENGINES > 1) ? $clog2(ENGINES) : 1,
+    parameter integer REQS            = ENGINES + (HAS_VECTOR != 0 ? 1 : 0),
+    parameter integer RW              = (REQS > 1) ? $clog2(REQS) : 1
 ) (
     input  wire                 clk,
     input  wire                 rst,
@@ -78,17 +92,21 @@ module accel_top #(
     output wire [31:0]          ev_complete_succs,
     output wire                 ev_disp,
     output wire [31:0]          ev_disp_entry,
-    output wire [EW-1:0]        ev_disp_engine,
+    output wire [RW-1:0]        ev_disp_engine,
     output wire                 ev_grant,
-    output wire [EW-1:0]        ev_grant_engine,
+    output wire [RW-1:0]        ev_grant_engine,
     output wire                 ev_dma_done,
-    output wire [EW-1:0]        ev_dma_engine,
+    output wire [RW-1:0]        ev_dma_engine,
     output wire [ENGINES-1:0]   ev_req,
     output wire [2*ENGINES-1:0] ev_req_op,
     output wire [ENGINES-1:0]   ev_compute,
     output wire [ENGINES-1:0]   ev_compute_end,
     output wire [ENGINES-1:0]   ev_drain,
-    output wire [ENGINES-1:0]   ev_eng_done
+    output wire [ENGINES-1:0]   ev_eng_done,
+    output wire                 ev_vreq,
+    output wire [1:0]           ev_vreq_op,
+    output wire                 ev_vwork,
+    output wire                 ev_vwork_end
 );
     localparam integer ENTRY_W = 512;
 
@@ -109,26 +127,29 @@ module accel_top #(
     wire [EW-1:0]      disp_engine;
     wire [31:0]        disp_entry;
     wire [ENTRY_W-1:0] disp_word;
+    wire               vdisp_valid;
+    wire               vec_done;
 
     tile_scheduler #(.ENGINES(ENGINES), .TABLE_DEPTH(TABLE_DEPTH), .N_DEPTH(N_DEPTH),
                      .LIST_DEPTH(LIST_DEPTH), .ENTRY_W(ENTRY_W), .DOUBLE_BUFFER(DOUBLE_BUFFER)) u_sched (
         .clk(clk), .rst(rst), .start(start), .n_entries(n_entries), .eng_done(eng_done),
-        .disp_valid(disp_valid), .disp_engine(disp_engine), .disp_entry(disp_entry),
+        .vec_done(vec_done), .vdisp_valid(vdisp_valid), .disp_valid(disp_valid), .disp_engine(disp_engine), .disp_entry(disp_entry),
         .disp_word(disp_word), .all_done(done), .deadlock(deadlock),
         .ev_ready(ev_ready), .ev_ready_entry(ev_ready_entry), .ev_complete(ev_complete),
         .ev_complete_entry(ev_complete_entry), .ev_complete_succs(ev_complete_succs));
 
     // ---- arbiter + DMA ----
-    wire [ENGINES-1:0]    eng_req;
-    wire [2*ENGINES-1:0]  eng_req_op;
-    wire [32*ENGINES-1:0] eng_seg_start, eng_seg_count;
-    wire [8*BUS_BYTES*ENGINES-1:0] eng_obuf_rdata;
+    // requesters: the engines, then (HAS_VECTOR) the vector unit
+    wire [REQS-1:0]    eng_req;
+    wire [2*REQS-1:0]  eng_req_op;
+    wire [32*REQS-1:0] eng_seg_start, eng_seg_count;
+    wire [8*BUS_BYTES*REQS-1:0] eng_obuf_rdata;
     wire          grant_valid;
-    wire [EW-1:0] grant_engine;
+    wire [RW-1:0] grant_engine;
     wire          dma_done;
-    wire [EW-1:0] dma_engine;
+    wire [RW-1:0] dma_engine;
 
-    arbiter #(.ENGINES(ENGINES)) u_arb (
+    arbiter #(.ENGINES(REQS)) u_arb (
         .clk(clk), .rst(rst), .req(eng_req), .dma_done(dma_done),
         .grant_valid(grant_valid), .grant_engine(grant_engine));
 
@@ -139,7 +160,7 @@ module accel_top #(
     wire [8*BUS_BYTES-1:0] obuf_rdata = eng_obuf_rdata[8*BUS_BYTES*dma_engine +: 8*BUS_BYTES];
 
     dma #(.BUS_BYTES(BUS_BYTES), .MAX_BURST_BEATS(MAX_BURST_BEATS), .MEM_LATENCY(MEM_LATENCY),
-          .ENGINES(ENGINES), .SEG_DEPTH(SEG_DEPTH)) u_dma (
+          .ENGINES(REQS), .SEG_DEPTH(SEG_DEPTH)) u_dma (
         .clk(clk), .rst(rst),
         .op_valid(grant_valid), .op_engine(grant_engine),
         .op_store(eng_req_op[2*grant_engine +: 2] == 2'd3),
@@ -228,11 +249,44 @@ module accel_top #(
         end
     endgenerate
 
-    assign ev_req_op       = eng_req_op;
+    // ---- vector unit ----
+    localparam integer  VIDX_I = ENGINES;
+    localparam [RW-1:0] VIDX   = VIDX_I[RW-1:0];
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [31:0] disp_engine32 = {{(32-EW){1'b0}}, disp_engine};  // widened to RW bits below
+    /* verilator lint_on UNUSEDSIGNAL */
+    generate
+        if (HAS_VECTOR != 0) begin : g_vec
+            wire [1:0] op;
+            vector_unit #(.LANES(VEC_LANES), .LATENCY(VEC_LATENCY), .BUS_BYTES(BUS_BYTES),
+                          .ENTRY_W(ENTRY_W), .BUF_BYTES(VEC_BUF_BYTES), .OUT_BYTES(VEC_OUT_BYTES),
+                          .VOP_DEPTH(VOP_DEPTH)) u_vec (
+                .clk(clk), .rst(rst), .start(vdisp_valid), .word(disp_word), .done(vec_done),
+                .req(eng_req[ENGINES]), .req_op(op),
+                .req_seg_start(eng_seg_start[32*ENGINES +: 32]),
+                .req_seg_count(eng_seg_count[32*ENGINES +: 32]),
+                .grant(grant_valid && grant_engine == VIDX), .op_done(dma_done && dma_engine == VIDX),
+                .spad_we(spad_we && dma_engine == VIDX), .spad_addr(spad_addr), .spad_be(spad_be),
+                .spad_wdata(spad_wdata),
+                .obuf_re(obuf_re && dma_engine == VIDX), .obuf_addr(obuf_addr),
+                .obuf_rdata(eng_obuf_rdata[8*BUS_BYTES*ENGINES +: 8*BUS_BYTES]),
+                .ev_req(ev_vreq), .ev_work(ev_vwork), .ev_work_end(ev_vwork_end));
+            assign eng_req_op[2*ENGINES +: 2] = op;
+            assign ev_vreq_op = op;
+        end else begin : g_novec
+            assign vec_done = 1'b0;
+            assign ev_vreq = 1'b0;
+            assign ev_vreq_op = 2'd0;
+            assign ev_vwork = 1'b0;
+            assign ev_vwork_end = 1'b0;
+        end
+    endgenerate
+
+    assign ev_req_op       = eng_req_op[2*ENGINES-1:0];
     assign ev_eng_done     = eng_done;
-    assign ev_disp         = disp_valid;
+    assign ev_disp         = disp_valid || vdisp_valid;
     assign ev_disp_entry   = disp_entry;
-    assign ev_disp_engine  = disp_engine;
+    assign ev_disp_engine  = vdisp_valid ? VIDX : disp_engine32[RW-1:0];
     assign ev_grant        = grant_valid;
     assign ev_grant_engine = grant_engine;
     assign ev_dma_done     = dma_done;

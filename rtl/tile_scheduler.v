@@ -37,6 +37,11 @@
 //   in cycle t + 1 + j; in cycle t + c the entry is in the table with its
 //   count of unfinished predecessors and, when 0, in the ready (TILE) or
 //   completion (JOIN) queue.
+// - Vector entries (entry word bit 5, graph workloads): ready ones wait in a
+//   queue of their own; dispatching its head to the vector unit (when idle:
+//   not busy, or `vec_done` high this cycle) comes before tile dispatch,
+//   c = 1, `vdisp_valid` in cycle t + 1 with `disp_entry`/`disp_word`.
+//   `vec_done` is a done notice like an engine's, after the engines'.
 // - `all_done` rises in the cycle the last completion's action ends; cycle 0
 //   is the cycle `start` is seen. `deadlock` is high while nothing can ever
 //   happen again with entries unfinished (no action possible, engines idle).
@@ -62,7 +67,9 @@ module tile_scheduler #(
     input  wire               start,
     input  wire [31:0]        n_entries,
     input  wire [ENGINES-1:0] eng_done,
+    input  wire               vec_done,
     output reg                disp_valid,
+    output reg                vdisp_valid,
     output reg  [EW-1:0]      disp_engine,
     output reg  [31:0]        disp_entry,
     output reg  [ENTRY_W-1:0] disp_word,
@@ -103,11 +110,12 @@ module tile_scheduler #(
 
     reg  [31:0] rq [0:TABLE_DEPTH-1];
     reg  [31:0] cq [0:TABLE_DEPTH-1];
-    integer     rq_head, rq_tail, rq_count, cq_head, cq_tail, cq_count;
+    reg  [31:0] vq [0:TABLE_DEPTH-1];   // ready vector entries
+    integer     rq_head, rq_tail, rq_count, cq_head, cq_tail, cq_count, vq_head, vq_tail, vq_count;
     // Arrival queue: between two choices each engine finishes at most once
     // (only a choice dispatches), twice with double buffering: AQ slots suffice.
     localparam integer CAP = DOUBLE_BUFFER != 0 ? 2 : 1;  // tiles an engine holds
-    localparam integer AQ = ENGINES * CAP;
+    localparam integer AQ = ENGINES * CAP + 1;  // + the vector unit
     reg  [31:0] aq [0:AQ-1];
     integer     aq_count;
 
@@ -116,6 +124,9 @@ module tile_scheduler #(
     reg  [31:0]        eng_entry [0:ENGINES-1];  // the oldest tile held
     reg  [31:0]        eng_next  [0:ENGINES-1];  // the second (double buffering)
     reg  [15:0]        eng_bblk  [0:ENGINES-1];  // B block of the last tile dispatched (reuse)
+    reg                vec_busy;                 // the vector unit holds an entry
+    reg  [31:0]        vec_entry;
+    wire               vec_idle = !vec_busy || vec_done;
 
     wire active = running | start;
 
@@ -123,6 +134,8 @@ module tile_scheduler #(
     wire        head_from_aq  = cq_count == 0;
     wire [31:0] cq_head_entry = head_from_aq ? aq[0] : cq[cq_head];
     wire [31:0] rq_head_entry = rq[rq_head];
+    wire [31:0] vq_head_entry = vq[vq_head];
+    wire [ENTRY_W-1:0] vq_head_word = entry_rom[vq_head_entry];
     wire [ENTRY_W-1:0] rq_head_word = entry_rom[rq_head_entry];
     wire [15:0] rq_head_bblk = rq_head_word[511:496];
     wire [31:0] walk_item = (state == S_ADMIT) ? pred_rom[walk_ptr] : succ_rom[walk_ptr];
@@ -137,6 +150,7 @@ module tile_scheduler #(
     wire [31:0] head_succ_ptr  = head_word[191:160];
     wire [31:0] head_succ_cnt  = head_word[223:192];
     reg         admit_kind;  // kind (1 = JOIN) of the entry being admitted
+    reg         admit_vec;   // ... a vector entry
 
     reg         cam_hit;
     /* verilator lint_off UNUSEDSIGNAL */
@@ -177,8 +191,9 @@ module tile_scheduler #(
 
     wire choosing   = active && state == S_CHOOSE;
     wire do_complete = choosing && (cq_count != 0 || aq_count != 0);
-    wire do_dispatch = choosing && !do_complete && rq_count != 0 && idle_any;
-    wire do_admit    = choosing && !do_complete && !do_dispatch
+    wire do_vdispatch = choosing && !do_complete && vq_count != 0 && vec_idle;
+    wire do_dispatch = choosing && !do_complete && !do_vdispatch && rq_count != 0 && idle_any;
+    wire do_admit    = choosing && !do_complete && !do_vdispatch && !do_dispatch
                        && admit_next < n_entries && free_any;
 
     assign ev_complete       = do_complete;
@@ -186,22 +201,26 @@ module tile_scheduler #(
     assign ev_complete_succs = head_succ_cnt;
 
     assign all_done = running && state == S_CHOOSE && completed == n_entries;
-    assign deadlock = choosing && !all_done && !do_complete && !do_dispatch && !do_admit
-                      && eng_busy == {ENGINES{1'b0}} && eng_done == {ENGINES{1'b0}};
+    assign deadlock = choosing && !all_done && !do_complete && !do_vdispatch && !do_dispatch && !do_admit
+                      && eng_busy == {ENGINES{1'b0}} && eng_done == {ENGINES{1'b0}}
+                      && !vec_busy && !vec_done;
 
     // ---- what this cycle pushes ----
     reg         push_entry_valid;   // admission end or successor reaching 0
     reg  [31:0] push_entry;
-    reg         push_is_join;
+    reg         push_is_join, push_is_vec;
     always @(*) begin
-        push_entry_valid = 1'b0; push_entry = 32'd0; push_is_join = 1'b0;
+        push_entry_valid = 1'b0; push_entry = 32'd0; push_is_join = 1'b0; push_is_vec = 1'b0;
         if (do_admit && admit_pred_cnt == 32'd0) begin
             push_entry_valid = 1'b1; push_entry = admit_next; push_is_join = admit_word[0];
+            push_is_vec = admit_word[5];
         end else if (state == S_ADMIT && walk_left == 32'd1
                      && walk_pending + {31'd0, !done_bits[walk_item]} == 32'd0) begin
             push_entry_valid = 1'b1; push_entry = admit_entry; push_is_join = admit_kind;
+            push_is_vec = admit_vec;
         end else if (state == S_COMPLETE && cam_hit && slot_pend[cam_slot] == 32'd1) begin
             push_entry_valid = 1'b1; push_entry = walk_item; push_is_join = walk_word[0];
+            push_is_vec = walk_word[5];
         end
     end
     /* verilator lint_off BLKSEQ */
@@ -211,7 +230,9 @@ module tile_scheduler #(
             state <= S_CHOOSE; running <= 1'b0;
             admit_next <= 0; completed <= 0;
             walk_ptr <= 0; walk_left <= 0; walk_pending <= 0; admit_entry <= 0; admit_slot <= 0;
-            admit_kind <= 1'b0;
+            admit_kind <= 1'b0; admit_vec <= 1'b0;
+            vq_head <= 0; vq_tail <= 0; vq_count <= 0;
+            vec_busy <= 1'b0; vec_entry <= 0; vdisp_valid <= 1'b0;
             rq_head <= 0; rq_tail <= 0; rq_count <= 0;
             cq_head <= 0; cq_tail <= 0; cq_count <= 0; aq_count <= 0;
             eng_busy <= {ENGINES{1'b0}};
@@ -226,7 +247,9 @@ module tile_scheduler #(
         end else begin
             if (start) running <= 1'b1;
             disp_valid <= 1'b0;
+            vdisp_valid <= 1'b0;
             ev_ready <= 1'b0;
+            if (vec_done) vec_busy <= 1'b0;
 
             // engines that finish are idle from now on
             for (e = 0; e < ENGINES; e = e + 1)
@@ -247,6 +270,12 @@ module tile_scheduler #(
                         walk_ptr <= head_succ_ptr;
                         walk_left <= head_succ_cnt;
                     end
+                end else if (do_vdispatch) begin
+                    vdisp_valid <= 1'b1;
+                    disp_entry <= vq_head_entry;
+                    disp_word <= vq_head_word;
+                    vec_busy <= 1'b1;
+                    vec_entry <= vq_head_entry;
                 end else if (do_dispatch) begin
                     disp_valid <= 1'b1;
                     disp_engine <= idle_eng;
@@ -269,6 +298,7 @@ module tile_scheduler #(
                         state <= S_ADMIT;
                         admit_entry <= admit_next;
                         admit_kind <= admit_word[0];
+                        admit_vec <= admit_word[5];
                         admit_slot <= free_slot;
                         walk_ptr <= admit_pred_ptr;
                         walk_left <= admit_pred_cnt;
@@ -311,6 +341,10 @@ module tile_scheduler #(
                     cq[tail_v] <= push_entry;
                     tail_v = (tail_v + 1) % TABLE_DEPTH;
                     pushes = pushes + 1;
+                end else if (push_is_vec) begin
+                    vq[vq_tail] <= push_entry;
+                    ev_ready <= 1'b1;
+                    ev_ready_entry <= push_entry;
                 end else begin
                     rq[rq_tail] <= push_entry;
                     ev_ready <= 1'b1;
@@ -326,9 +360,18 @@ module tile_scheduler #(
                     aq[aq_v] <= eng_entry[e];
                     aq_v = aq_v + 1;
                 end
+            if (vec_done) begin  // after the engines' notices
+                aq[aq_v] <= vec_entry;
+                aq_v = aq_v + 1;
+            end
             aq_count <= aq_v;
 
-            if (push_entry_valid && !push_is_join) begin
+            if (push_entry_valid && push_is_vec) begin
+                vq_tail <= (vq_tail + 1) % TABLE_DEPTH;
+                vq_count <= vq_count + 1 - (do_vdispatch ? 1 : 0);
+            end else vq_count <= vq_count - (do_vdispatch ? 1 : 0);
+            if (do_vdispatch) vq_head <= (vq_head + 1) % TABLE_DEPTH;
+            if (push_entry_valid && !push_is_join && !push_is_vec) begin
                 rq_tail <= (rq_tail + 1) % TABLE_DEPTH;
                 rq_count <= rq_count + 1 - (do_dispatch ? 1 : 0);
             end else rq_count <= rq_count - (do_dispatch ? 1 : 0);

@@ -141,8 +141,8 @@ def test_rtl_refuses_a_vector_op(tmp_path: Path, capsys: Any) -> None:
     f.write_text(json.dumps(EVERY_OP))
     assert main(["rtl", "-w", str(f), "-t", str(tmp_path / "t.jsonl")]) == 2
     err = capsys.readouterr().err
-    assert err == f"error: {f}: layer 'add': vector op add cannot run on the RTL (it has no vector unit " \
-                  "yet); use tlmsim sim\n"
+    assert err == f"error: {f}: layer 'sm': vector op softmax cannot run on the RTL (its vector unit has " \
+                  "no softmax: float64 arithmetic); use tlmsim sim\n"
 
 
 def test_trace_has_vector_records(tmp_path: Path) -> None:

@@ -36,6 +36,8 @@ module accel_top #(
     parameter DATAFLOW = 0,
     parameter TILE_ROWS = ROWS,
     parameter OVERLAP_DRAIN = 0,
+    parameter VEC_LANES = 16,
+    parameter VEC_LATENCY = 4,
     parameter SPAD_BYTES = 32'd65536,
     parameter KMAX = (SPAD_BYTES - 4 * ROWS * COLS) / (ROWS + COLS)
 ) (

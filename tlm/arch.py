@@ -272,6 +272,8 @@ class Arch:
             "DATAFLOW": DATAFLOWS.index(self.array.dataflow),
             "TILE_ROWS": self.tile_rows,
             "OVERLAP_DRAIN": int(self.engine.overlap_drain),
+            "VEC_LANES": self.vector.lanes,
+            "VEC_LATENCY": self.vector.latency_cycles,
         }
 
     def with_timing(self, **values: int) -> Arch:

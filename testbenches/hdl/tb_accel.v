@@ -7,6 +7,8 @@
 //   E c e       compute ends                      W c e     drain starts
 //   X c e       engine e reports done             C c x n   completion of x chosen
 //                                                           (n successors)
+//   V c         vector unit's work starts         Y c       ... its work ends
+//   (the vector unit's requests are Q lines with e = ENGINES)
 //   END c / DEADLOCK c
 // At the end the memory is written to `+dump_mem=PATH` and `finished` rises;
 // cocotb only drives `rst`/`start` and waits for `finished`.
@@ -47,7 +49,14 @@ module tb_accel #(
     parameter integer DRAM_T_RFC      = 60,
     parameter integer DRAM_PAGE_OPEN  = 1,
     parameter integer DRAM_QUEUE_DEPTH = 8,
-    parameter integer DRAM_FRFCFS     = 1
+    parameter integer DRAM_FRFCFS     = 1,
+    // the vector unit (rtl/accel_top.v)
+    parameter integer HAS_VECTOR      = 0,
+    parameter integer VEC_LANES       = 16,
+    parameter integer VEC_LATENCY     = 4,
+    parameter integer VEC_BUF_BYTES   = 1024,
+    parameter integer VEC_OUT_BYTES   = 1024,
+    parameter integer VOP_DEPTH       = 16
 ) (
     input  wire rst,
     input  wire start,
@@ -56,7 +65,8 @@ module tb_accel #(
     output reg  deadlocked,
     output wire [31:0] cycle
 );
-    localparam integer EW = (ENGINES > 1) ? $clog2(ENGINES) : 1;
+    localparam integer REQS = ENGINES + (HAS_VECTOR != 0 ? 1 : 0);
+    localparam integer RW = (REQS > 1) ? $clog2(REQS) : 1;  // requester index width
     initial clk = 1'b0;
     always #5 clk = ~clk;
 
@@ -72,7 +82,9 @@ module tb_accel #(
     wire done, deadlock, mem_err, ev_ready, ev_disp, ev_grant, ev_dma_done;
     wire [31:0] ev_ready_entry, ev_disp_entry, ev_complete_entry, ev_complete_succs;
     wire ev_complete;
-    wire [EW-1:0] ev_disp_engine, ev_grant_engine, ev_dma_engine;
+    wire [RW-1:0] ev_disp_engine, ev_grant_engine, ev_dma_engine;
+    wire ev_vreq, ev_vwork, ev_vwork_end;
+    wire [1:0] ev_vreq_op;
     wire [ENGINES-1:0] ev_req, ev_compute, ev_compute_end, ev_drain, ev_eng_done;
     wire [2*ENGINES-1:0] ev_req_op;
 
@@ -86,7 +98,9 @@ module tb_accel #(
                 .DRAM_T_CL(DRAM_T_CL), .DRAM_T_CWL(DRAM_T_CWL), .DRAM_T_RAS(DRAM_T_RAS),
                 .DRAM_T_WR(DRAM_T_WR), .DRAM_T_WTR(DRAM_T_WTR), .DRAM_T_RTW(DRAM_T_RTW),
                 .DRAM_T_REFI(DRAM_T_REFI), .DRAM_T_RFC(DRAM_T_RFC), .DRAM_PAGE_OPEN(DRAM_PAGE_OPEN),
-                .DRAM_QUEUE_DEPTH(DRAM_QUEUE_DEPTH), .DRAM_FRFCFS(DRAM_FRFCFS)) dut (
+                .DRAM_QUEUE_DEPTH(DRAM_QUEUE_DEPTH), .DRAM_FRFCFS(DRAM_FRFCFS),
+                .HAS_VECTOR(HAS_VECTOR), .VEC_LANES(VEC_LANES), .VEC_LATENCY(VEC_LATENCY),
+                .VEC_BUF_BYTES(VEC_BUF_BYTES), .VEC_OUT_BYTES(VEC_OUT_BYTES), .VOP_DEPTH(VOP_DEPTH)) dut (
         .clk(clk), .rst(rst), .start(start), .n_entries(n_entries),
         .done(done), .deadlock(deadlock), .cycle(cycle), .mem_err(mem_err),
         .ev_ready(ev_ready), .ev_ready_entry(ev_ready_entry), .ev_complete(ev_complete),
@@ -95,7 +109,8 @@ module tb_accel #(
         .ev_grant(ev_grant), .ev_grant_engine(ev_grant_engine),
         .ev_dma_done(ev_dma_done), .ev_dma_engine(ev_dma_engine),
         .ev_req(ev_req), .ev_req_op(ev_req_op), .ev_compute(ev_compute),
-        .ev_compute_end(ev_compute_end), .ev_drain(ev_drain), .ev_eng_done(ev_eng_done));
+        .ev_compute_end(ev_compute_end), .ev_drain(ev_drain), .ev_eng_done(ev_eng_done),
+        .ev_vreq(ev_vreq), .ev_vreq_op(ev_vreq_op), .ev_vwork(ev_vwork), .ev_vwork_end(ev_vwork_end));
 
     // With the DRAM (MEM_KIND 1), `+dram_log=PATH` gets its commands and
     // request outcomes in the format of tb_dram.v (K lines: the controller's
@@ -142,6 +157,9 @@ module tb_accel #(
                 if (ev_drain[e]) $fwrite(fd, "W %0d %0d\n", cycle, e);
                 if (ev_eng_done[e]) $fwrite(fd, "X %0d %0d\n", cycle, e);
             end
+            if (ev_vreq) $fwrite(fd, "Q %0d %0d %0d\n", cycle, ENGINES, ev_vreq_op);
+            if (ev_vwork) $fwrite(fd, "V %0d\n", cycle);
+            if (ev_vwork_end) $fwrite(fd, "Y %0d\n", cycle);
             if (mem_err) $fwrite(fd, "MEMERR %0d\n", cycle);
             if (done || deadlock) begin
                 if (done) $fwrite(fd, "END %0d\n", cycle);

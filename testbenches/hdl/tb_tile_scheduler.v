@@ -50,7 +50,7 @@ module tb_tile_scheduler #(
     tile_scheduler #(.ENGINES(ENGINES), .TABLE_DEPTH(TABLE_DEPTH), .N_DEPTH(N_DEPTH),
                      .LIST_DEPTH(LIST_DEPTH)) dut (
         .clk(clk), .rst(rst), .start(start), .n_entries(n_entries), .eng_done(eng_done),
-        .disp_valid(disp_valid), .disp_engine(disp_engine), .disp_entry(disp_entry),
+        .vec_done(1'b0), .vdisp_valid(), .disp_valid(disp_valid), .disp_engine(disp_engine), .disp_entry(disp_entry),
         .disp_word(disp_word), .all_done(all_done), .deadlock(deadlock),
         .ev_ready(ev_ready), .ev_ready_entry(ev_ready_entry), .ev_complete(ev_complete),
         .ev_complete_entry(ev_complete_entry), .ev_complete_succs(ev_complete_succs));

@@ -175,6 +175,11 @@ class TileScheduler(Module):
                     self.on_occupancy(sim.now // period, self.occupancy)
                 continue
             vu = self.vector
+            if self.vready and vu is not None and vu.busy and not settle:
+                # The unit frees up in its store's done cycle, announced in that
+                # same cycle: let it run first, so it is free from that cycle on
+                # whichever process the kernel resumes first (as in the RTL).
+                await wait(0)
             if self.vready and vu is not None and not vu.busy and vu.free_at <= now:
                 x = self.vready.popleft()
                 vu.busy = True

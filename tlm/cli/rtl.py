@@ -52,9 +52,9 @@ def run(args: argparse.Namespace) -> int:
     if hardware is not None:
         verilog_parameters(hardware, arch, args.hardware)  # bad combinations before compiling
     program = compile_workload(args.workload, arch, functional=True, limits=limits_from_args(args))
-    from tlm.workload.graph_compile import refuse_vector_ops
+    from tlm.rtl.vector_image import check_vector_rtl
 
-    refuse_vector_ops(program, str(args.workload))
+    check_vector_rtl(program, arch, str(args.workload))
     from tlm.workload.ksplit import warn_ksplit
 
     warn_ksplit(program, arch)

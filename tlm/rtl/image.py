@@ -1,7 +1,9 @@
 """Tile program -> the hex images `accel_top` loads with $readmemh.
 
 The RTL reads four ROMs and one memory, each from a file named by a plusarg
-(`+entries=`, `+preds=`, `+succs=`, `+segs=`, `+mem=`). Every file holds
+(`+entries=`, `+preds=`, `+succs=`, `+segs=`, `+mem=`), and, for a program
+with VEC entries, the vector unit's descriptor ROM (`+vecops=`, layout in
+`tlm.rtl.vector_image`). Every file holds
 exactly as many lines as its array has words (the array depths are build
 parameters rounded up to powers of two, so that programs of similar size share
 one compiled design), each line one word in hex, most significant digit first.
@@ -14,13 +16,14 @@ slot  contents
 ====  =====================================================================
 0     bit 0 kind (0 TILE, 1 JOIN), bit 1 load_c, bit 2 int8 store (0 =
       INT32), bit 3 no ReLU (signed int8), bit 4 round half to even (else
-      floor shift), bits 15:8 shift
+      floor shift), bit 5 VEC entry (vector unit), bits 15:8 shift
 1     m (bits 15:0), n (bits 31:16)
-2     k
+2     k (VEC entries: the first output pixel)
 3, 4  first index in the preds ROM, number of predecessors
 5, 6  first index in the succs ROM, number of successors
 7+2o  first segment of op o in the segment ROM (o = load_a, load_b,
-8+2o  load_c, store_c), number of segments
+8+2o  load_c, store_c), number of segments (VEC entries: slot 9 is the
+      layer's index in the descriptor ROM, they have no load_b / load_c)
 15    operand reuse: A block (bits 15:0) and B block (bits 31:16), each the
       program's block id renumbered 1, 2 ... (0 = never reusable, and all
       0 when `[engine] reuse` is off)
@@ -42,6 +45,7 @@ import numpy as np
 
 from tlm.arch import Arch
 from tlm.errors import InputError
+from tlm.rtl.vector_image import add_vector_fields, descriptor_slots, vector_parameters
 from tlm.workload.program import OPS, Csr, StoreMode, TileProgram
 
 ENTRY_BITS = 512
@@ -132,6 +136,7 @@ def image_parameters(program: TileProgram, arch: Arch) -> dict[str, int]:
         "LIST_DEPTH": pow2_at_least(max(program.preds.idx.shape[0], program.succs.idx.shape[0])),
         "SEG_DEPTH": pow2_at_least(nseg),
         "MEM_BYTES": mem_bytes,
+        **vector_parameters(program),
     }
 
 
@@ -225,7 +230,12 @@ def encode_program(program: TileProgram, arch: Arch, out_dir: Path) -> Image:
         "segs": out_dir / "segs.hex",
         "mem": out_dir / "mem.hex",
     }
-    files["entries"].write_text(entry_rom_hex(entry_slots(program, seg_base), params["N_DEPTH"]))
+    slots = entry_slots(program, seg_base)
+    add_vector_fields(program, arch, slots)
+    files["entries"].write_text(entry_rom_hex(slots, params["N_DEPTH"]))
+    if params.get("HAS_VECTOR"):
+        files["vecops"] = out_dir / "vecops.hex"
+        files["vecops"].write_text(_u32_slots_hex(descriptor_slots(program, params["VOP_DEPTH"])))
     files["preds"].write_text(list_rom_hex(program.preds.idx, params["LIST_DEPTH"]))
     files["succs"].write_text(list_rom_hex(program.succs.idx, params["LIST_DEPTH"]))
     cat = {name: np.concatenate([getattr(s, name) for s in parts])

@@ -33,17 +33,19 @@ import numpy as np
 
 from tlm.arch import Arch
 from tlm.blocks.profile import layer_header
+from tlm.blocks.vector import vector_cycles
 from tlm.errors import CheckFailed, DeadlockError
 from tlm.rtl import image as img
 from tlm.rtl import runner
 from tlm.rtl.hardware import Hardware, dram_cycle_bound, verilog_parameters
 from tlm.trace.dram import dram_footer
 from tlm.trace.writer import TraceWriter
-from tlm.workload.program import OPS, TileProgram
+from tlm.rtl.vector_image import check_vector_rtl
+from tlm.workload.program import OPS, EntryKind, TileProgram
 
 TOP = "tb_accel"
 RTL_SOURCES = ("accel_top.v", "tile_scheduler.v", "engine.v", "engine_db.v", "mac_array.v", "pe.v",
-               "mac_array_ws.v", "dma.v", "arbiter.v", "memory.v", "dram/dram_ctrl.v")
+               "mac_array_ws.v", "dma.v", "arbiter.v", "memory.v", "dram/dram_ctrl.v", "vector_unit.v")
 BENCH_MODULE = "accel_bench"
 _OP_NAMES = {0: "load_a", 1: "load_b", 2: "load_c", 3: "store_c"}
 
@@ -95,7 +97,9 @@ def cycle_bound(program: TileProgram, arch: Arch) -> int:
     edges = int(program.preds.idx.shape[0])
     k = program.k.astype("int64")
     compute = -(-k // r) * (2 * r + c + program.m.astype("int64")) if arch.array.dataflow == "ws" else k
-    return 2 * (1000 + beats + tiles * per_tile + int(compute.sum()) + 4 * program.entries + 4 * edges)
+    vector = int(vector_cycles(arch, program).sum()) + 4 * lat * (program.entries - program.tiles)
+    return 2 * (1000 + beats + tiles * per_tile + int(compute.sum()) + 4 * program.entries + 4 * edges
+                + vector)
 
 
 def _log_lines(path: Path) -> Iterator[list[str]]:
@@ -143,10 +147,17 @@ def convert_log(log_path: Path, program: TileProgram, writer: TraceWriter,
     skipped: dict[int, int] = {}
     # Records of a layers-form workload carry their layer, as the TLM's do.
     layer_of = program.layer.tolist() if program.info.get("layers") else None
+    # The vector unit (graph workloads) runs one VEC entry at a time: its
+    # dispatch names its requester index; V / Y bound the work of that entry.
+    is_vec = (program.kind == EntryKind.VEC).tolist()
+    vec_entry, vec_index, vec_start = -1, -1, -1
 
     def record(op: str, x: int, start: int, end: int, **extra: int) -> None:
         if layer_of is not None:
+            reused = extra.pop("reused", None)
             extra["layer"] = layer_of[x]
+            if reused is not None:  # after the layer, as the TLM writes it
+                extra["reused"] = reused
         writer.record(op, int(tile_id[x]), start, end, **extra)
 
     for f in _log_lines(log_path):
@@ -161,8 +172,11 @@ def convert_log(log_path: Path, program: TileProgram, writer: TraceWriter,
         elif tag == "D":
             x, e = int(f[2]), int(f[3])
             order.setdefault(e, []).append(x)
-            tile_start[x] = c
             record("dispatch", x, ready.pop(x, c), c, engine=e)
+            if is_vec[x]:
+                vec_entry, vec_index = x, e
+                continue
+            tile_start[x] = c
             if reuse:
                 skipped[x] = _skipped(program, x, held, e)
         elif tag == "Q":
@@ -181,7 +195,7 @@ def convert_log(log_path: Path, program: TileProgram, writer: TraceWriter,
             e = int(f[2])
             op_code, requested, x = req[e]
             op = _OP_NAMES[op_code]
-            start = drain_start.pop(x) if op == "store_c" else requested
+            start = drain_start.pop(x) if op == "store_c" and not is_vec[x] else requested
             if grants is not None:
                 grants.append((grant[e], op))
             record(op, x, start, c, engine=e, grant=grant[e],
@@ -203,6 +217,10 @@ def convert_log(log_path: Path, program: TileProgram, writer: TraceWriter,
                 record("tile", x, tile_start.pop(x), c, engine=e, reused=skipped.pop(x))
             else:
                 record("tile", x, tile_start.pop(x), c, engine=e)
+        elif tag == "V":
+            vec_start = c
+        elif tag == "Y":
+            record("vector", vec_entry, vec_start, c, engine=vec_index)
         elif tag in ("END", "DEADLOCK"):
             return tag, c
         elif tag == "MEMERR":
@@ -323,6 +341,7 @@ def run_rtl(program: TileProgram, arch: Arch, trace_path: str | Path, *, waves: 
     t_wall = time.perf_counter()
     params = build_parameters(program, arch, hardware)
     check_arch(arch, params)
+    check_vector_rtl(program, arch, workload or program.name)
     runner.require_icarus()
     with _run_folder() as tmp:
         image = img.encode_program(program, arch, tmp / "image")

@@ -25,8 +25,6 @@ Memory: the network input, then per layer in compile order its weights
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from tlm.arch import Arch
@@ -350,18 +348,3 @@ def _layer_info(node: GraphNode, p: LayerPlan | None) -> dict[str, object]:
         if s.groups > 1:
             row["groups"] = s.groups
     return row
-
-
-def refuse_vector_ops(program: TileProgram, file: str) -> None:
-    """The RTL has no vector unit yet: refuse a program with VEC entries.
-
-    Raises:
-        InputError: naming the first vector layer and its op.
-    """
-    if not program.vector_ops:
-        return
-    index = min(program.vector_ops)
-    layers: Any = program.info.get("layers") or []
-    name = layers[index]["name"] if index < len(layers) else str(index)
-    raise InputError(file, f"layer {name!r}", f"vector op {program.vector_ops[index].op} cannot run on "
-                                              "the RTL (it has no vector unit yet); use tlmsim sim")

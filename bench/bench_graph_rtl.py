@@ -1,0 +1,67 @@
+"""Graph workloads (vector layers) on the RTL: reduced ResNet-18 and MobileNetV2, TLM vs RTL.
+
+Each network (`tlm.workload.zoo`, input 32x32, channels / 8) runs
+functionally on the calibrated TLM (`tlmsim sim --trace`) and on the RTL
+(`tlmsim rtl`, fixed-latency memory): cycles, functional check, whether the
+two traces are identical (record lines sorted, header but `source`, footer
+but the wall times), and wall times of the whole commands, each in its own
+process.
+
+Run: `.venv/bin/python bench/bench_graph_rtl.py`. Prints Markdown.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from tlm.workload.zoo import mobilenet_v2, resnet
+
+NETS = {"resnet18 (32x32, /8)": lambda: resnet(18, 32, 8), "mobilenet_v2 (32x32, /8)": lambda: mobilenet_v2(32, 8)}
+TLMSIM = str(Path(sys.executable).with_name("tlmsim"))
+
+
+def _normalised(path: Path) -> tuple[Any, ...]:
+    lines = path.read_text().splitlines()
+    header, footer = json.loads(lines[0]), json.loads(lines[-1])
+    header.pop("source")
+    for key in ("sim_s", "wall_s"):
+        footer.pop(key, None)
+    return header, sorted(lines[1:-1]), footer
+
+
+def _run(args: list[str]) -> tuple[dict[str, Any], float]:
+    t0 = time.perf_counter()
+    out = subprocess.run([TLMSIM, *args, "--json", "--no-progress"], check=True, capture_output=True,
+                         text=True).stdout
+    return dict(json.loads(out)), time.perf_counter() - t0
+
+
+def main() -> None:
+    print("| network | vector layers | entries | TLM cycles | RTL cycles | functional (TLM / RTL) | "
+          "traces identical | TLM wall s | RTL wall s | RTL sim s | RTL / TLM wall |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        for name, make in NETS.items():
+            w = make()
+            f = tmp / "w.json"
+            f.write_text(json.dumps(w))
+            vec = sum(1 for layer in w["layers"] if layer["op"] not in ("conv2d", "gemm", "flatten"))
+            tlm, tlm_wall = _run(["sim", "-w", str(f), "--trace", str(tmp / "tlm.jsonl")])
+            rtl, rtl_wall = _run(["rtl", "-w", str(f), "-t", str(tmp / "rtl.jsonl")])
+            same = _normalised(tmp / "tlm.jsonl") == _normalised(tmp / "rtl.jsonl")
+            print(f"| {name} | {vec} | {tlm['dag']['entries']:,} | {tlm['cycles']:,} | {rtl['cycles']:,} | "
+                  f"{tlm['functional']} / {rtl['functional']} | {'yes' if same else 'NO'} | {tlm_wall:.2f} | "
+                  f"{rtl_wall:.2f} | {rtl['sim_s']:.2f} | {rtl_wall / tlm_wall:.0f}x |")
+    print("\nWall times are of the whole commands (start-up, compile, build when not cached, "
+          "simulation, trace), measured on the shared 2-core machine.")
+
+
+if __name__ == "__main__":
+    main()
