@@ -93,3 +93,16 @@ def test_onnx_transpose_maps_to_the_workload_axes() -> None:
     out = onnx_view.transpose(0, 2, 3, 1)             # the ONNX Transpose: 1 x H x W x C
     # the workload stores ONNX's N x C' x H' x W' as H' x W' x C'
     np.testing.assert_array_equal(got["t"].reshape(6, 4, 5), out[0].transpose(1, 2, 0))
+
+
+def test_summary_counts_vector_entries_apart_from_joins(tmp_path: Any, capsys: Any) -> None:
+    """The one-line workload summary once counted VEC entries as joins."""
+    import json
+
+    from tlm.cli import main
+
+    f = tmp_path / "w.json"
+    f.write_text(json.dumps(net(4, 4, 3, [1, 0, 2])))
+    assert main(["sim", "-w", str(f), "--no-progress"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.endswith("(8 tiles, 0 joins, 4 vector entries)"), first

@@ -71,3 +71,14 @@ def check_outputs(outputs: list[tuple[str, str | None]], inputs: list[tuple[str,
 
     files = [(f, p) for f, p in inputs if p and not p.startswith("builtin:")]
     refuse_clashes(outputs, files)
+
+
+def entry_counts(kind: Any) -> str:
+    """"N tiles, J joins" (and ", V vector entries" for graph workloads) of a program's entry kinds."""
+    import numpy as np
+
+    from tlm.workload.program import EntryKind
+
+    counts = np.bincount(np.asarray(kind, dtype=np.int64), minlength=3)
+    text = f"{int(counts[EntryKind.TILE]):,} tiles, {int(counts[EntryKind.JOIN]):,} joins"
+    return text + (f", {int(counts[EntryKind.VEC]):,} vector entries" if counts[EntryKind.VEC] else "")

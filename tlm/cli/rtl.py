@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tlm.cli.common import add_workload_args, check_outputs, resolve_arch
+from tlm.cli.common import add_workload_args, check_outputs, entry_counts, resolve_arch
 from tlm.outputs import safe_text
 
 
@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         arr = arch.array
         lines = [
-            f"workload      {safe_text(program.name)}  ({result.tiles} tiles, {program.entries - result.tiles} joins)",
+            f"workload      {safe_text(program.name)}  ({entry_counts(program.kind)})",
             f"accelerator   {arr.engines} engines x {arr.rows}x{arr.cols} MACs, table "
             f"{arch.scheduler.table_depth}, bus {arch.dma.bus_bytes} B, memory "
             + (f"DRAM {args.hardware}" if args.hardware else f"latency {arch.memory.latency_cycles} cycles")

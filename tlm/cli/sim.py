@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from tlm.arch import KEY_HELP, Arch, arch_keys
-from tlm.cli.common import add_workload_args, calibrated_base, check_outputs, resolve_arch
+from tlm.cli.common import add_workload_args, calibrated_base, check_outputs, entry_counts, resolve_arch
 from tlm.errors import InputError
 from tlm.outputs import safe_text
 
@@ -107,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(summary)
     else:
-        _print_human(summary, result, arch, outputs)
+        _print_human(summary, result, arch, outputs, entry_counts(program.kind))
     if result.functional == "fail":
         sys.stderr.write("functional check failed: " + "; ".join(result.mismatches) + "\n")
         return 1
@@ -206,11 +206,11 @@ def _progress_bar(total: int, disabled: bool) -> Any:
     return Bar()
 
 
-def _print_human(s: dict[str, Any], result: Any, arch: Any, outputs: list[str]) -> None:
+def _print_human(s: dict[str, Any], result: Any, arch: Any, outputs: list[str], counts: str) -> None:
     e = arch.array
     period_ns = arch.clock.period_ps / 1000
     lines = [
-        f"workload      {safe_text(s['workload'])}  ({result.tiles} tiles, {result.entries - result.tiles} joins)",
+        f"workload      {safe_text(s['workload'])}  ({counts})",
         f"accelerator   {e.engines} engines x {e.rows}x{e.cols} MACs, table {arch.scheduler.table_depth}, "
         f"bus {arch.dma.bus_bytes} B, memory latency {arch.memory.latency_cycles} cycles"
         + (f", weight stationary ({arch.tile_rows}-row tiles)" if e.dataflow == "ws" else ""),
