@@ -62,6 +62,7 @@ ARCH_SOURCES = {
     "DATAFLOW": "[array] dataflow (os = 0, ws = 1)",
     "TILE_ROWS": "tile_rows (R, or from [scratchpad] bytes with [array] dataflow = \"ws\")",
     "OVERLAP_DRAIN": "[engine] overlap_drain",
+    "REUSE_SLOTS": "[engine] reuse_slots",
 }
 
 
