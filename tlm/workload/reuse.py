@@ -15,6 +15,12 @@ sweep of n-groups), whichever loads fewer bytes; weight-major on a tie. A
 layer's joins move right after the last tile of their m-group. Layers keep
 their place, so the order stays topological (a tile's previous K-chunk is in
 the previous sweep; producers are in earlier layers).
+
+With S > 1 B slots (`[engine] reuse_slots`, "Several B blocks resident") a
+weight-major sweep covers a chunk of S n-groups (slot = n-group mod S) and
+runs the chunk's n-groups back to back per m-group, so they share the A
+block; input-major places B blocks by Belady's rule. The order is chosen by
+the bytes it loads when run in program order on one engine.
 """
 
 from __future__ import annotations
