@@ -235,3 +235,16 @@ def test_vgg16_under_0_40_gb_on_one_32x32_engine():
     assert r.dma_bytes == 282_029_868 and r.summary["bytes_saved"] == 792_011_404
 
 
+
+
+def test_segment_interpreter_reads_the_slot_lanes():
+    """`run_program_functionally` (the segment-list reference) reads B from the tile's slot."""
+    from tlm.workload.reference import run_program_functionally
+
+    arch = arch_from_dict(_hw(4, 4, 1, 4, 40))
+    program = compile_workload("builtin:gemm_small", arch)
+    assert program.b_slot is not None and int(program.b_slot.max()) > 0
+    for arch_arg in (arch, None):
+        got = run_program_functionally(program, arch_arg)
+        for o in program.outputs:
+            assert np.array_equal(got[o.name], program.expected[o.name]), o.name
