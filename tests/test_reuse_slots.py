@@ -75,9 +75,9 @@ def test_slots_are_exact_and_never_move_more_bytes(work: dict[str, Any], hw: tup
     off_arch = arch_from_dict(off_hw)
     off_program = compile_workload(work, off_arch)
     off = simulate(off_program, off_arch)
+    # both runs hold the numpy reference byte for byte, so they equal each other
+    assert off.functional == "pass" and on.functional == "pass"
     assert on.dma_bytes + on.bytes_saved == off.dma_bytes and on.tiles == off.tiles
-    for o in program.outputs:  # the same results as reuse off, byte for byte
-        assert np.array_equal(program.expected[o.name], off_program.expected[o.name])
     if engines == 1:
         one = arch_from_dict(_hw(rows, cols, 1, 1, kmax))
         assert on.dma_bytes <= simulate(compile_workload(work, one), one).dma_bytes
