@@ -11,8 +11,10 @@
    memory, with and without reuse.
 4. TLM vs RTL with reuse on, and with drain overlap on (calibrated TLM,
    fixed-latency memory): end-to-end accuracy and records matched.
+5. Several B slots (`[engine] reuse_slots`): VGG-16 and ResNet-50 on one
+   32x32 engine, both memories, over scratchpad sizes and slot counts.
 
-Run: `.venv/bin/python bench/bench_reuse.py [--no-rtl]`. Prints Markdown.
+Run: `.venv/bin/python bench/bench_reuse.py [--no-rtl] [--slots-only]`. Prints Markdown.
 """
 
 from __future__ import annotations
@@ -31,21 +33,25 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_double_buffer import FAST, ONE_32, merge, scalesim_cycles  # noqa: E402
 
 
-def child(overlay: dict[str, Any]) -> None:
-    """One timing-only vgg16 run; prints its figures as JSON."""
+def child(overlay: dict[str, Any], network: str = "vgg16") -> None:
+    """One timing-only run of `network` (vgg16, or bench_dataflow's resnet50); prints its figures as JSON."""
     from tlm.api import simulate
 
+    workload: Any = "builtin:vgg16"
+    if network == "resnet50":
+        from bench_dataflow import resnet50
+        workload = resnet50()
     t0 = time.perf_counter()
-    r = simulate("builtin:vgg16", overlay, timing_only=True, layers=False)
+    r = simulate(workload, overlay, timing_only=True, layers=False)
     wall = time.perf_counter() - t0
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"cycles": r.cycles, "tiles": r.tiles, "wall_s": wall, "rss_mib": rss,
                       "dma_bytes": r.dma_bytes, "saved": r.summary.get("bytes_saved", 0)}))
 
 
-def run_child(overlay: dict[str, Any]) -> dict[str, Any]:
-    out = subprocess.run([sys.executable, __file__, "--child", json.dumps(overlay)], check=True,
-                         capture_output=True, text=True).stdout
+def run_child(overlay: dict[str, Any], network: str = "vgg16") -> dict[str, Any]:
+    out = subprocess.run([sys.executable, __file__, "--child", json.dumps(overlay), "--network", network],
+                         check=True, capture_output=True, text=True).stdout
     return dict(json.loads(out.strip().splitlines()[-1]))
 
 
@@ -124,7 +130,7 @@ def default_rows() -> list[str]:
     return lines
 
 
-def rtl_rows() -> list[str]:
+def rtl_rows(only: tuple[str, ...] = ()) -> list[str]:
     from tlm.arch import arch_from_dict
     from tlm.blocks import simulate
     from tlm.cli.common import calibrated_base
@@ -143,12 +149,18 @@ def rtl_rows() -> list[str]:
                 "3 x 4x8, bus 64, latency 2, 4 KiB spad, table 6 + reuse": {
                     "engine": {"reuse": True}, "array": {"engines": 3, "rows": 4, "cols": 8},
                     "dma": {"bus_bytes": 64}, "memory": {"latency_cycles": 2},
-                    "scratchpad": {"bytes": 4096}, "scheduler": {"table_depth": 6}}}
+                    "scratchpad": {"bytes": 4096}, "scheduler": {"table_depth": 6}},
+                "default + reuse, reuse_slots 2": {"engine": {"reuse": True, "reuse_slots": 2}},
+                "1 x 4x4, 4 KiB spad + reuse, reuse_slots 4": {
+                    "engine": {"reuse": True, "reuse_slots": 4}, "array": {"engines": 1},
+                    "scratchpad": {"bytes": 4096}}}
     lines = ["\nTLM (calibrated) vs RTL, fixed-latency memory, operand reuse or drain overlap on:\n",
              "| hardware | workload | tiles | loads skipped | cycles TLM | cycles RTL | accuracy | "
              "records matched / unmatched |",
              "|---|---|---|---|---|---|---|---|"]
     for name, overlay in variants.items():
+        if only and not any(o in name for o in only):
+            continue
         arch = arch_from_dict(overlay, "<bench>", base=calibrated_base())
         for work in ("gemm_small", "random_dag", "dilated_vgg_small", "deformable_small"):
             try:
@@ -194,15 +206,66 @@ def network_rows() -> list[str]:
     return lines
 
 
+#: (slots, scratchpad bytes): 64 KiB, then for each slot count a size that
+#: splits K = 4608 (VGG-16's and ResNet-50's largest conv K) and one that holds it.
+SLOT_POINTS = ((1, 65536), (1, 299008), (2, 262144), (2, 446464), (4, 262144), (4, 741376),
+               (8, 741376), (8, 1331200))
+
+
+def slot_rows() -> list[str]:
+    """Several B slots: traffic and cycles of VGG-16 and ResNet-50 on one 32x32 engine."""
+    from bench_dataflow import resnet50, scalesim
+
+    ss = {"VGG-16": scalesim_cycles(32, 32), "ResNet-50": sum(scalesim(resnet50(), 32, 32)["os"])}
+    lines = ["\nSeveral B slots (`[engine] reuse_slots`, reuse on, single buffering), one 32x32 engine, "
+             "timing-only; kmax = (bytes - 4096) / (32 + 32 * slots); SCALE-Sim stall-free OS count: "
+             f"VGG-16 {ss['VGG-16']:,}, ResNet-50 {ss['ResNet-50']:,} cycles:\n",
+             "| network | memory | slots | [scratchpad] bytes | kmax | tiles | cycles | / SCALE-Sim | "
+             "DMA bytes | bytes saved | wall s | peak RSS MiB |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for net, key in (("VGG-16", "vgg16"), ("ResNet-50", "resnet50")):
+        for mem_name, mem in (("default", {}), ("bus 128 B, latency 1", FAST)):
+            for slots, spad in SLOT_POINTS:
+                kmax = (spad - 4096) // (32 + 32 * slots)
+                r = run_child(merge(ONE_32, mem, {"scratchpad": {"bytes": spad},
+                                                  "engine": {"reuse": True, "reuse_slots": slots}}), key)
+                lines.append(f"| {net} | {mem_name} | {slots} | {spad:,} | {kmax} | {r['tiles']:,} | "
+                             f"{r['cycles']:,} | {r['cycles'] / ss[net]:.3f} | {r['dma_bytes']:,} | "
+                             f"{r['saved']:,} | {r['wall_s']:.1f} | {r['rss_mib']:.0f} |")
+    return lines
+
+
+def small_spad_rows() -> list[str]:
+    """The smallest scratchpads that keep VGG-16 under 0.40 GB (default memory)."""
+    lines = ["\nVGG-16, one 32x32 engine, default memory: DMA bytes by scratchpad size and slot count "
+             "(GB = 1e9 bytes; the target is <= 0.40 GB):\n",
+             "| [scratchpad] bytes | " + " | ".join(f"slots {s}" for s in (1, 2, 4, 8)) + " |",
+             "|---|---|---|---|---|"]
+    for spad in (98304, 131072, 196608, 262144):
+        cells = []
+        for slots in (1, 2, 4, 8):
+            r = run_child(merge(ONE_32, {"scratchpad": {"bytes": spad},
+                                         "engine": {"reuse": True, "reuse_slots": slots}}))
+            cells.append(f"{r['dma_bytes'] / 1e9:.3f}")
+        lines.append(f"| {spad:,} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--network", default="vgg16", help=argparse.SUPPRESS)
     ap.add_argument("--no-rtl", action="store_true", help="skip the TLM-vs-RTL table")
+    ap.add_argument("--slots-only", action="store_true", help="only the several-B-slots table")
     ns = ap.parse_args()
     if ns.child:
-        child(json.loads(ns.child))
+        child(json.loads(ns.child), ns.network)
         return
-    lines = vgg_rows() + bound_rows() + overlap_rows() + network_rows() + default_rows()
+    if ns.slots_only:
+        print("\n".join(slot_rows() + small_spad_rows()))
+        return
+    lines = vgg_rows() + bound_rows() + overlap_rows() + network_rows() + default_rows() + slot_rows() \
+        + small_spad_rows()
     if not ns.no_rtl:
         lines += rtl_rows()
     print("\n".join(lines))

@@ -44,6 +44,7 @@ module accel_top #(
     parameter integer DATAFLOW        = 0,
     parameter integer TILE_ROWS       = 4,
     parameter integer OVERLAP_DRAIN   = 0,
+    parameter integer REUSE_SLOTS     = 1,   // B blocks resident per engine ([engine] reuse_slots)
     parameter integer N_DEPTH         = 64,
     parameter integer LIST_DEPTH      = 64,
     parameter integer SEG_DEPTH       = 256,
@@ -232,7 +233,8 @@ module accel_top #(
                     .ev_drain(ev_drain[ge]));
             end else begin : g_sb
                 engine #(.ROWS(ROWS), .COLS(COLS), .KMAX(KMAX), .BUS_BYTES(BUS_BYTES),
-                         .ENTRY_W(ENTRY_W), .DATAFLOW(DATAFLOW), .TILE_ROWS(TILE_ROWS)) u_engine (
+                         .ENTRY_W(ENTRY_W), .DATAFLOW(DATAFLOW), .TILE_ROWS(TILE_ROWS),
+                         .REUSE_SLOTS(REUSE_SLOTS)) u_engine (
                     .clk(clk), .rst(rst),
                     .start(disp_valid && disp_engine == ge), .word(disp_word), .done(eng_done[ge]),
                     .req(eng_req[ge]), .req_op(op),

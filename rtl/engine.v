@@ -32,6 +32,13 @@
 // load_a (load_b) with its phase: its first request is load_b at t0 + 1, or
 // load_c / compute follows D_a + 1 directly. When both match only load_a is
 // skipped. With ids 0 (reuse off) nothing changes.
+// Several B slots (REUSE_SLOTS > 1, docs/microarch.md "Several B blocks
+// resident"): B slot s's column j at (TILE_ROWS + s*COLS + j)*KMAX, the C
+// buffer after the last slot; the tile's slot is entry bits 87:80. The
+// engine keeps one B id per slot and compares the tile's B id with its
+// slot's; both loads may then be skipped: load_c is requested at t0 + 1, or
+// with no load at all the cycle t0 + 1 acts as the last load's done cycle
+// (compute starts at t0 + 2).
 //
 // Trace strobes: `ev_req` (with `req_op`) in the first cycle of a request,
 // `ev_compute`, `ev_compute_end`, `ev_drain` in cycles cs, cs + N, ss.
@@ -44,7 +51,8 @@ module engine #(
     parameter integer BUS_BYTES = 8,
     parameter integer ENTRY_W   = 512,
     parameter integer DATAFLOW  = 0,     // 0 output stationary (mac_array), 1 weight stationary
-    parameter integer TILE_ROWS = ROWS   // A rows a tile holds: ROWS, or more in WS
+    parameter integer TILE_ROWS = ROWS,  // A rows a tile holds: ROWS, or more in WS
+    parameter integer REUSE_SLOTS = 1    // B blocks resident (one B lane set per slot)
 ) (
     input  wire                   clk,
     input  wire                   rst,
@@ -75,7 +83,7 @@ module engine #(
     output wire                   ev_compute_end,
     output reg                    ev_drain
 );
-    localparam integer C_BASE     = (TILE_ROWS + COLS) * KMAX;
+    localparam integer C_BASE     = (TILE_ROWS + REUSE_SLOTS * COLS) * KMAX;
     localparam integer SPAD_BYTES = C_BASE + 4 * TILE_ROWS * COLS;
     localparam integer OBUF_BYTES = 4 * TILE_ROWS * COLS;
     localparam [1:0] S_IDLE = 2'd0, S_WAIT = 2'd1, S_COMPUTE = 2'd2, S_DRAIN = 2'd3;
@@ -93,10 +101,16 @@ module engine #(
     wire [15:0] k          = w[79:64];
     wire [15:0] word_a     = word[495:480];
     wire [15:0] word_b     = word[511:496];
-    reg  [15:0] res_a, res_b;   // blocks of the last tile started
+    wire [7:0]  word_slot  = word[87:80];
+    wire [31:0] b_lane0    = TILE_ROWS + w[87:80] * COLS;  // the tile's first B lane
+    reg  [15:0] res_a;          // A block of the last tile started
+    reg  [15:0] res_b [0:REUSE_SLOTS-1];  // B block each slot holds
     reg         skip_b;         // the running tile skips load_b
+    reg         no_load;        // it skips every load: the next cycle acts as a load's done
     wire        start_skip_a = word_a != 16'd0 && word_a == res_a;
-    wire        start_skip_b = word_b != 16'd0 && word_b == res_b && !start_skip_a;
+    wire        start_skip_b = word_b != 16'd0 && word_b == res_b[word_slot]
+                               && (REUSE_SLOTS > 1 || !start_skip_a);
+    wire        op_end       = op_done || no_load;
 
     reg  [1:0]  state;
     reg  [31:0] feed_t;         // cycles since compute start
@@ -114,7 +128,7 @@ module engine #(
     // tile computes (a continuous read re-evaluates on every DMA write).
     wire        starts_compute = req_op == OP_LOAD_C
                                  || ((req_op == OP_LOAD_B || (req_op == OP_LOAD_A && skip_b)) && !load_c);
-    wire        feed_first = state == S_WAIT && op_done && starts_compute;
+    wire        feed_first = state == S_WAIT && op_end && starts_compute;
     wire        feed_now   = feed_first || state == S_COMPUTE;
     wire [31:0] t_next     = feed_first ? 32'd0 : feed_t + 32'd1;
     generate if (DATAFLOW == 0) begin : g_os
@@ -127,7 +141,7 @@ module engine #(
             for (f = 0; f < ROWS; f = f + 1)
                 a_q[8*f +: 8] <= (f < m && t_next < k) ? spad[f * KMAX + t_next] : 8'd0;
             for (f = 0; f < COLS; f = f + 1) begin
-                b_q[8*f +: 8] <= (f < n && t_next < k) ? spad[(ROWS + f) * KMAX + t_next] : 8'd0;
+                b_q[8*f +: 8] <= (f < n && t_next < k) ? spad[(b_lane0 + f) * KMAX + t_next] : 8'd0;
                 c_q[32*f +: 32] <= (t_next < ROWS)
                     ? {spad[C_BASE + (t_next * COLS + f) * 4 + 3], spad[C_BASE + (t_next * COLS + f) * 4 + 2],
                        spad[C_BASE + (t_next * COLS + f) * 4 + 1], spad[C_BASE + (t_next * COLS + f) * 4]}
@@ -175,7 +189,7 @@ module engine #(
             w_row_q <= q_nx[7:0];
             for (f = 0; f < COLS; f = f + 1)
                 w_q[8*f +: 8] <= (q_nx < R32 && f < n && k0_nx + q_nx < k)
-                    ? spad[(TILE_ROWS + f) * KMAX + k0_nx + q_nx] : 8'd0;
+                    ? spad[(b_lane0 + f) * KMAX + k0_nx + q_nx] : 8'd0;
             for (f = 0; f < ROWS; f = f + 1)
                 a_q[8*f +: 8] <= (q_nx >= R32 && s_nx < m && k0_nx + f < k) ? spad[s_nx * KMAX + k0_nx + f] : 8'd0;
             for (f = 0; f < COLS; f = f + 1)
@@ -263,7 +277,8 @@ module engine #(
             req_seg_start <= 0; req_seg_count <= 0; w <= {ENTRY_W{1'b0}};
             mac_start <= 1'b0; drain_start <= 1'b0; feed_t <= 0; drain_d <= 0;
             ev_req <= 1'b0; ev_compute <= 1'b0; ev_drain <= 1'b0;
-            res_a <= 16'd0; res_b <= 16'd0; skip_b <= 1'b0;
+            res_a <= 16'd0; skip_b <= 1'b0; no_load <= 1'b0;
+            for (j = 0; j < REUSE_SLOTS; j = j + 1) res_b[j] <= 16'd0;
         end else begin
             done <= 1'b0;
             ev_req <= 1'b0;
@@ -280,7 +295,15 @@ module engine #(
                 w <= word;
                 // not request(): it reads `w`, which this same edge updates
                 req <= 1'b1; ev_req <= 1'b1;
-                if (start_skip_a) begin
+                if (start_skip_a && start_skip_b) begin
+                    // several B slots: both blocks resident
+                    req_op <= word[1] ? OP_LOAD_C : OP_LOAD_A;
+                    req_seg_start <= word[224 + 128 +: 32];
+                    req_seg_count <= word[256 + 128 +: 32];
+                    if (!word[1]) begin
+                        req <= 1'b0; ev_req <= 1'b0; no_load <= 1'b1;
+                    end
+                end else if (start_skip_a) begin
                     req_op <= OP_LOAD_B;
                     req_seg_start <= word[224 + 64 +: 32];
                     req_seg_count <= word[256 + 64 +: 32];
@@ -289,11 +312,12 @@ module engine #(
                     req_seg_start <= word[224 +: 32];
                     req_seg_count <= word[256 +: 32];
                 end
-                res_a <= word_a; res_b <= word_b;
+                res_a <= word_a; res_b[word_slot] <= word_b;
                 skip_b <= start_skip_b;
                 state <= S_WAIT;
             end
-            S_WAIT: if (op_done) begin
+            S_WAIT: if (op_end) begin
+                no_load <= 1'b0;
                 case (req_op)
                 OP_LOAD_A: begin
                     if (!skip_b) request(OP_LOAD_B);

@@ -100,3 +100,61 @@ def test_reuse_with_the_weight_stationary_array_is_exact(name: str, tmp_path: Pa
     """Reuse skips loads in the engine's FSM, whatever the array: WS tiles reuse as OS tiles do."""
     skipped = _exact(name, {**REUSE, "array": {"dataflow": "ws"}}, tmp_path)
     assert skipped > 0 or name == "builtin:random_dag"  # the tiles form never reuses
+
+
+# Several B slots (`[engine] reuse_slots`, docs/microarch.md "Several B blocks
+# resident"): the slot index in the entry word, the B lanes read at the slot's
+# offset, one B id per slot, tiles that skip both loads (load_c first, or no
+# load at all).
+SLOTS: list[dict[str, Any]] = [
+    {"engine": {"reuse": True, "reuse_slots": 2}},
+    {"engine": {"reuse": True, "reuse_slots": 4}, "array": {"engines": 1}, "scratchpad": {"bytes": 4096}},
+    {"engine": {"reuse": True, "reuse_slots": 4}, "array": {"engines": 3, "rows": 4, "cols": 8},
+     "dma": {"bus_bytes": 64}, "memory": {"latency_cycles": 2}, "scratchpad": {"bytes": 8192},
+     "scheduler": {"table_depth": 6}},
+    {"engine": {"reuse": True, "reuse_slots": 2}, "array": {"engines": 1, "rows": 2, "cols": 3},
+     "dma": {"bus_bytes": 16, "max_burst_beats": 4}, "memory": {"latency_cycles": 5},
+     "scratchpad": {"bytes": 1024}},
+]
+
+
+@pytest.mark.parametrize("name", ["gemm_small", "dilated_vgg_small", "deformable_small"])
+@pytest.mark.parametrize("variant", [0, 1])
+def test_slots_builtins_are_cycle_exact(name: str, variant: int, tmp_path: Path) -> None:
+    assert _exact(f"builtin:{name}", SLOTS[variant], tmp_path) > 0
+
+
+@pytest.mark.parametrize("slots", [2, 4])
+def test_slots_random_dag_is_cycle_exact(slots: int, tmp_path: Path) -> None:
+    assert _exact("builtin:random_dag", {"engine": {"reuse": True, "reuse_slots": slots}}, tmp_path) == 0
+
+
+def test_slots_skip_both_loads_in_rtl(tmp_path: Path) -> None:
+    """One engine, 4 slots, a layer of 4 n-groups: after the first m-group every
+    tile holds both blocks (the first of each m-group loads A only)."""
+    work = {"format": "tlm-workload/1", "name": "both", "seed": 3,
+            "layers": [{"name": "g", "op": "gemm", "M": 16, "N": 16, "K": 40}]}
+    run = assert_cycle_exact(work, SLOTS[1], tmp_path)
+    reused = run.tlm.ops["tile"]["reused"]
+    assert np.count_nonzero(reused == 3) == 9 and np.count_nonzero(reused == 2) == 3
+
+
+@st.composite
+def slot_cases(draw: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    work, _ = draw(cases())
+    return work, draw(st.sampled_from(SLOTS))
+
+
+@settings(max_examples=8, deadline=None, derandomize=True, phases=[Phase.explicit, Phase.generate],
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(case=slot_cases())
+def test_slots_random_workloads_are_cycle_exact(case: tuple[dict[str, Any], dict[str, Any]],
+                                                 tmp_path_factory: Any) -> None:
+    work, hw = case
+    _exact(work, hw, tmp_path_factory.mktemp("slots"))
+
+
+@pytest.mark.parametrize("name", ["builtin:gemm_small", "builtin:dilated_vgg_small"])
+def test_slots_with_the_weight_stationary_array_are_exact(name: str, tmp_path: Path) -> None:
+    assert _exact(name, {"engine": {"reuse": True, "reuse_slots": 2}, "array": {"dataflow": "ws"}},
+                  tmp_path) > 0

@@ -38,8 +38,9 @@ module accel_top #(
     parameter OVERLAP_DRAIN = 0,
     parameter VEC_LANES = 16,
     parameter VEC_LATENCY = 4,
+    parameter REUSE_SLOTS = 1,
     parameter SPAD_BYTES = 32'd65536,
-    parameter KMAX = (SPAD_BYTES - 4 * ROWS * COLS) / (ROWS + COLS)
+    parameter KMAX = (SPAD_BYTES - 4 * ROWS * COLS) / (ROWS + REUSE_SLOTS * COLS)
 ) (
     input  wire clk,
     output wire [$clog2(ENGINES + 1) - 1:0] n_busy
@@ -247,3 +248,15 @@ def test_ansi_function_ports_do_not_block(tmp_path: Path) -> None:
     mod = parse_file(path)["f"]
     assert mod.parameter_defaults() == {"N": 3}
     assert [(p.name, p.width) for p in mod.ports] == [("x", 3), ("y", 1)]
+
+
+def test_reuse_slots_parameter_is_checked(fake_top: Path) -> None:
+    """`[engine] reuse_slots` is REUSE_SLOTS, and it moves kmax: both are compared with the top."""
+    mod = parse_file(fake_top)["accel_top"]
+    arch = dataclasses.replace(arch_of(4, 4), engine=dataclasses.replace(
+        Arch().engine, reuse=True, reuse_slots=4))
+    assert arch.kmax == (65536 - 64) // (4 + 4 * 4)
+    with pytest.raises(RtlParameterMismatch, match="parameter (KMAX|REUSE_SLOTS)"):
+        check_arch(arch, {}, module=mod)
+    values = check_arch(arch, {"REUSE_SLOTS": 4}, module=mod)
+    assert values["KMAX"] == arch.kmax

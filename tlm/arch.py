@@ -23,6 +23,8 @@ MAX_SIZE = 2**31 - 1
 #: Largest MAC array side and scratchpad a (TLM) run accepts; the RTL accepts less.
 MAX_ARRAY = 256
 MAX_SCRATCHPAD = 64 << 20
+#: Most B slots of `[engine] reuse_slots` (the RTL entry word's slot field holds 8 bits).
+MAX_REUSE_SLOTS = 64
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ class Engine:
 
     double_buffer: bool = False  # two operand buffers: load the next tile during compute
     reuse: bool = False  # skip loading an operand block the scratchpad still holds
+    reuse_slots: int = 1  # B blocks resident at once (docs/microarch.md, "Several B blocks resident")
     overlap_drain: bool = False  # double buffering: the next compute starts while the array drains
 
 
@@ -195,7 +198,7 @@ class Arch:
     @property
     def _os_kmax(self) -> int:
         r, c = self.array.rows, self.array.cols
-        return (self._buffer_bytes - 4 * r * c) // (r + c)
+        return (self._buffer_bytes - 4 * r * c) // (r + self.engine.reuse_slots * c)
 
     @property
     def kmax(self) -> int:
@@ -223,13 +226,13 @@ class Arch:
         if self.array.dataflow != "ws":
             return self.array.rows
         c, k = self.array.cols, self.kmax
-        return min(65535, (self._buffer_bytes - c * k) // (k + 4 * c))
+        return min(65535, (self._buffer_bytes - self.engine.reuse_slots * c * k) // (k + 4 * c))
 
     @property
     def spad_buffer_bytes(self) -> int:
         """Bytes one operand buffer uses (A and B lanes, C buffer): buffer 1's offset."""
         r, c = self.tile_rows, self.array.cols
-        return (r + c) * self.kmax + 4 * r * c
+        return (r + self.engine.reuse_slots * c) * self.kmax + 4 * r * c
 
     @property
     def spad_a_base(self) -> int:
@@ -240,8 +243,14 @@ class Arch:
         return self.tile_rows * self.kmax
 
     @property
+    def spad_slot_bytes(self) -> int:
+        """Bytes of one B slot (`[engine] reuse_slots`): slot s's lanes start at
+        `spad_b_base + s * spad_slot_bytes`."""
+        return self.array.cols * self.kmax
+
+    @property
     def spad_c_base(self) -> int:
-        return (self.tile_rows + self.array.cols) * self.kmax
+        return (self.tile_rows + self.engine.reuse_slots * self.array.cols) * self.kmax
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """Nested plain dict (the trace header's `arch`)."""
@@ -274,6 +283,7 @@ class Arch:
             "OVERLAP_DRAIN": int(self.engine.overlap_drain),
             "VEC_LANES": self.vector.lanes,
             "VEC_LATENCY": self.vector.latency_cycles,
+            "REUSE_SLOTS": self.engine.reuse_slots,
         }
 
     def with_timing(self, **values: int) -> Arch:
@@ -323,7 +333,15 @@ def _validate(arch: Arch, file: str) -> None:
         raise bad("[scheduler] table_depth", f"must be <= 4096, got {arch.scheduler.table_depth}")
     if arch.scheduler.policy not in POLICIES:
         raise bad("[scheduler] policy", f"unknown policy {arch.scheduler.policy!r} (known: {', '.join(POLICIES)})")
-    need = (a.rows + a.cols + 4 * a.rows * a.cols) * (2 if arch.engine.double_buffer else 1)
+    slots = arch.engine.reuse_slots
+    if slots > MAX_REUSE_SLOTS:
+        raise bad("[engine] reuse_slots", f"must be <= {MAX_REUSE_SLOTS}, got {slots}")
+    if slots > 1 and not arch.engine.reuse:
+        raise bad("[engine] reuse_slots", f"{slots} slots need [engine] reuse = true")
+    if slots > 1 and arch.engine.double_buffer:
+        raise bad("[engine] reuse_slots", f"{slots} slots cannot be combined with [engine] double_buffer "
+                  "(use reuse_slots = 1)")
+    need = (a.rows + slots * a.cols + 4 * a.rows * a.cols) * (2 if arch.engine.double_buffer else 1)
     if arch.scratchpad.bytes < need:
         what = "two" if arch.engine.double_buffer else "one"
         raise bad("[scratchpad] bytes", f"{arch.scratchpad.bytes} cannot hold {what} {a.rows}x{a.cols} tile{'s' if what == 'two' else ''} with k=1 (needs {need})")
@@ -454,6 +472,8 @@ KEY_HELP: dict[str, str] = {
     "scratchpad.bytes": "scratchpad bytes per engine; sets kmax, the largest K-chunk of a tile",
     "engine.double_buffer": "two operand buffers per engine: the next tile loads while the array "
                             "computes (halves the scratchpad per tile, so kmax)",
+    "engine.reuse_slots": "with reuse: B (weight) blocks the scratchpad holds at once, one per slot; "
+                          "kmax = (bytes - 4RC) / (R + slots*C) (docs/microarch.md)",
     "engine.overlap_drain": "double buffering only: the array's sums move to output registers as the "
                             "drain starts, so the next tile computes while they shift out",
     "engine.reuse": "operand reuse: a tile whose A or B block the engine's scratchpad still holds "

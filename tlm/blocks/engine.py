@@ -75,7 +75,9 @@ class Engine(Module):
         # Operand reuse (docs/microarch.md, "Operand reuse"): the blocks each
         # operand buffer holds, as of the last tile dispatched to it.
         self.reuse = arch.engine.reuse and program.a_block is not None
-        self.resident = [[-1, -1], [-1, -1]]  # per buffer: [A block, B block]
+        # per buffer: [A block, B block of slot 0, slot 1 ...] (`[engine] reuse_slots`)
+        self.resident = [[-1] * (1 + arch.engine.reuse_slots), [-1, -1]]
+        self.last_b = -1                       # B block of the last tile dispatched here
         self.skip = 0                          # loads the started tile skips (1 = A, 2 = B)
         self.bytes_saved = 0
 
@@ -96,10 +98,13 @@ class Engine(Module):
         a = int(self.program.a_block[x])  # type: ignore[index]
         b = int(self.program.b_block[x])  # type: ignore[index]
         held = self.resident[buf]
-        skip = (1 if a >= 0 and a == held[0] else 0) | (2 if b >= 0 and b == held[1] else 0)
-        if skip == 3:
-            skip = 1  # a tile always loads something (no two compiled tiles share both)
-        held[0], held[1] = a, b
+        slots = self.program.b_slot
+        slot = 0 if slots is None else int(slots[x])
+        skip = (1 if a >= 0 and a == held[0] else 0) | (2 if b >= 0 and b == held[1 + slot] else 0)
+        if skip == 3 and slots is None:
+            skip = 1  # one B slot: no two compiled tiles share both; load A should they
+        held[0], held[1 + slot] = a, b
+        self.last_b = b
         if skip:
             moved = self.program.bytes
             self.bytes_saved += (int(moved["load_a"][x]) if skip & 1 else 0) + \
@@ -108,8 +113,8 @@ class Engine(Module):
         return skip
 
     def resident_b(self) -> int:
-        """The B block the next tile dispatched here would find (-1: none)."""
-        return self.resident[0][1]
+        """The B block of the last tile dispatched here (-1: none): the dispatch preference."""
+        return self.last_b
 
     async def run(self) -> None:
         t = self.arch.timing
@@ -142,7 +147,7 @@ class Engine(Module):
             # Each op: request it, sleep until the DMA's done cycle, then retire
             # it on the DMA (which frees the DMA and re-arbitrates). A load of
             # a resident block is skipped with its phase (`skip`, reuse only;
-            # never both: a tile loads at least one of A and B).
+            # both only with several B slots: then nothing precedes compute).
             skip = self.skip
             if not skip & 1:
                 post(index, "load_a", x, None)
@@ -155,7 +160,8 @@ class Engine(Module):
                 await dma_done
                 retire()
             if load_c[x]:
-                await wait(phase_ps)
+                if skip != 3:  # with several B slots a tile may skip both loads
+                    await wait(phase_ps)
                 post(index, "load_c", x, None)
                 await dma_done
                 retire()
@@ -203,7 +209,8 @@ class Engine(Module):
     def _compute_and_drain(self, x: int) -> None:
         """The tile's arithmetic: the MAC array, then the drain into the output buffer."""
         m, n, k, load_c, mode, shift = self._dims[x]
-        acc = self.array.compute(m, n, k, load_c)
+        slots = self.program.b_slot
+        acc = self.array.compute(m, n, k, load_c, 0 if slots is None else int(slots[x]))
         c = self.arch.array.cols
         if mode == _RELU_SHIFT:
             view = self.out_buffer[:m * c].reshape(m, c)

@@ -25,14 +25,19 @@ class MacArrayModel:
         self.acc = np.zeros((r, c), dtype=np.int32)
         self.a_int8 = self.a_lanes.view(np.int8)
         self.b_int8 = self.b_lanes.view(np.int8)
+        # B slots (`[engine] reuse_slots`): slot s's lanes, s*C*kmax further up
+        step = arch.spad_slot_bytes
+        self.b_slots = [self.b_int8] + [
+            spad[arch.spad_b_base + s * step:arch.spad_b_base + s * step + c * kmax]
+            .reshape(c, kmax).view(np.int8) for s in range(1, arch.engine.reuse_slots)]
 
-    def compute(self, m: int, n: int, k: int, load_c: bool) -> np.ndarray:
+    def compute(self, m: int, n: int, k: int, load_c: bool, slot: int = 0) -> np.ndarray:
         """acc[:m, :n] = A[m x k] . B[k x n] (+ loaded partial sums), int8 in, int32 out.
 
         Returns the view acc[:m, :n] (the rest of the array is zero).
         """
         a = self.a_int8[:m, :k].astype(np.int32)
-        b = self.b_int8[:n, :k].astype(np.int32)
+        b = self.b_slots[slot][:n, :k].astype(np.int32)
         acc = self.acc
         acc.fill(0)
         out = acc[:m, :n]

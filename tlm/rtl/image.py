@@ -18,7 +18,8 @@ slot  contents
       INT32), bit 3 no ReLU (signed int8), bit 4 round half to even (else
       floor shift), bit 5 VEC entry (vector unit), bits 15:8 shift
 1     m (bits 15:0), n (bits 31:16)
-2     k (VEC entries: the first output pixel)
+2     k (bits 15:0); B slot (bits 23:16, `[engine] reuse_slots` > 1, else 0); VEC entries: the first
+      output pixel
 3, 4  first index in the preds ROM, number of predecessors
 5, 6  first index in the succs ROM, number of successors
 7+2o  first segment of op o in the segment ROM (o = load_a, load_b,
@@ -182,6 +183,8 @@ def entry_slots(program: TileProgram, seg_base: dict[str, int]) -> np.ndarray:
         slots[:, 8 + 2 * o] = np.diff(seg.ptr).astype(np.uint64)
     if program.a_block is not None and program.b_block is not None:
         slots[:, 15] = _block_field(program.a_block) | (_block_field(program.b_block) << 16)
+    if program.b_slot is not None:
+        slots[:, 2] |= program.b_slot.astype(np.uint64) << 16
     return slots
 
 

@@ -57,13 +57,14 @@ ARCH_SOURCES = {
     "BUS_BYTES": "[dma] bus_bytes",
     "MAX_BURST_BEATS": "[dma] max_burst_beats",
     "MEM_LATENCY": "[memory] latency_cycles",
-    "KMAX": "kmax (from [scratchpad] bytes and [array] rows, cols)",
+    "KMAX": "kmax (from [scratchpad] bytes, [array] rows, cols and [engine] reuse_slots)",
     "DOUBLE_BUFFER": "[engine] double_buffer",
     "DATAFLOW": "[array] dataflow (os = 0, ws = 1)",
     "TILE_ROWS": "tile_rows (R, or from [scratchpad] bytes with [array] dataflow = \"ws\")",
     "OVERLAP_DRAIN": "[engine] overlap_drain",
     "VEC_LANES": "[vector] lanes",
     "VEC_LATENCY": "[vector] latency_cycles",
+    "REUSE_SLOTS": "[engine] reuse_slots",
 }
 
 
@@ -91,11 +92,12 @@ def check_rtl_limits(arch: Arch, file: str = "rtl/accel_top.v") -> None:
         raise InputError("rtl/engine_db.v", "[engine] reuse",
                          "operand reuse with double_buffer is TLM-only (the double-buffered RTL "
                          "engine loads every operand); use one of the two for RTL runs")
+    slots = arch.engine.reuse_slots
     if arch.kmax > RTL_MAX_KMAX:
         raise InputError(file, "[scratchpad] bytes",
                          f"{arch.scratchpad.bytes} gives {arch.kmax} bytes per lane (kmax), more than "
                          f"the RTL's 16-bit k supports (<= {RTL_MAX_KMAX}, i.e. [scratchpad] bytes <= "
-                         f"{RTL_MAX_KMAX * (a.rows + a.cols) + 4 * a.rows * a.cols + a.rows + a.cols - 1} "
+                         f"{(RTL_MAX_KMAX + 1) * (a.rows + slots * a.cols) + 4 * a.rows * a.cols - 1} "
                          f"on a {a.rows}x{a.cols} array); TLM-only runs accept up to {MAX_SCRATCHPAD}")
 
 

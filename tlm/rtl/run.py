@@ -139,12 +139,12 @@ def convert_log(log_path: Path, program: TileProgram, writer: TraceWriter,
         return order[e][i if advance else i - 1]
 
     action_end = -1  # end of the completion action being walked
-    last_req: dict[int, int] = {}  # engine -> op code of its last request
     # Operand reuse: the loads each tile skipped, from the blocks held per
     # engine (the rule of docs/microarch.md, as engine.v applies it).
     reuse = program.a_block is not None and program.b_block is not None
-    held: dict[int, tuple[int, int]] = {}
+    held: dict[int, list[int]] = {}
     skipped: dict[int, int] = {}
+    opener: dict[int, int] = {}  # engine -> op code that opens its running tile's loads
     # Records of a layers-form workload carry their layer, as the TLM's do.
     layer_of = program.layer.tolist() if program.info.get("layers") else None
     # The vector unit (graph workloads) runs one VEC entry at a time: its
@@ -178,17 +178,19 @@ def convert_log(log_path: Path, program: TileProgram, writer: TraceWriter,
                 continue
             tile_start[x] = c
             if reuse:
-                skipped[x] = _skipped(program, x, held, e)
+                skipped[x] = s = _skipped(program, x, held, e)
+                opener[e] = 0 if not s & 1 else 1 if not s & 2 else 2  # load_a, load_b, load_c
+                if s == 3 and not program.load_c[x]:
+                    nth(e, "load")  # no load at all: the tile opens none
         elif tag == "Q":
             e, op_code = int(f[2]), int(f[3])
             if _OP_NAMES[op_code] == "store_c":
                 x = nth(e, "store")
             else:  # load_a opens a tile's loads, or load_b when reuse skips load_a
                 name = _OP_NAMES[op_code]
-                opens = name == "load_a" or (reuse and name == "load_b" and last_req.get(e, 3) == 3)
+                opens = op_code == opener[e] if reuse else name == "load_a"
                 x = nth(e, "load", advance=opens)
             req[e] = (op_code, c, x)
-            last_req[e] = op_code
         elif tag == "G":
             grant[int(f[2])] = c
         elif tag == "F":
@@ -242,15 +244,16 @@ def dram_outcomes(dram_log: Path, grants: list[tuple[int, str]], end_cycle: int,
     for n, c in enumerate(refreshes):
         writer.record("refresh", n, c, c + t_rfc)
     return dram_footer(events, grants, len(refreshes))
-def _skipped(program: TileProgram, x: int, held: dict[int, tuple[int, int]], e: int) -> int:
-    """Loads tile `x` skips on engine `e` (1 = A, 2 = B); its blocks become the held ones."""
+def _skipped(program: TileProgram, x: int, held: dict[int, list[int]], e: int) -> int:
+    """Loads tile `x` skips on engine `e` (1 = A, 2 = B, 3 = both: several B slots only);
+    its blocks become the held A block and its slot's B block."""
     a = int(program.a_block[x])  # type: ignore[index]
     b = int(program.b_block[x])  # type: ignore[index]
-    ha, hb = held.get(e, (-1, -1))
-    held[e] = (a, b)
-    if a >= 0 and a == ha:
-        return 1
-    return 2 if b >= 0 and b == hb else 0
+    slot = 0 if program.b_slot is None else int(program.b_slot[x])
+    h = held.setdefault(e, [-1] * (2 if program.b_slot is None else 1 + int(program.b_slot.max()) + 1))
+    skip = (1 if a >= 0 and a == h[0] else 0) | (2 if b >= 0 and b == h[1 + slot] else 0)
+    h[0], h[1 + slot] = a, b
+    return 1 if skip == 3 and program.b_slot is None else skip
 
 
 def check_outputs(program: TileProgram, memory: np.ndarray) -> tuple[str, list[str]]:

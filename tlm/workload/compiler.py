@@ -81,7 +81,8 @@ def compile_spec(spec: WorkloadSpec, arch: Arch, file: str, functional: bool = T
         raise AssertionError(f"{program.name}: entries are not in a topological order")
     program.succs = transpose(program.preds, program.entries)
     if arch.engine.reuse:  # block ids, and the layers form in the reuse tile order
-        program = apply_reuse(program) if spec.layers is not None else no_reuse_blocks(program)
+        program = apply_reuse(program, arch.engine.reuse_slots, arch.spad_slot_bytes) \
+            if spec.layers is not None else no_reuse_blocks(program)
     tiles = program.tiles
     program.info.update({
         "entries": program.entries,

@@ -181,6 +181,8 @@ def permute_entries(program: TileProgram, order: np.ndarray) -> TileProgram:
     out.segments = segments
     if program.a_block is not None and program.b_block is not None:
         out.a_block, out.b_block = program.a_block[order], program.b_block[order]
+    if program.b_slot is not None:
+        out.b_slot = program.b_slot[order]
     out.info = dict(program.info)
     return out
 

@@ -147,6 +147,9 @@ class TileProgram:
     # never reusable. None when reuse is off.
     a_block: np.ndarray | None = None  # int64 [N]
     b_block: np.ndarray | None = None  # int64 [N]
+    # B slot of each tile (`[engine] reuse_slots` > 1; None otherwise): its
+    # load_b segments write that slot's lanes and the engine reads them there.
+    b_slot: np.ndarray | None = None   # int64 [N]
     vector_ops: dict[int, VectorOp] = field(default_factory=dict)  # layer index -> op of its VEC entries
 
     @property
@@ -173,7 +176,7 @@ class TileProgram:
                   self.store_mode, self.shift, self.preds.ptr, self.preds.idx]
         arrays += [self.beats[op] for op in OPS] + [self.bytes[op] for op in OPS]
         # Block ids only when present (reuse on): hashes of other programs do not change.
-        arrays += [a for a in (self.a_block, self.b_block) if a is not None]
+        arrays += [a for a in (self.a_block, self.b_block, self.b_slot) if a is not None]
         for a in arrays:
             v = np.ascontiguousarray(a, dtype="<i8")
             h.update(len(v).to_bytes(8, "little"))

@@ -265,7 +265,8 @@ def run_program_functionally(program: TileProgram, arch: Arch | None = None) -> 
                     spad[lo:lo + ln] = mem[ma:ma + ln]
         m, n, k = int(program.m[e]), int(program.n[e]), int(program.k[e])
         a = spad[:rows * kmax].reshape(rows, kmax)[:m, :k].view(np.int8)
-        b = spad[b_base:b_base + cols * kmax].reshape(cols, kmax)[:n, :k].view(np.int8)
+        lane0 = b_base + (0 if program.b_slot is None else int(program.b_slot[e]) * cols * kmax)
+        b = spad[lane0:lane0 + cols * kmax].reshape(cols, kmax)[:n, :k].view(np.int8)
         acc = a.astype(np.int64) @ b.T.astype(np.int64)
         if program.load_c[e]:
             acc += spad[c_base:c_base + rows * cols * 4].view("<i4").reshape(rows, cols)[:m, :n]
