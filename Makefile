@@ -57,6 +57,8 @@ lint: $(STAMP)   ## verilator lint of the RTL
 	verilator --lint-only -Wall -Irtl -Irtl/dram -GHAS_VECTOR=1 rtl/accel_top.v --top-module accel_top
 	verilator --lint-only -Wall -Irtl -Irtl/dram -GHAS_VECTOR=1 -GENGINES=1 -GVEC_LANES=3 rtl/accel_top.v --top-module accel_top
 	verilator --lint-only -Wall -Irtl -Irtl/dram -GHAS_VECTOR=1 -GDOUBLE_BUFFER=1 -GMEM_KIND=1 rtl/accel_top.v --top-module accel_top
+	verilator --lint-only -Wall -Irtl -Irtl/dram -GREUSE_SLOTS=4 -GKMAX=1020 rtl/accel_top.v --top-module accel_top
+	verilator --lint-only -Wall -Irtl -Irtl/dram -GREUSE_SLOTS=3 -GDATAFLOW=1 -GTILE_ROWS=27 -GKMAX=1020 rtl/accel_top.v --top-module accel_top
 
 clean:           ## remove the virtualenv and generated files
 	rm -rf $(VENV) sim_build build traces/*.jsonl traces/*.html results.xml .pytest_cache

@@ -101,7 +101,12 @@ module engine #(
     wire [15:0] k          = w[79:64];
     wire [15:0] word_a     = word[495:480];
     wire [15:0] word_b     = word[511:496];
-    wire [7:0]  word_slot  = word[87:80];
+    // The slot index is 8 bits in the entry word; the low SLOT_W bits name one of REUSE_SLOTS.
+    localparam integer SLOT_W = (REUSE_SLOTS > 1) ? $clog2(REUSE_SLOTS) : 1;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [7:0]  word_slot8 = word[87:80];
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [SLOT_W-1:0] word_slot = (REUSE_SLOTS > 1) ? word_slot8[SLOT_W-1:0] : {SLOT_W{1'b0}};
     wire [31:0] b_lane0    = TILE_ROWS + w[87:80] * COLS;  // the tile's first B lane
     reg  [15:0] res_a;          // A block of the last tile started
     reg  [15:0] res_b [0:REUSE_SLOTS-1];  // B block each slot holds

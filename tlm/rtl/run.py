@@ -188,7 +188,7 @@ def convert_log(log_path: Path, program: TileProgram, writer: TraceWriter,
                 x = nth(e, "store")
             else:  # load_a opens a tile's loads, or load_b when reuse skips load_a
                 name = _OP_NAMES[op_code]
-                opens = op_code == opener[e] if reuse else name == "load_a"
+                opens = op_code == opener.get(e, 0) if reuse else name == "load_a"  # the vector unit: load_a
                 x = nth(e, "load", advance=opens)
             req[e] = (op_code, c, x)
         elif tag == "G":
