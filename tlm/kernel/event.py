@@ -105,8 +105,10 @@ class Event:
             # identity spares the type check (anything else takes the long way).
             # A pending timed notification is overridden: its queue entry goes
             # stale (`_fire_timed` checks `_at`).
-            at = self._at
-            if at is None or at > _DELTA:
+            if self._at is None:  # the hot case, one test
+                self._at = _DELTA
+                self._delta.append(self)
+            elif self._at > _DELTA:
                 self._at = _DELTA
                 self._delta.append(self)
             return

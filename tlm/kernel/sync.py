@@ -17,6 +17,7 @@ from tlm.kernel.simulator import Simulator
 
 T = TypeVar("T")
 _LOOP_CODE = Simulator._loop.__code__
+_CO_COROUTINE = inspect.CO_COROUTINE
 
 
 def _caller_id() -> object:
@@ -76,7 +77,14 @@ class Mutex:
 
         The holder locking again returns at once.
         """
-        me = _caller_id()
+        # _caller_id(), inlined for the common case: `await m.lock()` in the
+        # process's own coroutine, whose caller is the scheduler loop.
+        f: Any = sys._getframe(1)
+        back = f.f_back
+        if back is not None and back.f_code is _LOOP_CODE and f.f_code.co_flags & _CO_COROUTINE:
+            me: object = f
+        else:
+            me = _caller_id()
         if self._owner is me:
             return
         while self._owner is not None:
