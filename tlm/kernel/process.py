@@ -29,6 +29,9 @@ class Process:
     __slots__ = ("sim", "name", "coro", "_send", "_throw", "_epoch", "_wait", "alive", "_terminated",
                  "_factory", "_live", "_suspended", "_disabled", "_ready", "_pass", "_park",
                  "_reset_sig", "_reset_level")
+    # In the delta list a process (a wait(0)) sits among events: this class
+    # attribute lets the scheduler test an item's `_plain` first.
+    _plain = False
 
     def __init__(self, sim: Simulator, coro: Coroutine[Any, Any, Any], name: str,
                  factory: Callable[[], Coroutine[Any, Any, Any]] | None = None) -> None:

@@ -327,15 +327,15 @@ class Simulator:
                 # so the list can be walked and then cleared in place. The
                 # event's `_trigger` is inlined here.
                 for item in delta:
-                    if type(item) is proc_cls:  # a wait(0)
+                    if item._plain:  # the hot case, tested first (a Process's `_plain` is False)
+                        item._at = None
+                        ws = item._waiters
+                        extend(ws)
+                        ws.clear()
+                    elif type(item) is proc_cls:  # a wait(0)
                         append(item)
                     else:
                         item._at = None
-                        if item._plain:
-                            ws = item._waiters
-                            extend(ws)
-                            ws.clear()
-                            continue
                         ws = item._waiters
                         if ws:
                             if item._mixed:

@@ -17,6 +17,7 @@ from tlm.kernel.simulator import Simulator
 
 T = TypeVar("T")
 _LOOP_CODE = Simulator._loop.__code__
+_CO_COROUTINE = inspect.CO_COROUTINE
 
 
 def _caller_id() -> object:
@@ -76,7 +77,14 @@ class Mutex:
 
         The holder locking again returns at once.
         """
-        me = _caller_id()
+        # _caller_id(), inlined for the common case: `await m.lock()` in the
+        # process's own coroutine, whose caller is the scheduler loop.
+        f: Any = sys._getframe(1)
+        back = f.f_back
+        if back is not None and back.f_code is _LOOP_CODE and f.f_code.co_flags & _CO_COROUTINE:
+            me: object = f
+        else:
+            me = _caller_id()
         if self._owner is me:
             return
         while self._owner is not None:
@@ -162,13 +170,15 @@ class EventQueue(Event):
     an Event. There is no immediate notification.
     """
 
-    __slots__ = ("_counts", "_dup", "_rearm", "_inner", "_simple")
+    __slots__ = ("_counts", "_dup", "_rearm", "_inner", "_simple", "_other", "_heap")
 
     def __init__(self, sim: Simulator, name: str = "event_queue") -> None:
         super().__init__(sim, name)
         # Notifications per future time: one timed queue entry per distinct time.
         self._counts: dict[int, int] = {}
         self._dup = 0  # due now but not fired yet: one per coming delta cycle
+        self._other = self.sim._timed_other  # the simulator's timed queue, cached for notify
+        self._heap = self.sim._times
         self._rearm = _Rearm(self)
         # `_trigger_static`, which every way of firing calls while `_static`
         # is not empty (`_ARM` keeps it so), queues the next delta's firing.
@@ -187,30 +197,30 @@ class EventQueue(Event):
 
     def notify(self, delay: int | None = None) -> None:
         """Queue one notification `delay` ps from now (0: the next delta cycle)."""
-        if type(delay) is not int or delay < 0:
-            if delay is None:
-                raise TypeError(f"EventQueue '{self.name}': notify needs a delay (0 for the next delta cycle)")
-            delay = _as_delay(delay)
-        if delay == 0:
-            if self._at is None:
-                Event.notify(self, 0)
-            else:
-                self._dup += 1
-            return
-        sim = self.sim
-        t = sim.now + delay
-        counts = self._counts
-        c = counts.get(t)
-        if c is None:
+        if type(delay) is int and delay > 0:  # the hot case first
+            t = self.sim.now + delay
+            counts = self._counts
+            if t in counts:
+                counts[t] += 1
+                return
             counts[t] = 1
-            bucket = sim._timed_other.get(t)  # sim._schedule_other, inlined
+            other = self._other
+            bucket = other.get(t)  # sim._schedule_other, inlined
             if bucket is None:
-                sim._timed_other[t] = [self]
-                heappush(sim._times, t)
+                other[t] = [self]
+                heappush(self._heap, t)
             else:
                 bucket.append(self)
+            return
+        if delay is None:
+            raise TypeError(f"EventQueue '{self.name}': notify needs a delay (0 for the next delta cycle)")
+        delay = _as_delay(delay)
+        if delay:
+            self.notify(delay)
+        elif self._at is None:
+            Event.notify(self, 0)
         else:
-            counts[t] = c + 1
+            self._dup += 1
 
     def cancel_all(self) -> None:
         """Drop every pending notification."""
@@ -224,14 +234,13 @@ class EventQueue(Event):
 
     def _fire_timed(self) -> None:
         c = self._counts.pop(self.sim.now, 0)
-        if c:  # else cancelled
+        if c == 1 and self._simple and not self._waiters:  # no any_of waiter, method or repeat
+            ws = self._inner._waiters
+            self._runnable.extend(ws)
+            ws.clear()
+        elif c:  # else cancelled
             if c > 1:
                 self._dup += c - 1
-            elif self._simple and not self._waiters:  # no any_of waiter, method or repeat
-                ws = self._inner._waiters
-                self._runnable.extend(ws)
-                ws.clear()
-                return
             if self._waiters:
                 self._trigger()
             else:
