@@ -32,6 +32,7 @@ from tlm.importers.onnx import model_to_workload
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 import test_onnx_graph as onnx_graphs  # noqa: E402
+import vector_samples  # noqa: E402
 
 RESIDUAL = {
     "format": "tlm-workload/2", "name": "residual", "seed": 3,
@@ -44,23 +45,7 @@ RESIDUAL = {
         {"name": "r", "op": "relu", "inputs": ["add"]},
     ]}
 
-POOLS = {
-    "format": "tlm-workload/2", "name": "pools", "seed": 7,
-    "input": {"name": "input", "height": 7, "width": 7, "channels": 5},
-    "layers": [
-        {"name": "c1", "op": "conv2d", "inputs": ["input"], "out_channels": 6, "kernel": 3, "padding": 1,
-         "relu": False},
-        {"name": "mp", "op": "maxpool", "inputs": ["c1"], "kernel": 3, "stride": 2, "padding": 1},
-        {"name": "ap", "op": "avgpool", "inputs": ["c1"], "kernel": 3, "stride": 2, "padding": 1},
-        {"name": "cat", "op": "concat", "inputs": ["mp", "ap", "mp"]},
-        {"name": "cl", "op": "clip", "inputs": ["cat"], "min": -10, "max": 20},
-        {"name": "rq", "op": "requant", "inputs": ["cat"], "multiplier": -300, "shift": 3},
-        {"name": "ad", "op": "add", "inputs": ["cl", "rq"]},
-        {"name": "ap2", "op": "avgpool", "inputs": ["ad"], "kernel": 2, "stride": 1},
-        {"name": "gap", "op": "globalavgpool", "inputs": ["ad"]},
-        {"name": "fl", "op": "flatten", "inputs": ["gap"]},
-        {"name": "fc", "op": "gemm", "inputs": ["fl"], "N": 10},
-    ]}
+POOLS = vector_samples.POOLS
 
 TRANSPOSES = {
     "format": "tlm-workload/2", "name": "transposes", "seed": 11,

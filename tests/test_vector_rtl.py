@@ -28,6 +28,8 @@ from tlm.workload import compile_workload
 from tlm.workload.program import EntryKind
 from tlm.workload.vector_ops import OP_CODES
 
+import vector_samples  # noqa: E402  (tests/ is on sys.path under pytest)
+
 
 def graph(layers: list[dict[str, Any]], h: int = 6, w: int = 6, c: int = 8) -> dict[str, Any]:
     return {"format": "tlm-workload/2", "name": "g", "seed": 5,
@@ -48,21 +50,7 @@ INTEGER_OPS = graph([
 ])
 
 # The CNN of testbenches/test_vector_rtl.py; its cycle counts there are the RTL's.
-POOLS = graph([
-    {"name": "c1", "op": "conv2d", "inputs": ["input"], "out_channels": 6, "kernel": 3, "padding": 1,
-     "relu": False},
-    {"name": "mp", "op": "maxpool", "inputs": ["c1"], "kernel": 3, "stride": 2, "padding": 1},
-    {"name": "ap", "op": "avgpool", "inputs": ["c1"], "kernel": 3, "stride": 2, "padding": 1},
-    {"name": "cat", "op": "concat", "inputs": ["mp", "ap", "mp"]},
-    {"name": "cl", "op": "clip", "inputs": ["cat"], "min": -10, "max": 20},
-    {"name": "rq", "op": "requant", "inputs": ["cat"], "multiplier": -300, "shift": 3},
-    {"name": "ad", "op": "add", "inputs": ["cl", "rq"]},
-    {"name": "ap2", "op": "avgpool", "inputs": ["ad"], "kernel": 2, "stride": 1},
-    {"name": "gap", "op": "globalavgpool", "inputs": ["ad"]},
-    {"name": "fl", "op": "flatten", "inputs": ["gap"]},
-    {"name": "fc", "op": "gemm", "inputs": ["fl"], "N": 10},
-], h=7, w=7, c=5)
-POOLS["name"], POOLS["seed"] = "pools", 7
+POOLS = vector_samples.POOLS
 
 
 def _rtl_cli(tmp_path: Path, workload: dict[str, Any], capsys: Any, arch: str | None = None) -> tuple[int, str]:
