@@ -182,14 +182,6 @@ def lower_vector(plan: LayerPlan, v: VectorOp, sources: list[tuple[int, LayerPla
     local = (np.cumsum(np.stack(lengths, axis=1), axis=1) - np.stack(lengths, axis=1)).ravel()
     load = SegList(np.arange(E + 1, dtype=np.int64) * n_in, mem, length, local,
                    np.zeros(E * n_in, dtype=bool))
-    oc = plan.spec.N
-    store = SegList(np.arange(E + 1, dtype=np.int64), plan.out_addr + p0 * oc, (p1 - p0) * oc,
-                    np.zeros(E, dtype=np.int64), np.zeros(E, dtype=bool))
-    beats = {op: np.zeros(E, dtype=np.int64) for op in OPS}
-    moved = {op: np.zeros(E, dtype=np.int64) for op in OPS}
-    for op, s in (("load_a", load), ("store_c", store)):
-        beats[op] = sum_per_owner(segment_beats(s.mem_addr, s.length, s.zero, bus), s.ptr)
-        moved[op] = sum_per_owner(s.length, s.ptr)
     # dependencies: per entry, the producers' representatives, deduplicated and ascending
     owners, items = [], []
     for p in producers:
@@ -204,18 +196,7 @@ def lower_vector(plan: LayerPlan, v: VectorOp, sources: list[tuple[int, LayerPla
         own, itm = key >> 32, key & ((1 << 32) - 1)
     else:
         own = itm = np.zeros(0, dtype=np.int64)
-    counts = np.bincount(own, minlength=E).astype(np.int64)
-    zeros32 = np.zeros(E, dtype=np.int32)
-    return LayerEntries(kind=np.full(E, EntryKind.VEC, dtype=np.uint8), tile_id=plan.first_tile + g,
-                        m=(p1 - p0).astype(np.int32), n=np.full(E, oc, dtype=np.int32), k=zeros32,
-                        load_c=np.zeros(E, dtype=np.bool_), store_mode=np.zeros(E, dtype=np.uint8),
-                        pred_counts=counts, pred_idx=itm,
-                        beats=beats, bytes=moved,
-                        segments={"load_a": load, "store_c": store,
-                                  "load_b": SegList(np.zeros(E + 1, dtype=np.int64), *(np.zeros(0, dtype=np.int64),) * 3,
-                                                    np.zeros(0, dtype=bool)),
-                                  "load_c": SegList(np.zeros(E + 1, dtype=np.int64), *(np.zeros(0, dtype=np.int64),) * 3,
-                                                    np.zeros(0, dtype=bool))} if functional else None)
+    return _vec_entries(plan, p0, p1, load, own, itm, bus, functional)
 
 
 def _lower_gather(plan: LayerPlan, v: VectorOp, source: tuple[int, LayerPlan | None, int], arch: Arch,
@@ -229,13 +210,6 @@ def _lower_gather(plan: LayerPlan, v: VectorOp, source: tuple[int, LayerPlan | N
     addr, prod, base_c = source
     load, src = _transpose_load(v, addr, rows, E)
     oc = plan.spec.N
-    store = SegList(np.arange(E + 1, dtype=np.int64), plan.out_addr + p0 * oc, (p1 - p0) * oc,
-                    np.zeros(E, dtype=np.int64), np.zeros(E, dtype=bool))
-    beats = {op: np.zeros(E, dtype=np.int64) for op in OPS}
-    moved = {op: np.zeros(E, dtype=np.int64) for op in OPS}
-    for op, sl in (("load_a", load), ("store_c", store)):
-        beats[op] = sum_per_owner(segment_beats(sl.mem_addr, sl.length, sl.zero, bus), sl.ptr)
-        moved[op] = sum_per_owner(sl.length, sl.ptr)
     if prod is None:
         own = itm = np.zeros(0, dtype=np.int64)
     else:  # the producer m-group of every byte read, once per entry
@@ -244,13 +218,32 @@ def _lower_gather(plan: LayerPlan, v: VectorOp, source: tuple[int, LayerPlan | N
         group = src // base_c // rows
         key = np.unique(owner * (1 << 32) + group)
         own, itm = key >> 32, prod.first_entry + per - 1 + (key & ((1 << 32) - 1)) * per
+    return _vec_entries(plan, p0, p1, load, own, itm, bus, functional)
+
+
+def _vec_entries(plan: LayerPlan, p0: np.ndarray, p1: np.ndarray, load: SegList, own: np.ndarray,
+                 itm: np.ndarray, bus: int, functional: bool) -> LayerEntries:
+    """A vector layer's entries from their load lists and (owner, predecessor) pairs, owners ascending.
+
+    Each entry stores its output pixels [p0, p1) from buffer address 0.
+    """
+    E = plan.entries
+    oc = plan.spec.N
+    store = SegList(np.arange(E + 1, dtype=np.int64), plan.out_addr + p0 * oc, (p1 - p0) * oc,
+                    np.zeros(E, dtype=np.int64), np.zeros(E, dtype=bool))
+    beats = {op: np.zeros(E, dtype=np.int64) for op in OPS}
+    moved = {op: np.zeros(E, dtype=np.int64) for op in OPS}
+    for op, sl in (("load_a", load), ("store_c", store)):
+        beats[op] = sum_per_owner(segment_beats(sl.mem_addr, sl.length, sl.zero, bus), sl.ptr)
+        moved[op] = sum_per_owner(sl.length, sl.ptr)
     counts = np.bincount(own, minlength=E).astype(np.int64)
-    zeros32 = np.zeros(E, dtype=np.int32)
     empty = SegList(np.zeros(E + 1, dtype=np.int64), *(np.zeros(0, dtype=np.int64),) * 3, np.zeros(0, dtype=bool))
-    return LayerEntries(kind=np.full(E, EntryKind.VEC, dtype=np.uint8), tile_id=plan.first_tile + g,
-                        m=(p1 - p0).astype(np.int32), n=np.full(E, oc, dtype=np.int32), k=zeros32,
-                        load_c=np.zeros(E, dtype=np.bool_), store_mode=np.zeros(E, dtype=np.uint8),
-                        pred_counts=counts, pred_idx=itm, beats=beats, bytes=moved,
+    return LayerEntries(kind=np.full(E, EntryKind.VEC, dtype=np.uint8),
+                        tile_id=plan.first_tile + np.arange(E, dtype=np.int64),
+                        m=(p1 - p0).astype(np.int32), n=np.full(E, oc, dtype=np.int32),
+                        k=np.zeros(E, dtype=np.int32), load_c=np.zeros(E, dtype=np.bool_),
+                        store_mode=np.zeros(E, dtype=np.uint8), pred_counts=counts, pred_idx=itm,
+                        beats=beats, bytes=moved,
                         segments={"load_a": load, "store_c": store, "load_b": empty, "load_c": empty}
                         if functional else None)
 
