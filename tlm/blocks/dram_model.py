@@ -24,8 +24,9 @@ then the state (open row per bank, bus and refresh times) moves on.
   before a read, `rtw` idle cycles after the last read beat before a write.
 - Refresh every `refi` cycles (0 = never): every bank is precharged, then
   nothing activates for `rfc` cycles.
-- Closed page: a bank is precharged as soon as the next request does not
-  need its row.
+- Closed page: a bank is precharged as soon as allowed unless a request
+  already in the queue then (arrived, one a cycle, behind free queue and
+  return slots) still needs its row; such a precharge waits for that use.
 - Command bus: one command per cycle. A command finds the first free cycle
   from its earliest one; a closed-page precharge, placed when the bank is
   next used, takes a cycle no other command has.
@@ -88,6 +89,17 @@ def op_requests(segs: Segments, entry: int, bus: int, max_burst: int, write: boo
             x += n
             beats -= n
     return out
+
+
+def _users(plan: list[list[tuple[int, int, int]]]) -> dict[tuple[int, int], list[int]]:
+    """Per (bank, row), the requests (indices into `plan`, ascending) with a run there."""
+    uses: dict[tuple[int, int], list[int]] = {}
+    for k, runs in enumerate(plan):
+        for b, r, _n in runs:
+            lst = uses.setdefault((b, r), [])
+            if not lst or lst[-1] != k:
+                lst.append(k)
+    return uses
 
 
 class DramModel:
@@ -265,20 +277,6 @@ class DramModel:
         return last
 
     @staticmethod
-    def _next_use(plan: list[list[tuple[int, int, int]]]) -> list[int]:
-        """Per run, the next request that uses its (bank, row) (-1: none)."""
-        owner = [i for i, runs in enumerate(plan) for _ in runs]
-        key = [(b, r) for runs in plan for b, r, _n in runs]
-        nxt = [-1] * len(key)
-        seen: dict[tuple[int, int], int] = {}   # (bank, row) -> request of its next use
-        for k in range(len(key) - 1, -1, -1):
-            n = seen.get(key[k])
-            if n is not None and n != owner[k]:
-                nxt[k] = n
-            seen[key[k]] = owner[k]
-        return nxt
-
-    @staticmethod
     def _queued_by(i: int, arrive: int, nxt: int, q: int, col_done: list[int], done: list[int],
                    write: bool) -> int:
         """The earliest cycle request `nxt` is in the queue, request i having arrived at `arrive`.
@@ -297,25 +295,19 @@ class DramModel:
                 t = max(t, col_done[j] + 1) if write else max(t, col_done[j] + 1, done[j])
         return t
 
-    def _keep(self, bank: int, i: int, arrive: int, nxt: int, q: int, col_done: list[int],
-              done: list[int], write: bool) -> bool:
-        """Closed page: is the row kept for request `nxt`, queued by the time it may close?
-
-        (Times here are the arrival cycles, one after the command cycles they enable.)
-        """
-        return self._queued_by(i, arrive, nxt, q, col_done, done, write) \
-            <= max(self.t_act[bank] + self.ras, self.pre_ok[bank]) + 1
-
     def _wanted(self, bank: int, when: int) -> bool:
-        """Closed page: does a later request of the op being served, queued by `when`, use the open row?"""
+        """Closed page: does a later request of the op being served, queued by `when`, use the open row?
+
+        (`when` is a command cycle; a request can be served from the cycle after it arrives.)
+        """
         cur = self._queued
         if cur is None:
             return False
         i, arrive, uses, q, col_done, done, write = cur
         users = uses.get((bank, self.row[bank]))
-        if not users:
+        if not users or users[-1] <= i:
             return False
-        n = users[bisect_right(users, i)] if users[-1] > i else -1
+        n = users[bisect_right(users, i)]
         return self._queued_by(i, arrive, n, q, col_done, done, write) <= when + 1
 
     def _close(self, bank: int) -> None:
@@ -329,16 +321,7 @@ class DramModel:
         arrive = first
         prev_col = NEVER
         plan = [self.runs(x, n) if not zero else [] for x, n, zero in requests]
-        nxt = self._next_use(plan) if not self.open_page else []
-        uses: dict[tuple[int, int], list[int]] | None = None
-        if not self.open_page:
-            uses = {}
-            for k, runs in enumerate(plan):
-                for b, r, _n in runs:
-                    lst = uses.setdefault((b, r), [])
-                    if not lst or lst[-1] != k:
-                        lst.append(k)
-        k = 0
+        uses = None if self.open_page else _users(plan)
         last_out = NEVER
         for i, (_x, n, zero) in enumerate(requests):
             # A queue slot (reads: and a return slot) must be free; reads win the last
@@ -362,9 +345,8 @@ class DramModel:
                 if j == 0:
                     self.events.append(self._col * 4 + self._outcome)
                 issue = last - (self.cwl if write else self.cl) - beats + 2
-                if not self.open_page and not self._keep(bank, i, arrive, nxt[k], q, col_done, done, write):
+                if uses is not None and not self._wanted(bank, max(self.t_act[bank] + self.ras, self.pre_ok[bank])):
                     self._close(bank)
-                k += 1
             prev_col = issue - 1
             col_done.append(prev_col)
             if write:
