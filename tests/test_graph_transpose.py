@@ -106,3 +106,18 @@ def test_summary_counts_vector_entries_apart_from_joins(tmp_path: Any, capsys: A
     assert main(["sim", "-w", str(f), "--no-progress"]) == 0
     first = capsys.readouterr().out.splitlines()[0]
     assert first.endswith("(8 tiles, 0 joins, 4 vector entries)"), first
+
+
+def test_a_huge_transpose_is_refused_before_its_gather_plan_is_built(tmp_path: Any, capsys: Any) -> None:
+    """A 2048x2048x64 transpose needs ~29 GiB of gather plan: refused in bounded time and memory."""
+    import json
+
+    from tlm.cli import main
+
+    f = tmp_path / "w.json"
+    f.write_text(json.dumps({"format": "tlm-workload/2", "name": "big", "seed": 1,
+                             "input": {"name": "x", "height": 2048, "width": 2048, "channels": 64},
+                             "layers": [{"name": "t", "op": "transpose", "inputs": ["x"], "perm": [2, 0, 1]}]}))
+    assert main(["sim", "-w", str(f), "--timing-only", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {f}: layers: needs about") and "transpose 't'" in err and err.count("\n") == 1

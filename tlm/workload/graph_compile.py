@@ -31,7 +31,7 @@ from tlm.arch import Arch
 from tlm.errors import InputError
 from tlm.limits import RunLimits
 from tlm.workload import data
-from tlm.workload.budget import PER_DMA_BYTE, PER_EDGE, PER_ENTRY, layers_budget
+from tlm.workload.budget import PER_DMA_BYTE, PER_EDGE, PER_ENTRY, PER_SEGMENT, layers_budget
 from tlm.workload.graph_matmul import patch_b
 from tlm.workload.graph_spec import GraphNode, GraphSpec
 from tlm.workload.layout import MAX_ENTRIES, LayerPlan, Layout, align_up, ceil_div
@@ -263,6 +263,10 @@ def compile_graph(name: str, seed: int, graph: GraphSpec, arch: Arch, file: str,
     budget.add(vec_entries * PER_ENTRY, f"{vec_entries:,} vector entries")
     if functional:
         budget.add(PER_DMA_BYTE * 2 * memory_size, "the vector unit's copy plans")
+    for n, p in zip(graph.nodes, plans):
+        if n.vec is not None and n.vec.op in GATHERS and p is not None:  # a byte-by-byte gather plan
+            budget.add((PER_SEGMENT + 2 * PER_DMA_BYTE) * p.spec.M * p.spec.N,
+                       f"the gather plan of transpose {n.name!r}")
     budget.check("layers", "the whole program")
     parts: list[LayerEntries] = []
     used: list[LayerPlan] = []
