@@ -20,19 +20,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tlm.trace.reader import comparable
 from tlm.workload.zoo import mobilenet_v2, resnet
 
 NETS = {"resnet18 (32x32, /8)": lambda: resnet(18, 32, 8), "mobilenet_v2 (32x32, /8)": lambda: mobilenet_v2(32, 8)}
 TLMSIM = str(Path(sys.executable).with_name("tlmsim"))
-
-
-def _normalised(path: Path) -> tuple[Any, ...]:
-    lines = path.read_text().splitlines()
-    header, footer = json.loads(lines[0]), json.loads(lines[-1])
-    header.pop("source")
-    for key in ("sim_s", "wall_s"):
-        footer.pop(key, None)
-    return header, sorted(lines[1:-1]), footer
 
 
 def _run(args: list[str]) -> tuple[dict[str, Any], float]:
@@ -55,7 +47,7 @@ def main() -> None:
             vec = sum(1 for layer in w["layers"] if layer["op"] not in ("conv2d", "gemm", "flatten"))
             tlm, tlm_wall = _run(["sim", "-w", str(f), "--trace", str(tmp / "tlm.jsonl")])
             rtl, rtl_wall = _run(["rtl", "-w", str(f), "-t", str(tmp / "rtl.jsonl")])
-            same = _normalised(tmp / "tlm.jsonl") == _normalised(tmp / "rtl.jsonl")
+            same = comparable(tmp / "tlm.jsonl") == comparable(tmp / "rtl.jsonl")
             print(f"| {name} | {vec} | {tlm['dag']['entries']:,} | {tlm['cycles']:,} | {rtl['cycles']:,} | "
                   f"{tlm['functional']} / {rtl['functional']} | {'yes' if same else 'NO'} | {tlm_wall:.2f} | "
                   f"{rtl_wall:.2f} | {rtl['sim_s']:.2f} | {rtl_wall / tlm_wall:.0f}x |")

@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 
 from tlm.cli import main
 from tlm.importers.onnx import model_to_workload
+from tlm.trace.reader import comparable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 import test_onnx_graph as onnx_graphs  # noqa: E402
@@ -78,22 +79,13 @@ def _onnx(name: str) -> dict[str, Any]:
     return model_to_workload(m, f"{name}.onnx", name)
 
 
-def _normalised(path: Path) -> tuple[dict[str, Any], list[str], dict[str, Any]]:
-    lines = path.read_text().splitlines()
-    header, footer = json.loads(lines[0]), json.loads(lines[-1])
-    header.pop("source")
-    for key in ("sim_s", "wall_s"):
-        footer.pop(key, None)
-    return header, sorted(lines[1:-1]), footer
-
-
 def _same_trace(workload: dict[str, Any], arch_text: str, tmp: Path) -> dict[str, Any]:
     w, a = tmp / "w.json", tmp / "arch.toml"
     w.write_text(json.dumps(workload))
     a.write_text(arch_text)
     assert main(["sim", "-w", str(w), "-a", str(a), "--trace", str(tmp / "tlm.jsonl"), "--no-progress"]) == 0
     assert main(["rtl", "-w", str(w), "-a", str(a), "-t", str(tmp / "rtl.jsonl"), "--no-progress"]) == 0
-    tlm, rtl = _normalised(tmp / "tlm.jsonl"), _normalised(tmp / "rtl.jsonl")
+    tlm, rtl = comparable(tmp / "tlm.jsonl"), comparable(tmp / "rtl.jsonl")
     assert rtl[2]["functional"] == "pass" and tlm[2]["functional"] == "pass"
     assert tlm[0] == rtl[0]
     assert tlm[2] == rtl[2]

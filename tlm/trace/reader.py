@@ -439,3 +439,18 @@ class _Builder:
             raise _bad(self.path, int(arr["line"][j + 1]), "tile",
                        f"duplicate ({op}, {int(arr['tile'][j])}): already on line {int(arr['line'][j])}")
         return arr
+
+
+def comparable(path: str | Path) -> tuple[dict[str, Any], list[str], dict[str, Any]]:
+    """What two runs of one workload, on either model, must share exactly: (header, records, footer).
+
+    The header without `source`, the record lines sorted (records of one cycle
+    may be written in another order), the footer without its wall-clock times.
+    The file is one this project wrote; `read_trace` is the checked reader.
+    """
+    lines = Path(path).read_text().splitlines()
+    header, footer = json.loads(lines[0]), json.loads(lines[-1])
+    header.pop("source")
+    for key in ("sim_s", "wall_s"):
+        footer.pop(key, None)
+    return header, sorted(lines[1:-1]), footer
