@@ -292,6 +292,104 @@ def simpy_event_queue(n: int) -> int:
     return n
 
 
+# -- what a delta hop costs at the least ----------------------------------------------------
+def bare_delta_hops(n_rounds: int) -> int:
+    """The delta ping-pong's two coroutines, tlm Events and all, resumed in
+    turn by a loop that schedules nothing: no runnable list, no waiter
+    lists, no delta phase (the delta list is emptied and the events reset
+    by hand). What the interpreter charges for the hops alone; no
+    scheduler, in any design, can be faster."""
+    sim = Simulator()
+    ping, pong = Event(sim, "ping"), Event(sim, "pong")
+
+    async def a() -> None:
+        for _ in range(n_rounds):
+            ping.notify(0)
+            await pong
+
+    async def b() -> None:
+        for _ in range(n_rounds):
+            await ping
+            pong.notify(0)
+
+    send_a, send_b = a().send, b().send
+    delta = sim._delta
+    send_b(None)
+    for _ in range(n_rounds - 1):
+        send_a(None)
+        send_b(None)
+        delta.clear()
+        ping._at = pong._at = None
+    send_a(None)
+    try:
+        send_b(None)
+    except StopIteration:
+        pass
+    return 2 * n_rounds
+
+
+def minimal_delta_hops(n_rounds: int) -> int:
+    """The same program under the smallest scheduler that keeps its delta
+    cycles: one runnable list walked by a `for` loop, event waits
+    registered on the event, and a delta phase that, with one plain event
+    pending, swaps its waiter list in as the next runnable list. It knows
+    no timed waits, updates, methods or errors."""
+    sim = Simulator()
+    ping, pong = Event(sim, "ping"), Event(sim, "pong")
+
+    async def a() -> None:
+        for _ in range(n_rounds):
+            ping.notify(0)
+            await pong
+
+    async def b() -> None:
+        for _ in range(n_rounds):
+            await ping
+            pong.notify(0)
+
+    delta = sim._delta
+    runnable = [b().send, a().send]
+    deltas = 0
+    while True:
+        for send in runnable:
+            try:
+                ev = send(None)
+            except StopIteration:
+                continue
+            ev._waiters.append(send)
+        runnable.clear()
+        if not delta:
+            break
+        ev = delta.pop()
+        ev._at = None
+        runnable, ev._waiters = ev._waiters, runnable
+        deltas += 1
+    assert deltas == 2 * n_rounds, deltas  # as many delta cycles as the kernel counts
+    return 2 * n_rounds
+
+
+def delta_floor(n_rounds: int, repeat: int) -> None:
+    """Print the delta ping-pong against its floors, as resumptions per CPU second."""
+    rows: list[tuple[str, Callable[..., int]]] = [
+        ("tlm kernel", tlm_pingpong_delta),
+        ("minimal delta scheduler", minimal_delta_hops),
+        ("no scheduler (bare resumptions)", bare_delta_hops),
+    ]
+    simpy_rate = 0.0
+    rates = []
+    for name, fn in rows:
+        t, s = measure_pair(fn, simpy_pingpong, (n_rounds,), repeat)
+        simpy_rate = max(simpy_rate, s)
+        rates.append((name, t))
+    print()
+    print(f"Delta ping-pong against its floors ({n_rounds:,} rounds; SimPy {simpy_rate / 1e6:.2f} M/s, best of "
+          f"{repeat * len(rows)} runs)")
+    print("| program | M/s | / SimPy |")
+    print("|---|---|---|")
+    for name, t in rates:
+        print(f"| {name} | {t / 1e6:.2f} | {t / simpy_rate:.2f}x |")
+
+
 def measure_pair(t_fn: Callable[..., int], s_fn: Callable[..., int], args: tuple[int, ...],
                  repeat: int) -> tuple[float, float]:
     """Best-of-`repeat` resumptions per CPU second of `t_fn` and `s_fn`.
@@ -346,7 +444,7 @@ def main() -> None:
     # per hop that SimPy has no counterpart of. Mutex and Semaphore compare
     # with simpy.Resource; the EventQueue with timeouts firing one event.
     # (row, tlm, SimPy, arguments, SystemC case; its n is the last argument)
-    cases = [
+    cases: list[tuple[str, Callable[..., int], Callable[..., int], tuple[int, ...], str]] = [
         ("1000 processes, timed waits", tlm_timed, simpy_timed, (1000, int(300 * s)), "timed"),
         ("bounded Fifo producer/consumer (depth 16)", tlm_fifo, simpy_fifo, (int(100_000 * s),), "fifo"),
         ("zero-delay event ping-pong (immediate notify)", tlm_pingpong, simpy_pingpong, (int(200_000 * s),),
@@ -377,6 +475,7 @@ def main() -> None:
                 c = measure_systemc(exe, sc_case, args[-1], ns.repeat)
                 row += f" {c / 1e6:.2f} | {t / c:.2f}x |"
             print(row, flush=True)
+    delta_floor(int(200_000 * s), ns.repeat)
 
 
 if __name__ == "__main__":
