@@ -19,6 +19,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import simpy
 
@@ -95,7 +96,8 @@ def simpy_fifo(n_items: int, depth: int = 16) -> int:
 
 
 # -- 3. zero-delay event ping-pong ------------------------------------------------------
-def tlm_pingpong_delta(n_rounds: int) -> int:
+def delta_pair(n_rounds: int) -> tuple[Simulator, Event, Event, Any, Any]:
+    """The delta ping-pong: its simulator, events and two coroutines (a, b)."""
     sim = Simulator()
     ping, pong = Event(sim, "ping"), Event(sim, "pong")
 
@@ -109,8 +111,13 @@ def tlm_pingpong_delta(n_rounds: int) -> int:
             await ping
             pong.notify(0)
 
-    sim.spawn(b())
-    sim.spawn(a())
+    return sim, ping, pong, a(), b()
+
+
+def tlm_pingpong_delta(n_rounds: int) -> int:
+    sim, _, _, a, b = delta_pair(n_rounds)
+    sim.spawn(b)
+    sim.spawn(a)
     sim.run()
     return 2 * n_rounds
 
@@ -299,20 +306,8 @@ def bare_delta_hops(n_rounds: int) -> int:
     lists, no delta phase (the delta list is emptied and the events reset
     by hand). What the interpreter charges for the hops alone; no
     scheduler, in any design, can be faster."""
-    sim = Simulator()
-    ping, pong = Event(sim, "ping"), Event(sim, "pong")
-
-    async def a() -> None:
-        for _ in range(n_rounds):
-            ping.notify(0)
-            await pong
-
-    async def b() -> None:
-        for _ in range(n_rounds):
-            await ping
-            pong.notify(0)
-
-    send_a, send_b = a().send, b().send
+    sim, ping, pong, a, b = delta_pair(n_rounds)
+    send_a, send_b = a.send, b.send
     delta = sim._delta
     send_b(None)
     for _ in range(n_rounds - 1):
@@ -334,21 +329,9 @@ def minimal_delta_hops(n_rounds: int) -> int:
     registered on the event, and a delta phase that, with one plain event
     pending, swaps its waiter list in as the next runnable list. It knows
     no timed waits, updates, methods or errors."""
-    sim = Simulator()
-    ping, pong = Event(sim, "ping"), Event(sim, "pong")
-
-    async def a() -> None:
-        for _ in range(n_rounds):
-            ping.notify(0)
-            await pong
-
-    async def b() -> None:
-        for _ in range(n_rounds):
-            await ping
-            pong.notify(0)
-
+    sim, _, _, a, b = delta_pair(n_rounds)
     delta = sim._delta
-    runnable = [b().send, a().send]
+    runnable = [b.send, a.send]
     deltas = 0
     while True:
         for send in runnable:
