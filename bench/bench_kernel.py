@@ -351,6 +351,31 @@ def minimal_delta_hops(n_rounds: int) -> int:
     return 2 * n_rounds
 
 
+def tlm_lone_steps(n: int) -> int:
+    """One process, `n` timed waits: every resumption is a time step of its own."""
+    sim = Simulator()
+
+    async def worker() -> None:
+        for _ in range(n):
+            await wait(1 * NS)
+
+    sim.spawn(worker())
+    sim.run()
+    return n
+
+
+def simpy_lone_steps(n: int) -> int:
+    env = simpy.Environment()
+
+    def worker():  # type: ignore[no-untyped-def]
+        for _ in range(n):
+            yield env.timeout(1 * NS)
+
+    env.process(worker())
+    env.run()
+    return n
+
+
 def delta_floor(n_rounds: int, repeat: int) -> None:
     """Print the delta ping-pong against its floors, as resumptions per CPU second."""
     rows: list[tuple[str, Callable[..., int]]] = [
@@ -371,6 +396,13 @@ def delta_floor(n_rounds: int, repeat: int) -> None:
     print("|---|---|---|")
     for name, t in rates:
         print(f"| {name} | {t / 1e6:.2f} | {t / simpy_rate:.2f}x |")
+    t, r = measure_pair(tlm_lone_steps, simpy_lone_steps, (2 * n_rounds,), repeat)
+    print()
+    print("A time step with one resumption (the EventQueue row's unit: its notifications are due at "
+          "distinct times)")
+    print("| program | tlm (M/s) | SimPy (M/s) | ratio |")
+    print("|---|---|---|---|")
+    print(f"| one process, {2 * n_rounds:,} waits of 1 ns | {t / 1e6:.2f} | {r / 1e6:.2f} | {t / r:.2f}x |")
 
 
 def measure_pair(t_fn: Callable[..., int], s_fn: Callable[..., int], args: tuple[int, ...],
