@@ -13,8 +13,10 @@
    fixed-latency memory): end-to-end accuracy and records matched.
 5. Several B slots (`[engine] reuse_slots`): VGG-16 and ResNet-50 on one
    32x32 engine, both memories, over scratchpad sizes and slot counts.
+6. Graph workloads: the model zoo's ResNet-50, MobileNetV2 and BERT-base at
+   full size on the default arch, reuse off, on, and on with 4 B slots.
 
-Run: `.venv/bin/python bench/bench_reuse.py [--no-rtl] [--slots-only]`. Prints Markdown.
+Run: `.venv/bin/python bench/bench_reuse.py [--no-rtl] [--slots-only] [--graphs-only]`. Prints Markdown.
 """
 
 from __future__ import annotations
@@ -38,7 +40,9 @@ def child(overlay: dict[str, Any], network: str = "vgg16") -> None:
     from tlm.api import simulate
 
     workload: Any = "builtin:vgg16"
-    if network == "resnet50":
+    if network.startswith("builtin:"):
+        workload = network
+    elif network == "resnet50":
         from bench_dataflow import resnet50
         workload = resnet50()
     t0 = time.perf_counter()
@@ -251,21 +255,49 @@ def small_spad_rows() -> list[str]:
     return lines
 
 
+#: Graph-workload configurations: (label, overlay); 4 slots with a 128 KiB scratchpad.
+GRAPH_POINTS = (("off", {}), ("on", {"engine": {"reuse": True}}),
+                ("on, 4 slots, 128 KiB", {"scratchpad": {"bytes": 131072},
+                                          "engine": {"reuse": True, "reuse_slots": 4}}))
+
+
+def graph_rows() -> list[str]:
+    """The zoo's graph workloads at full size: their conv and gemm layers reuse blocks too."""
+    lines = ["\nGraph workloads (model zoo, full size), default arch, timing-only: the conv and gemm "
+             "layers get block ids (matmul and vector layers do not):\n",
+             "| network | reuse | cycles | DMA bytes | bytes saved | DMA vs off | cycles vs off | wall s | "
+             "peak RSS MiB |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for net in ("resnet50", "mobilenet_v2", "bert_base"):
+        base: dict[str, Any] | None = None
+        for label, overlay in GRAPH_POINTS:
+            r = run_child(overlay, f"builtin:{net}")
+            base = base or r
+            lines.append(f"| {net} | {label} | {r['cycles']:,} | {r['dma_bytes']:,} | {r['saved']:,} | "
+                         f"{r['dma_bytes'] / base['dma_bytes']:.3f} | {r['cycles'] / base['cycles']:.3f} | "
+                         f"{r['wall_s']:.1f} | {r['rss_mib']:.0f} |")
+    return lines
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--network", default="vgg16", help=argparse.SUPPRESS)
     ap.add_argument("--no-rtl", action="store_true", help="skip the TLM-vs-RTL table")
     ap.add_argument("--slots-only", action="store_true", help="only the several-B-slots table")
+    ap.add_argument("--graphs-only", action="store_true", help="only the graph-workload table")
     ns = ap.parse_args()
     if ns.child:
         child(json.loads(ns.child), ns.network)
+        return
+    if ns.graphs_only:
+        print("\n".join(graph_rows()))
         return
     if ns.slots_only:
         print("\n".join(slot_rows() + small_spad_rows()))
         return
     lines = vgg_rows() + bound_rows() + overlap_rows() + network_rows() + default_rows() + slot_rows() \
-        + small_spad_rows()
+        + small_spad_rows() + graph_rows()
     if not ns.no_rtl:
         lines += rtl_rows()
     print("\n".join(lines))

@@ -13,7 +13,9 @@ gemm), and the CNN graphs of tests/test_onnx_graph.py imported from ONNX; on
 the weight-stationary array, operand reuse) and another hardware variant;
 and a derandomized hypothesis sample of small CNNs with random vector-op
 parameters (clip bounds, requant multiplier and shift, pool kernel, stride
-and padding, add or concat joins).
+and padding, add or concat joins). With operand reuse the graphs' MAC layers
+skip loads of resident blocks (1 and 4 B slots, 1 and 2 engines, a
+depthwise ONNX graph): the same exactness, with skipped loads in the trace.
 """
 
 from __future__ import annotations
@@ -69,6 +71,8 @@ ARCHS = {
     "drain": "[engine]\ndouble_buffer = true\noverlap_drain = true\n",
     "ws": "[array]\ndataflow = \"ws\"\n",
     "reuse": "[engine]\nreuse = true\n",
+    "reuse_slots": "[engine]\nreuse = true\nreuse_slots = 4\n",
+    "reuse_1eng": ONE_ENGINE + "[engine]\nreuse = true\n",
     "hw": "[array]\nengines = 3\nrows = 2\ncols = 3\n[dma]\nbus_bytes = 16\nmax_burst_beats = 4\n"
           "[memory]\nlatency_cycles = 5\n[scheduler]\ntable_depth = 5\n[vector]\nlanes = 3\nlatency_cycles = 1\n",
 }
@@ -95,6 +99,11 @@ def _same_trace(workload: dict[str, Any], arch_text: str, tmp: Path) -> dict[str
     ops = {json.loads(line)["op"] for line in rtl[1]}
     assert "vector" in ops
     return rtl[2]
+
+
+def _reused(trace: Path) -> int:
+    """Tile records of `trace` that skipped a load."""
+    return sum(1 for line in comparable(trace)[1] if json.loads(line).get("reused"))
 
 
 @pytest.mark.parametrize("arch", ["2eng", "1eng"])
@@ -152,3 +161,13 @@ def random_cnns(draw: Any) -> dict[str, Any]:
 @given(workload=random_cnns(), arch=st.sampled_from(["2eng", "1eng", "hw"]))
 def test_random_cnns_are_cycle_exact(workload: dict[str, Any], arch: str, tmp_path_factory: Any) -> None:
     _same_trace(workload, ARCHS[arch], tmp_path_factory.mktemp("vec"))
+
+
+@pytest.mark.parametrize(("name", "arch"), [("residual", "reuse"), ("residual", "reuse_slots"),
+                                            ("residual", "reuse_1eng"), ("transposes", "reuse_slots"),
+                                            ("residual_dw", "reuse")])
+def test_graph_layers_reuse_operands_cycle_exact(name: str, arch: str, tmp_path: Path) -> None:
+    """Graph MAC layers get block ids and the reuse order: loads are skipped, on both models alike."""
+    work = _onnx(name) if name == "residual_dw" else {"residual": RESIDUAL, "transposes": TRANSPOSES}[name]
+    _same_trace(work, ARCHS[arch], tmp_path)
+    assert _reused(tmp_path / "rtl.jsonl") > 0

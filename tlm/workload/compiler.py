@@ -80,9 +80,9 @@ def compile_spec(spec: WorkloadSpec, arch: Arch, file: str, functional: bool = T
     if not is_topological(program.preds):
         raise AssertionError(f"{program.name}: entries are not in a topological order")
     program.succs = transpose(program.preds, program.entries)
-    if arch.engine.reuse:  # block ids, and the layers form in the reuse tile order
-        program = apply_reuse(program, arch.engine.reuse_slots, arch.spad_slot_bytes) \
-            if spec.layers is not None else no_reuse_blocks(program)
+    if arch.engine.reuse:  # block ids, and layers in the reuse tile order (not the tiles form)
+        program = no_reuse_blocks(program) if spec.layers is None and spec.graph is None \
+            else apply_reuse(program, arch.engine.reuse_slots, arch.spad_slot_bytes)
     tiles = program.tiles
     program.info.update({
         "entries": program.entries,

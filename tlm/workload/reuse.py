@@ -6,7 +6,8 @@ its (layer, m-group, conv group, K-chunk) unit and its B block its
 bytes into the very same scratchpad lanes, so an engine that still holds the
 block skips the load. Ids are global (unique across layers); -1 marks an
 entry that is never reusable (joins, every tile of the tiles form, whose
-operands each have their own region).
+operands each have their own region, and in graph workloads the vector
+unit's entries and matmul layers, whose B is an activation gathered per head).
 
 Each layer's tiles are reordered so that consecutive tiles share a block:
 *weight-major* (n-group, K-chunk, m-group: one B block for a whole sweep of
@@ -146,13 +147,25 @@ def _plan(u: dict[str, np.ndarray], weight: bool, dims: tuple[int, int, int], sl
     return cost, perm, slot_local
 
 
-def apply_reuse(program: TileProgram, slots: int = 1, slot_bytes: int = 0) -> TileProgram:
-    """The layers-form `program` with block ids, in the reuse tile order.
+def _reusable(meta: dict[str, Any]) -> bool:
+    """A layer on the MAC arrays with the layers form's entries and weights as B.
 
-    Tile ids are renumbered 0, 1, 2 ... in the new program order (joins keep
-    -1); `info["layers"][i]["reuse_order"]` names each layer's order. With
-    `slots` > 1 B slots (`[engine] reuse_slots`) every tile also gets a B
-    slot (`b_slot`) and its load_b segments move `slot * slot_bytes` up.
+    Graph workloads add vector layers, aliases (no entries) and matmul, whose
+    B is an activation gathered per head: their entries keep -1.
+    """
+    return (int(meta.get("first_entry", -1)) >= 0 and "m_groups" in meta
+            and "vector_entries" not in meta and meta.get("op") != "matmul")
+
+
+def apply_reuse(program: TileProgram, slots: int = 1, slot_bytes: int = 0) -> TileProgram:
+    """`program` (layers or graph form) with block ids, in the reuse tile order.
+
+    Tile ids are renumbered 0, 1, 2 ... in the new program order over the
+    entries that have one (joins keep -1; vector-unit entries keep their
+    place in the count); `info["layers"][i]["reuse_order"]` names each
+    reordered layer's order. With `slots` > 1 B slots (`[engine]
+    reuse_slots`) every tile also gets a B slot (`b_slot`) and its load_b
+    segments move `slot * slot_bytes` up.
     """
     layers: list[dict[str, Any]] = program.info["layers"]  # type: ignore[assignment]
     n = program.entries
@@ -162,6 +175,8 @@ def apply_reuse(program: TileProgram, slots: int = 1, slot_bytes: int = 0) -> Ti
     order = np.arange(n, dtype=np.int64)
     a_base = b_base = 0
     for meta in layers:
+        if not _reusable(meta):
+            continue
         u = _layer_units(meta)
         first = int(meta["first_entry"])
         size = u["mg"].shape[0]
@@ -193,9 +208,9 @@ def apply_reuse(program: TileProgram, slots: int = 1, slot_bytes: int = 0) -> Ti
     if slots > 1:
         out.b_slot = b_slot[order]
         _move_b_segments(out, slot_bytes)
-    tiles = out.kind == EntryKind.TILE
+    counted = out.kind != EntryKind.JOIN
     tile_id = np.full(n, -1, dtype=np.int64)
-    tile_id[tiles] = np.arange(int(tiles.sum()), dtype=np.int64)
+    tile_id[counted] = np.arange(int(counted.sum()), dtype=np.int64)
     out.tile_id = tile_id
     return out
 
