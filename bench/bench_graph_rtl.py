@@ -5,7 +5,8 @@ functionally on the calibrated TLM (`tlmsim sim --trace`) and on the RTL
 (`tlmsim rtl`, fixed-latency memory): cycles, functional check, whether the
 two traces are identical (record lines sorted, header but `source`, footer
 but the wall times), and wall times of the whole commands, each in its own
-process.
+process; on the default arch, then with operand reuse on (`[engine] reuse`:
+the conv and gemm layers skip resident blocks).
 
 Run: `.venv/bin/python bench/bench_graph_rtl.py`. Prints Markdown.
 """
@@ -34,23 +35,30 @@ def _run(args: list[str]) -> tuple[dict[str, Any], float]:
     return dict(json.loads(out)), time.perf_counter() - t0
 
 
+ARCHS = {"default": "", "reuse": "[engine]\nreuse = true\n"}
+
+
 def main() -> None:
-    print("| network | vector layers | entries | TLM cycles | RTL cycles | functional (TLM / RTL) | "
-          "traces identical | TLM wall s | RTL wall s | RTL sim s | RTL / TLM wall |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| network | arch | vector layers | entries | TLM cycles | RTL cycles | functional (TLM / RTL) | "
+          "traces identical | loads skipped | TLM wall s | RTL wall s | RTL sim s | RTL / TLM wall |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         for name, make in NETS.items():
             w = make()
-            f = tmp / "w.json"
+            f, a = tmp / "w.json", tmp / "arch.toml"
             f.write_text(json.dumps(w))
             vec = sum(1 for layer in w["layers"] if layer["op"] not in ("conv2d", "gemm", "flatten"))
-            tlm, tlm_wall = _run(["sim", "-w", str(f), "--trace", str(tmp / "tlm.jsonl")])
-            rtl, rtl_wall = _run(["rtl", "-w", str(f), "-t", str(tmp / "rtl.jsonl")])
-            same = comparable(tmp / "tlm.jsonl") == comparable(tmp / "rtl.jsonl")
-            print(f"| {name} | {vec} | {tlm['dag']['entries']:,} | {tlm['cycles']:,} | {rtl['cycles']:,} | "
-                  f"{tlm['functional']} / {rtl['functional']} | {'yes' if same else 'NO'} | {tlm_wall:.2f} | "
-                  f"{rtl_wall:.2f} | {rtl['sim_s']:.2f} | {rtl_wall / tlm_wall:.0f}x |")
+            for arch, text in ARCHS.items():
+                a.write_text(text)
+                tlm, tlm_wall = _run(["sim", "-w", str(f), "-a", str(a), "--trace", str(tmp / "tlm.jsonl")])
+                rtl, rtl_wall = _run(["rtl", "-w", str(f), "-a", str(a), "-t", str(tmp / "rtl.jsonl")])
+                tlm_t, rtl_t = comparable(tmp / "tlm.jsonl"), comparable(tmp / "rtl.jsonl")
+                skipped = sum(1 for line in rtl_t[1] if json.loads(line).get("reused"))
+                print(f"| {name} | {arch} | {vec} | {tlm['dag']['entries']:,} | {tlm['cycles']:,} | "
+                      f"{rtl['cycles']:,} | {tlm['functional']} / {rtl['functional']} | "
+                      f"{'yes' if tlm_t == rtl_t else 'NO'} | {skipped:,} | {tlm_wall:.2f} | {rtl_wall:.2f} | "
+                      f"{rtl['sim_s']:.2f} | {rtl_wall / tlm_wall:.0f}x |", flush=True)
     print("\nWall times are of the whole commands (start-up, compile, build when not cached, "
           "simulation, trace), measured on the shared 2-core machine.")
 
