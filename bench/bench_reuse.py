@@ -9,8 +9,9 @@
    wall time and peak RSS.
 3. Drain overlap (`[engine] overlap_drain`, double buffering) on the fast
    memory, with and without reuse.
-4. TLM vs RTL with reuse on, and with drain overlap on (calibrated TLM,
-   fixed-latency memory): end-to-end accuracy and records matched.
+4. TLM vs RTL with reuse on (single and double buffered), and with drain
+   overlap on (calibrated TLM, fixed-latency memory): end-to-end accuracy
+   and records matched.
 5. Several B slots (`[engine] reuse_slots`): VGG-16 and ResNet-50 on one
    32x32 engine, both memories, over scratchpad sizes and slot counts.
 6. Graph workloads: the model zoo's ResNet-50, MobileNetV2 and BERT-base at
@@ -154,6 +155,9 @@ def rtl_rows(only: tuple[str, ...] = ()) -> list[str]:
                     "engine": {"reuse": True}, "array": {"engines": 3, "rows": 4, "cols": 8},
                     "dma": {"bus_bytes": 64}, "memory": {"latency_cycles": 2},
                     "scratchpad": {"bytes": 4096}, "scheduler": {"table_depth": 6}},
+                "default + reuse + double_buffer": {"engine": {"reuse": True, "double_buffer": True}},
+                "default + reuse + double_buffer + overlap_drain": {
+                    "engine": {"reuse": True, "double_buffer": True, "overlap_drain": True}},
                 "default + reuse, reuse_slots 2": {"engine": {"reuse": True, "reuse_slots": 2}},
                 "1 x 4x4, 4 KiB spad + reuse, reuse_slots 4": {
                     "engine": {"reuse": True, "reuse_slots": 4}, "array": {"engines": 1},

@@ -20,6 +20,11 @@
 // OVERLAP_DRAIN = 1 (docs/microarch.md, drain overlap): the array (with
 // output registers) is free for the next compute from the cycle its drain
 // starts: `compute` also when the drain is decided in t.
+// Operand reuse (docs/microarch.md, "Operand reuse"): each buffer keeps the
+// A and B block ids (entry bits 495:480, 511:496; 0 = never reusable) of the
+// last tile it held. A tile arriving in a buffer that holds its A block
+// skips load_a, else one that holds its B block skips load_b: the load is
+// left out of its sequence. With ids 0 (reuse off) nothing changes.
 `default_nettype none
 
 module engine_db #(
@@ -86,6 +91,14 @@ module engine_db #(
     // (muxes, not functions: a continuous assignment through a function that
     // reads module registers is not re-evaluated when they change, in Icarus)
 
+    // ---- operand reuse: the blocks each buffer holds ----
+    wire [15:0] word_a = word[495:480];
+    wire [15:0] word_b = word[511:496];
+    reg  [15:0] ra0, ra1, rb0, rb1;  // A and B block of the last tile in buffer 0 / 1
+    reg  [1:0]  sb;                  // the buffer's tile skips load_b
+    wire        start_skip_a = word_a != 16'd0 && word_a == (nbuf ? ra1 : ra0);
+    wire        start_skip_b = !start_skip_a && word_b != 16'd0 && word_b == (nbuf ? rb1 : rb0);
+
     // ---- this cycle's decisions ----
     wire st_done_now  = port_busy && op_done && req_op == OP_STORE;
     wire ld_fin_now   = port_busy && op_done && req_op != OP_STORE && ((pbuf) ? nxt1 : nxt0) == 2'd3;
@@ -107,9 +120,12 @@ module engine_db #(
     wire ln           = start && !lh && !lo;
     wire do_load      = pfree && !do_store && (lh || lo || ln);
     wire lb           = lh ? hb : lo ? ~hb : nbuf;
-    wire [1:0] lop    = ln ? 2'd0 : ((lb) ? nxt1 : nxt0);
+    wire [1:0] lop    = ln ? (start_skip_a ? 2'd1 : 2'd0) : ((lb) ? nxt1 : nxt0);
     wire [ENTRY_W-1:0] lw = ln ? word : ((lb) ? w1 : w0);
-    wire [1:0] lnext  = (lop == 2'd2 || (lop == 2'd1 && !lw[1])) ? 2'd3 : lop + 2'd1;
+    wire       lsb    = ln ? start_skip_b : sb[lb];   // the load's tile skips load_b
+    wire [1:0] lnext  = (lop == 2'd2 || (lop == 2'd1 && !lw[1])) ? 2'd3
+                      : (lop == 2'd0 && lsb) ? (lw[1] ? 2'd2 : 2'd3)
+                      : lop + 2'd1;
 
     // ---- feeder (as in `engine`), from the buffer of the array's tile ----
     wire        fb         = do_compute ? ac : cb;
@@ -258,6 +274,7 @@ module engine_db #(
             obuf_busy <= 1'b0; st_pend <= 1'b0; port_busy <= 1'b0; pbuf <= 1'b0;
             mac_start <= 1'b0; drain_start <= 1'b0; feed_t <= 0; drain_d <= 0;
             ev_req <= 1'b0; ev_compute <= 1'b0; ev_drain <= 1'b0;
+            ra0 <= 16'd0; ra1 <= 16'd0; rb0 <= 16'd0; rb1 <= 16'd0; sb <= 2'b00;
         end else begin
             done <= 1'b0;
             ev_req <= 1'b0;
@@ -270,8 +287,9 @@ module engine_db #(
             if (drain_valid) drain_d <= drain_d + 1;
             // a tile arrives in buffer nbuf
             if (start) begin
-                if (nbuf) begin w1 <= word; nxt1 <= 2'd0; end
-                else begin w0 <= word; nxt0 <= 2'd0; end
+                if (nbuf) begin w1 <= word; nxt1 <= start_skip_a ? 2'd1 : 2'd0; ra1 <= word_a; rb1 <= word_b; end
+                else begin w0 <= word; nxt0 <= start_skip_a ? 2'd1 : 2'd0; ra0 <= word_a; rb0 <= word_b; end
+                sb[nbuf] <= start_skip_b;
                 vld[nbuf] <= 1'b1;
                 ldone[nbuf] <= 1'b0;
                 nbuf <= ~nbuf;

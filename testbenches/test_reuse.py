@@ -1,8 +1,8 @@
 """Operand reuse (`[engine] reuse = true`): the calibrated TLM against the RTL.
 
 With reuse on, `engine.v` skips the load of an operand block it still holds
-and `tile_scheduler.v` prefers the idle engine holding the head tile's B
-block; the TLM's `Engine` and `TileScheduler` apply the same rules
+(`engine_db.v`: the block its operand buffer holds) and `tile_scheduler.v`
+prefers the idle engine holding the head tile's B block (single buffering); the TLM's `Engine` and `TileScheduler` apply the same rules
 (docs/microarch.md, "Operand reuse"). On the fixed-latency memory every
 record must agree to the cycle (100.00% end to end, no per-op error, the
 `reused` field of every tile record equal), on the small built-ins and on a
@@ -57,11 +57,30 @@ def test_random_dag_is_cycle_exact(tmp_path):
     assert _exact("builtin:random_dag", REUSE, tmp_path) == 0
 
 
-def test_reuse_with_double_buffer_is_refused(tmp_path):
-    arch = arch_from_dict({"engine": {"reuse": True, "double_buffer": True}})
-    program = compile_workload("builtin:gemm_small", arch)
-    with pytest.raises(InputError, match="TLM-only"):
-        run_rtl(program, arch, tmp_path / "rtl.jsonl", progress=False)
+DOUBLE = [{**hw, "engine": {"reuse": True, "double_buffer": True}} for hw in HARDWARE] + [
+    {"engine": {"reuse": True, "double_buffer": True, "overlap_drain": True}},
+    {"engine": {"reuse": True, "double_buffer": True}, "array": {"dataflow": "ws"}}]
+
+
+@pytest.mark.parametrize("name", ["gemm_small", "dilated_vgg_small", "deformable_small"])
+@pytest.mark.parametrize("variant", range(len(DOUBLE)))
+def test_reuse_with_double_buffering_is_cycle_exact(name: str, variant: int, tmp_path: Path) -> None:
+    """`engine_db.v` keeps the blocks per operand buffer and drops a resident block's load
+    from the tile's sequence, as the TLM's double-buffered engine does."""
+    assert _exact(f"builtin:{name}", DOUBLE[variant], tmp_path) > 0
+
+
+@settings(max_examples=8, deadline=None, derandomize=True, phases=[Phase.explicit, Phase.generate],
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(case=st.deferred(lambda: cases()), variant=st.integers(0, len(DOUBLE) - 1))
+def test_random_workloads_with_double_buffering_are_cycle_exact(case, variant, tmp_path_factory):
+    work, _ = case
+    _exact(work, DOUBLE[variant], tmp_path_factory.mktemp("reuse_db"))
+
+
+def test_reuse_slots_with_double_buffer_is_refused(tmp_path):
+    with pytest.raises(InputError, match="double_buffer"):
+        arch_from_dict({"engine": {"reuse": True, "reuse_slots": 2, "double_buffer": True}})
 
 
 @st.composite

@@ -14,8 +14,8 @@ the weight-stationary array, operand reuse) and another hardware variant;
 and a derandomized hypothesis sample of small CNNs with random vector-op
 parameters (clip bounds, requant multiplier and shift, pool kernel, stride
 and padding, add or concat joins). With operand reuse the graphs' MAC layers
-skip loads of resident blocks (1 and 4 B slots, 1 and 2 engines, a
-depthwise ONNX graph): the same exactness, with skipped loads in the trace.
+skip loads of resident blocks (1 and 4 B slots, 1 and 2 engines, double
+buffering, a depthwise ONNX graph): the same exactness, with skipped loads in the trace.
 """
 
 from __future__ import annotations
@@ -73,6 +73,7 @@ ARCHS = {
     "reuse": "[engine]\nreuse = true\n",
     "reuse_slots": "[engine]\nreuse = true\nreuse_slots = 4\n",
     "reuse_1eng": ONE_ENGINE + "[engine]\nreuse = true\n",
+    "reuse_db": "[engine]\nreuse = true\ndouble_buffer = true\n",
     "hw": "[array]\nengines = 3\nrows = 2\ncols = 3\n[dma]\nbus_bytes = 16\nmax_burst_beats = 4\n"
           "[memory]\nlatency_cycles = 5\n[scheduler]\ntable_depth = 5\n[vector]\nlanes = 3\nlatency_cycles = 1\n",
 }
@@ -164,8 +165,8 @@ def test_random_cnns_are_cycle_exact(workload: dict[str, Any], arch: str, tmp_pa
 
 
 @pytest.mark.parametrize(("name", "arch"), [("residual", "reuse"), ("residual", "reuse_slots"),
-                                            ("residual", "reuse_1eng"), ("transposes", "reuse_slots"),
-                                            ("residual_dw", "reuse")])
+                                            ("residual", "reuse_1eng"), ("residual", "reuse_db"),
+                                            ("transposes", "reuse_slots"), ("residual_dw", "reuse")])
 def test_graph_layers_reuse_operands_cycle_exact(name: str, arch: str, tmp_path: Path) -> None:
     """Graph MAC layers get block ids and the reuse order: loads are skipped, on both models alike."""
     work = _onnx(name) if name == "residual_dw" else {"residual": RESIDUAL, "transposes": TRANSPOSES}[name]

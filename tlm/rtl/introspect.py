@@ -88,10 +88,6 @@ def check_rtl_limits(arch: Arch, file: str = "rtl/accel_top.v") -> None:
             raise InputError(file, f"[array] {name}",
                              f"{v} is more than the RTL supports (<= {RTL_MAX_ARRAY}); "
                              f"TLM-only runs (tlmsim sim) accept up to {MAX_ARRAY}")
-    if arch.engine.reuse and arch.engine.double_buffer:
-        raise InputError("rtl/engine_db.v", "[engine] reuse",
-                         "operand reuse with double_buffer is TLM-only (the double-buffered RTL "
-                         "engine loads every operand); use one of the two for RTL runs")
     slots = arch.engine.reuse_slots
     if arch.kmax > RTL_MAX_KMAX:
         raise InputError(file, "[scratchpad] bytes",

@@ -24,6 +24,7 @@ import os
 import shutil
 import sys
 import time
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,10 +112,11 @@ def _log_lines(path: Path) -> Iterator[list[str]]:
 
 
 def convert_log(log_path: Path, program: TileProgram, writer: TraceWriter,
-                grants: list[tuple[int, str]] | None = None) -> tuple[str, int]:
+                grants: list[tuple[int, str]] | None = None, buffers: int = 1) -> tuple[str, int]:
     """Write the trace records of an RTL event log; returns (end tag, cycle).
 
     `grants`, when given, receives (grant cycle, op) of every DMA op, in grant order.
+    `buffers`: operand buffers per engine (2 with double buffering).
     """
     tile_id = program.tile_id
     nbytes = {op: program.bytes[op] for op in OPS}
@@ -142,9 +144,14 @@ def convert_log(log_path: Path, program: TileProgram, writer: TraceWriter,
     # Operand reuse: the loads each tile skipped, from the blocks held per
     # engine (the rule of docs/microarch.md, as engine.v applies it).
     reuse = program.a_block is not None and program.b_block is not None
-    held: dict[int, list[int]] = {}
+    held: dict[tuple[int, int], list[int]] = {}  # (engine, buffer) -> blocks held
     skipped: dict[int, int] = {}
     opener: dict[int, int] = {}  # engine -> op code that opens its running tile's loads
+    # Double buffering: a tile's loads may follow the previous tile's, so the
+    # loads are counted out per tile (in dispatch order) instead.
+    dispatched: dict[int, int] = {}
+    load_counts: dict[int, deque[int]] = {}
+    loads_left: dict[int, int] = {}
     # Records of a layers-form workload carry their layer, as the TLM's do.
     layer_of = program.layer.tolist() if program.info.get("layers") else None
     # The vector unit (graph workloads) runs one VEC entry at a time: its
@@ -178,7 +185,13 @@ def convert_log(log_path: Path, program: TileProgram, writer: TraceWriter,
                 continue
             tile_start[x] = c
             if reuse:
-                skipped[x] = s = _skipped(program, x, held, e)
+                n = dispatched.get(e, 0)
+                dispatched[e] = n + 1
+                skipped[x] = s = _skipped(program, x, held, (e, n % buffers))
+                if buffers > 1:
+                    loads = (0 if s & 1 else 1) + (0 if s & 2 else 1) + int(program.load_c[x])
+                    load_counts.setdefault(e, deque()).append(loads)
+                    continue
                 opener[e] = 0 if not s & 1 else 1 if not s & 2 else 2  # load_a, load_b, load_c
                 if s == 3 and not program.load_c[x]:
                     nth(e, "load")  # no load at all: the tile opens none
@@ -186,6 +199,12 @@ def convert_log(log_path: Path, program: TileProgram, writer: TraceWriter,
             e, op_code = int(f[2]), int(f[3])
             if _OP_NAMES[op_code] == "store_c":
                 x = nth(e, "store")
+            elif e in load_counts:  # double buffering with reuse: the loads counted per tile
+                opens = not loads_left.get(e, 0)
+                if opens:
+                    loads_left[e] = load_counts[e].popleft()
+                loads_left[e] -= 1
+                x = nth(e, "load", advance=opens)
             else:  # load_a opens a tile's loads, or load_b when reuse skips load_a
                 name = _OP_NAMES[op_code]
                 opens = op_code == opener.get(e, 0) if reuse else name == "load_a"  # the vector unit: load_a
@@ -244,13 +263,13 @@ def dram_outcomes(dram_log: Path, grants: list[tuple[int, str]], end_cycle: int,
     for n, c in enumerate(refreshes):
         writer.record("refresh", n, c, c + t_rfc)
     return dram_footer(events, grants, len(refreshes))
-def _skipped(program: TileProgram, x: int, held: dict[int, list[int]], e: int) -> int:
-    """Loads tile `x` skips on engine `e` (1 = A, 2 = B, 3 = both: several B slots only);
-    its blocks become the held A block and its slot's B block."""
+def _skipped(program: TileProgram, x: int, held: dict[tuple[int, int], list[int]], key: tuple[int, int]) -> int:
+    """Loads tile `x` skips in `key` = (engine, buffer) (1 = A, 2 = B, 3 = both: several
+    B slots only); its blocks become the held A block and its slot's B block."""
     a = int(program.a_block[x])  # type: ignore[index]
     b = int(program.b_block[x])  # type: ignore[index]
     slot = 0 if program.b_slot is None else int(program.b_slot[x])
-    h = held.setdefault(e, [-1] * (2 if program.b_slot is None else 1 + int(program.b_slot.max()) + 1))
+    h = held.setdefault(key, [-1] * (2 if program.b_slot is None else 1 + int(program.b_slot.max()) + 1))
     skip = (1 if a >= 0 and a == h[0] else 0) | (2 if b >= 0 and b == h[1 + slot] else 0)
     h[0], h[1 + slot] = a, b
     return 1 if skip == 3 and program.b_slot is None else skip
@@ -385,7 +404,8 @@ def run_rtl(program: TileProgram, arch: Arch, trace_path: str | Path, *, waves: 
                              **({"layers": layers} if layers else {}))
         with writer:
             grants: list[tuple[int, str]] = []
-            end_tag, end_cycle = convert_log(log_path, program, writer, grants)
+            end_tag, end_cycle = convert_log(log_path, program, writer, grants,
+                                             2 if arch.engine.double_buffer else 1)
             footer: dict[str, Any] = {}
             if hardware is not None:
                 footer["dram"] = dram_outcomes(dram_log, grants, end_cycle, hardware.dram.t_rfc, writer)
