@@ -266,9 +266,9 @@ GRAPH_POINTS = (("off", {}), ("on", {"engine": {"reuse": True}}),
 
 
 def graph_rows() -> list[str]:
-    """The zoo's graph workloads at full size: their conv and gemm layers reuse blocks too."""
-    lines = ["\nGraph workloads (model zoo, full size), default arch, timing-only: the conv and gemm "
-             "layers get block ids (matmul and vector layers do not):\n",
+    """The zoo's graph workloads at full size: their MAC layers reuse blocks too."""
+    lines = ["\nGraph workloads (model zoo, full size), default arch, timing-only: the conv, gemm and "
+             "matmul layers get block ids (vector layers do not):\n",
              "| network | reuse | cycles | DMA bytes | bytes saved | DMA vs off | cycles vs off | wall s | "
              "peak RSS MiB |",
              "|---|---|---|---|---|---|---|---|---|"]

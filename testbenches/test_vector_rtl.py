@@ -15,7 +15,7 @@ and a derandomized hypothesis sample of small CNNs with random vector-op
 parameters (clip bounds, requant multiplier and shift, pool kernel, stride
 and padding, add or concat joins). With operand reuse the graphs' MAC layers
 skip loads of resident blocks (1 and 4 B slots, 1 and 2 engines, double
-buffering, a depthwise ONNX graph): the same exactness, with skipped loads in the trace.
+buffering, a depthwise ONNX graph, attention's per-head matmuls): the same exactness, with skipped loads in the trace.
 """
 
 from __future__ import annotations
@@ -61,6 +61,19 @@ TRANSPOSES = {
         {"name": "t3", "op": "transpose", "inputs": ["c1"], "perm": [1, 0, 2]},
         {"name": "g", "op": "gemm", "inputs": ["t2"], "N": 4},
         {"name": "c2", "op": "conv2d", "inputs": ["t3"], "out_channels": 4, "kernel": 1},
+    ]}
+
+# Attention without softmax (the RTL has none): projections, Q.K^T and P.V per head, a residual add.
+ATTENTION = {
+    "format": "tlm-workload/2", "name": "attention", "seed": 3,
+    "input": {"name": "input", "height": 12, "width": 1, "channels": 16},
+    "layers": [
+        {"name": "q", "op": "gemm", "inputs": ["input"], "N": 16, "relu": False},
+        {"name": "k", "op": "gemm", "inputs": ["input"], "N": 16, "relu": False},
+        {"name": "v", "op": "gemm", "inputs": ["input"], "N": 16, "relu": False},
+        {"name": "s", "op": "matmul", "inputs": ["q", "k"], "heads": 2, "transpose_b": True, "shift": 5},
+        {"name": "o", "op": "matmul", "inputs": ["s", "v"], "heads": 2, "shift": 4},
+        {"name": "r", "op": "add", "inputs": ["o", "input"]},
     ]}
 
 ONE_ENGINE = "[array]\nengines = 1\n"
@@ -166,9 +179,12 @@ def test_random_cnns_are_cycle_exact(workload: dict[str, Any], arch: str, tmp_pa
 
 @pytest.mark.parametrize(("name", "arch"), [("residual", "reuse"), ("residual", "reuse_slots"),
                                             ("residual", "reuse_1eng"), ("residual", "reuse_db"),
-                                            ("transposes", "reuse_slots"), ("residual_dw", "reuse")])
+                                            ("transposes", "reuse_slots"), ("residual_dw", "reuse"),
+                                            ("attention", "reuse"), ("attention", "reuse_db"),
+                                            ("attention", "reuse_slots")])
 def test_graph_layers_reuse_operands_cycle_exact(name: str, arch: str, tmp_path: Path) -> None:
     """Graph MAC layers get block ids and the reuse order: loads are skipped, on both models alike."""
-    work = _onnx(name) if name == "residual_dw" else {"residual": RESIDUAL, "transposes": TRANSPOSES}[name]
+    work = _onnx(name) if name == "residual_dw" else \
+        {"residual": RESIDUAL, "transposes": TRANSPOSES, "attention": ATTENTION}[name]
     _same_trace(work, ARCHS[arch], tmp_path)
     assert _reused(tmp_path / "rtl.jsonl") > 0

@@ -1,6 +1,6 @@
-"""Operand reuse on graph workloads: the MAC layers of a graph get block ids
-and the reuse tile order as layers-form layers do; vector-unit entries and
-matmul layers (B gathered from an activation per head) keep -1.
+"""Operand reuse on graph workloads: the MAC layers of a graph (conv2d, gemm,
+matmul) get block ids and the reuse tile order as layers-form layers do;
+vector-unit entries keep -1.
 
 docs/microarch.md, "Operand reuse". TLM vs RTL with skipped loads on graphs:
 testbenches/test_vector_rtl.py.
@@ -47,6 +47,20 @@ def cnn_graphs(draw: Any) -> dict[str, Any]:
     return _graph(layers, (h, w, c), draw(st.integers(0, 99)))
 
 
+@st.composite
+def attention_graphs(draw: Any) -> dict[str, Any]:
+    """Projections, Q.K^T per head (transpose_b), scores . V per head, a residual add."""
+    tokens, heads, dk = draw(st.integers(1, 12)), draw(st.integers(1, 3)), draw(st.integers(1, 9))
+    width = heads * dk
+    layers: list[dict[str, Any]] = [
+        {"name": n, "op": "gemm", "inputs": ["input"], "N": width, "relu": False} for n in ("q", "k", "v")]
+    layers += [
+        {"name": "s", "op": "matmul", "inputs": ["q", "k"], "heads": heads, "transpose_b": True, "shift": 5},
+        {"name": "o", "op": "matmul", "inputs": ["s", "v"], "heads": heads, "shift": 4},
+        {"name": "r", "op": "add", "inputs": ["o", "q"]}]
+    return _graph(layers, (tokens, 1, draw(st.integers(1, 20))), draw(st.integers(0, 99)))
+
+
 HW = st.fixed_dictionaries({
     "array": st.fixed_dictionaries({"engines": st.integers(1, 3), "rows": st.integers(2, 4),
                                     "cols": st.integers(2, 4)}),
@@ -83,7 +97,7 @@ def _check_ids(program: TileProgram) -> None:
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(work=cnn_graphs(), hw=HW)
+@given(work=st.one_of(cnn_graphs(), attention_graphs()), hw=HW)
 def test_graph_reuse_is_functionally_correct_and_conserves_bytes(work: dict[str, Any], hw: dict[str, Any]) -> None:
     """Reuse on a graph: numpy-exact results (every layer), bytes moved + saved = bytes with reuse off."""
     arch = arch_from_dict(hw)
@@ -117,16 +131,18 @@ def test_a_reduced_resnet_saves_loads() -> None:
     assert on.cycles < off.cycles
 
 
-def test_attention_matmuls_keep_no_ids() -> None:
-    """In an encoder layer the projections reuse, the two matmuls and the vector layers do not."""
+def test_an_encoder_layer_reuses_in_its_matmuls_too() -> None:
+    """In a BERT layer the projections, the FFN and the per-head matmuls get ids and an order;
+    softmax and layernorm (vector unit) do not."""
     work = bert(layers=1, seq=8, hidden=16, heads=2, ffn=32, name="bert_tiny")
     arch = arch_from_dict({"engine": {"reuse": True}})
     program = compile_workload(work, arch, functional=False)
     _check_ids(program)
     rows = {m["name"]: m for m in program.info["layers"]}  # type: ignore[union-attr]
     matmul = np.isin(program.layer, [i for i, m in enumerate(program.info["layers"])  # type: ignore[arg-type]
-                                     if m["op"] == "matmul"])
-    assert (program.a_block[matmul] == -1).all() and (program.b_block[matmul] == -1).all()  # type: ignore[index]
-    assert "reuse_order" not in rows["layer0.attention.scores"]
-    assert rows["layer0.attention.q"]["reuse_order"] in ("weight", "input")
+                                     if m["op"] == "matmul"]) & (program.kind == EntryKind.TILE)
+    assert (program.a_block[matmul] >= 0).all() and (program.b_block[matmul] >= 0).all()  # type: ignore[index]
+    for name in ("layer0.attention.q", "layer0.attention.scores", "layer0.attention.context", "layer0.ffn.up"):
+        assert rows[name]["reuse_order"] in ("weight", "input"), name
+    assert "reuse_order" not in rows["layer0.attention.softmax"]
     assert simulate(program, arch, functional=False).bytes_saved > 0

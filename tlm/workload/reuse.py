@@ -7,7 +7,7 @@ bytes into the very same scratchpad lanes, so an engine that still holds the
 block skips the load. Ids are global (unique across layers); -1 marks an
 entry that is never reusable (joins, every tile of the tiles form, whose
 operands each have their own region, and in graph workloads the vector
-unit's entries and matmul layers, whose B is an activation gathered per head).
+unit's entries).
 
 Each layer's tiles are reordered so that consecutive tiles share a block:
 *weight-major* (n-group, K-chunk, m-group: one B block for a whole sweep of
@@ -148,13 +148,15 @@ def _plan(u: dict[str, np.ndarray], weight: bool, dims: tuple[int, int, int], sl
 
 
 def _reusable(meta: dict[str, Any]) -> bool:
-    """A layer on the MAC arrays with the layers form's entries and weights as B.
+    """A layer on the MAC arrays (conv2d, gemm, matmul: entries laid out as in the layers form).
 
-    Graph workloads add vector layers, aliases (no entries) and matmul, whose
-    B is an activation gathered per head: their entries keep -1.
+    Graph workloads add vector layers and aliases (no entries): they keep -1.
+    A matmul is a grouped 1x1 convolution (a group per head) whose B is an
+    activation written once before any of its readers runs, so its blocks
+    are as constant as weights.
     """
     return (int(meta.get("first_entry", -1)) >= 0 and "m_groups" in meta
-            and "vector_entries" not in meta and meta.get("op") != "matmul")
+            and "vector_entries" not in meta)
 
 
 def apply_reuse(program: TileProgram, slots: int = 1, slot_bytes: int = 0) -> TileProgram:
