@@ -2,7 +2,8 @@
 
 With reuse on, `engine.v` skips the load of an operand block it still holds
 (`engine_db.v`: the block its operand buffer holds) and `tile_scheduler.v`
-prefers the idle engine holding the head tile's B block (single buffering); the TLM's `Engine` and `TileScheduler` apply the same rules
+prefers the idle engine holding the head tile's B block (single buffering);
+the TLM's engines and `TileScheduler` apply the same rules
 (docs/microarch.md, "Operand reuse"). On the fixed-latency memory every
 record must agree to the cycle (100.00% end to end, no per-op error, the
 `reused` field of every tile record equal), on the small built-ins and on a
@@ -23,8 +24,6 @@ from hypothesis import strategies as st
 
 from tlm.arch import arch_from_dict
 from tlm.errors import InputError
-from tlm.rtl.run import run_rtl
-from tlm.workload import compile_workload
 
 from cycle_exact import assert_cycle_exact  # noqa: E402
 

@@ -142,7 +142,8 @@ def convert_log(log_path: Path, program: TileProgram, writer: TraceWriter,
 
     action_end = -1  # end of the completion action being walked
     # Operand reuse: the loads each tile skipped, from the blocks held per
-    # engine (the rule of docs/microarch.md, as engine.v applies it).
+    # engine and operand buffer (the rule of docs/microarch.md, as engine.v
+    # and engine_db.v apply it).
     reuse = program.a_block is not None and program.b_block is not None
     held: dict[tuple[int, int], list[int]] = {}  # (engine, buffer) -> blocks held
     skipped: dict[int, int] = {}
@@ -263,7 +264,10 @@ def dram_outcomes(dram_log: Path, grants: list[tuple[int, str]], end_cycle: int,
     for n, c in enumerate(refreshes):
         writer.record("refresh", n, c, c + t_rfc)
     return dram_footer(events, grants, len(refreshes))
-def _skipped(program: TileProgram, x: int, held: dict[tuple[int, int], list[int]], key: tuple[int, int]) -> int:
+
+
+def _skipped(program: TileProgram, x: int, held: dict[tuple[int, int], list[int]],
+             key: tuple[int, int]) -> int:
     """Loads tile `x` skips in `key` = (engine, buffer) (1 = A, 2 = B, 3 = both: several
     B slots only); its blocks become the held A block and its slot's B block."""
     a = int(program.a_block[x])  # type: ignore[index]
