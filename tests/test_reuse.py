@@ -32,16 +32,18 @@ REUSE = {"engine": {"reuse": True}}
 
 
 def _same_blocks_same_segments(program: TileProgram) -> None:
-    """Two tiles with one block id load the very same segments (same bytes, same lanes)."""
+    """Two tiles with one block id (and, for B, one slot) load the very same segments
+    (same bytes, same lanes)."""
     assert program.segments is not None
+    slot = program.b_slot if program.b_slot is not None else np.zeros(program.entries, dtype=np.int64)
     for op, ids in (("load_a", program.a_block), ("load_b", program.b_block)):
         assert ids is not None
         seg = program.segments[op]
-        first: dict[int, int] = {}
+        first: dict[tuple[int, int], int] = {}
         for x, block in enumerate(ids.tolist()):
             if block < 0:
                 continue
-            y = first.setdefault(block, x)
+            y = first.setdefault((block, int(slot[x]) if op == "load_b" else 0), x)
             if y == x:
                 continue
             a, b = seg.range(x), seg.range(y)

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_reuse import _same_blocks_same_segments
 
 from tlm.arch import arch_from_dict
 from tlm.blocks import simulate
@@ -68,23 +69,6 @@ HW = st.fixed_dictionaries({
     "engine": st.sampled_from([{"reuse": True}, {"reuse": True, "double_buffer": True},
                                {"reuse": True, "reuse_slots": 3}]),
 })
-
-
-def _same_blocks_same_segments(program: TileProgram) -> None:
-    """Two tiles with one block id (and one B slot) load the very same segments."""
-    assert program.segments is not None
-    slot = program.b_slot if program.b_slot is not None else np.zeros(program.entries, dtype=np.int64)
-    for op, ids in (("load_a", program.a_block), ("load_b", program.b_block)):
-        assert ids is not None
-        seg = program.segments[op]
-        first: dict[tuple[int, int], int] = {}
-        for x, block in enumerate(ids.tolist()):
-            if block < 0:
-                continue
-            y = first.setdefault((block, int(slot[x]) if op == "load_b" else 0), x)
-            a, b = seg.range(x), seg.range(y)
-            for name in ("mem_addr", "length", "local_addr", "zero"):
-                assert np.array_equal(getattr(seg, name)[a], getattr(seg, name)[b]), (op, x, y)
 
 
 def _check_ids(program: TileProgram) -> None:

@@ -150,7 +150,6 @@ def convert_log(log_path: Path, program: TileProgram, writer: TraceWriter,
     opener: dict[int, int] = {}  # engine -> op code that opens its running tile's loads
     # Double buffering: a tile's loads may follow the previous tile's, so the
     # loads are counted out per tile (in dispatch order) instead.
-    dispatched: dict[int, int] = {}
     load_counts: dict[int, deque[int]] = {}
     loads_left: dict[int, int] = {}
     # Records of a layers-form workload carry their layer, as the TLM's do.
@@ -186,16 +185,15 @@ def convert_log(log_path: Path, program: TileProgram, writer: TraceWriter,
                 continue
             tile_start[x] = c
             if reuse:
-                n = dispatched.get(e, 0)
-                dispatched[e] = n + 1
-                skipped[x] = s = _skipped(program, x, held, (e, n % buffers))
+                # the n-th tile dispatched to an engine goes to buffer n mod `buffers`
+                skipped[x] = s = _skipped(program, x, held, (e, (len(order[e]) - 1) % buffers))
                 if buffers > 1:
                     loads = (0 if s & 1 else 1) + (0 if s & 2 else 1) + int(program.load_c[x])
                     load_counts.setdefault(e, deque()).append(loads)
-                    continue
-                opener[e] = 0 if not s & 1 else 1 if not s & 2 else 2  # load_a, load_b, load_c
-                if s == 3 and not program.load_c[x]:
-                    nth(e, "load")  # no load at all: the tile opens none
+                else:
+                    opener[e] = 0 if not s & 1 else 1 if not s & 2 else 2  # load_a, load_b, load_c
+                    if s == 3 and not program.load_c[x]:
+                        nth(e, "load")  # no load at all: the tile opens none
         elif tag == "Q":
             e, op_code = int(f[2]), int(f[3])
             if _OP_NAMES[op_code] == "store_c":
