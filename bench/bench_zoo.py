@@ -1,8 +1,9 @@
-"""Model zoo at full size: ResNet-18, ResNet-50, MobileNetV2, BERT-base timing-only, default arch.
+"""Model zoo at full size: ResNet-18, ResNet-50, MobileNetV2, EfficientNet-B0, BERT-base timing-only, default arch.
 
 Each network runs in a child process (so its peak RSS is its own) the way
 `tlmsim sim -w builtin:NAME --timing-only` runs it: default arch plus the
-shipped calibration. Budget: resnet50 and mobilenet_v2 <= 60 s, bert_base <= 120 s, each <= 2 GiB.
+shipped calibration. Budget: resnet50, mobilenet_v2 and efficientnet_b0 <= 60 s, bert_base <= 120 s,
+each <= 2 GiB.
 Prints Markdown.
 
 Run: `.venv/bin/python bench/bench_zoo.py`.
@@ -17,7 +18,7 @@ import subprocess
 import sys
 import time
 
-MODELS = ("resnet18", "resnet50", "mobilenet_v2", "bert_base")
+MODELS = ("resnet18", "resnet50", "mobilenet_v2", "efficientnet_b0", "bert_base")
 
 
 def child(name: str) -> None:

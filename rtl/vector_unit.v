@@ -1,6 +1,6 @@
 // The vector unit: runs the VEC entries of graph workloads (add, relu, clip,
-// requant, maxpool, avgpool, globalavgpool, concat; docs/microarch.md,
-// "Vector unit"). It is requester ENGINES of the DMA's arbiter.
+// requant, maxpool, avgpool, globalavgpool, concat, lut, mul;
+// docs/microarch.md, "Vector unit"). It is requester ENGINES of the DMA's arbiter.
 //
 // An entry word (tlm/rtl/image.py) gives m (output pixels), the first output
 // pixel p0 (slot 2), the layer's descriptor index (slot 9) and the load_a /
@@ -14,10 +14,15 @@
 //                     W = LATENCY + ceil(work / LANES)
 //   D_s               the store's `op_done`: `done` (combinational), idle again
 // The datapath takes LANES work elements a cycle from c0 + 1 on (an element
-// is an input value of add, a tap of a pool, an input pixel-channel of
+// is an input value of add and mul, a tap of a pool, an input pixel-channel of
 // globalavgpool, an output value otherwise); an output is written to the
 // output buffer with its last element, so all are there by c0 + W - LATENCY + 1
 // <= c0 + W, before the store reads them. Arithmetic: tlm/workload/vector_ops.py.
+//
+// Buffer layouts of the two-part ops (m x C outputs): lut has its m*C inputs
+// at 0 and the 256-byte table (outputs for inputs -128..127) at m*C; mul has
+// a at 0 and b at m*C, m*C bytes, or C bytes (one pixel) when the
+// descriptor's broadcast bit (bit 144, slot 4 bit 16) is set.
 `default_nettype none
 
 module vector_unit #(
@@ -56,7 +61,7 @@ module vector_unit #(
 );
     localparam [1:0] S_IDLE = 2'd0, S_LOAD = 2'd1, S_WORK = 2'd2, S_STORE = 2'd3;
     localparam integer OP_ADD = 1, OP_RELU = 2, OP_CLIP = 3, OP_REQUANT = 4, OP_MAXPOOL = 5,
-                       OP_AVGPOOL = 6, OP_GAP = 7, OP_CONCAT = 8;
+                       OP_AVGPOOL = 6, OP_GAP = 7, OP_CONCAT = 8, OP_LUT = 12, OP_MUL = 13;
 
     reg [7:0]  buffer [0:BUF_BYTES-1];
     reg [7:0]  obuf   [0:OUT_BYTES-1];
@@ -74,9 +79,11 @@ module vector_unit #(
     reg  [31:0] st_start, st_count;  // the entry's store_c segment list
     // Fields of the running entry and its layer (32-bit for plain arithmetic).
     integer op, kern, strd, pad, h, w, ow, ch, n_in, shamt, lo, hi, mult;
-    integer m, p0, iy0, kk, work, item;
+    integer m, p0, iy0, kk, work, item, mc;
+    reg     bcast;                    // mul: b is one pixel, applied to every pixel
     integer chans [0:MAX_INPUTS-1];   // channels per input
     integer cbase [0:MAX_INPUTS-1];   // first output channel of each input (concat)
+    integer coff  [0:MAX_INPUTS-1];   // buffer address of each input (concat)
 
     // Entry and descriptor fields beyond those the unit uses are reserved.
     /* verilator lint_off UNUSEDSIGNAL */
@@ -120,20 +127,28 @@ module vector_unit #(
         end
     endfunction
 
+    // x / 2^sh rounded half to even (vector_ops.round_shift), sh = 0..15: one
+    // shift of 2x by sh + 1 with the half's bias, one less when the floor is even
+    function integer round_shift(input integer x, input integer sh);
+        round_shift = ((x <<< 1) + (1 << sh) - 1 + ((x >>> sh) & 1)) >>> (sh + 1);
+    endfunction
+
     // ---- one work element: input value(s) -> accumulator / output ----
     /* verilator lint_off BLKSEQ */
-    integer o, t, pl, c, p, iy, ix, v, j, cum;
+    integer o, t, pl, c, p, iy, ix, v, j;
     /* verilator lint_off UNUSEDSIGNAL */
     integer idx;  // a byte index: only the bits BUF_BYTES needs
     /* verilator lint_on UNUSEDSIGNAL */
     task element(input integer i);
         begin
             case (op)
-            OP_ADD: begin
+            OP_ADD, OP_MUL: begin  // a[o] is element 2o, b[o] (broadcast: b[o % C]) 2o + 1
                 o = i / 2;
-                v = sx(buffer[(i % 2) * m * ch + o]);
-                if (i % 2 == 0) acc[o] = v;
-                else obuf[o] <= sat8(acc[o] + v);
+                if (i % 2 == 0) acc[o] = sx(buffer[o]);
+                else begin
+                    v = sx(buffer[mc + (bcast ? o % ch : o)]);
+                    obuf[o] <= sat8(op == OP_ADD ? acc[o] + v : round_shift(acc[o] * v, shamt));
+                end
             end
             OP_MAXPOOL, OP_AVGPOOL: begin
                 o = i / kk; t = i % kk;
@@ -156,14 +171,14 @@ module vector_unit #(
                 if (i / ch == h * w - 1) obuf[c] <= sat8(floordiv(acc[c], h * w));
             end
             OP_CONCAT: begin  // inputs lie one after the other: m x chans[j] bytes each
-                pl = i / ch; c = i % ch; idx = 0; cum = 0;
+                pl = i / ch; c = i % ch; idx = 0;
                 for (j = 0; j < MAX_INPUTS; j = j + 1)
-                    if (j < n_in) begin
-                        if (c >= cbase[j] && c < cbase[j] + chans[j])
-                            idx = cum + pl * chans[j] + c - cbase[j];
-                        cum = cum + m * chans[j];
-                    end
+                    if (j < n_in && c >= cbase[j] && c < cbase[j] + chans[j])
+                        idx = coff[j] + pl * chans[j] + c - cbase[j];
                 obuf[i] <= buffer[idx];
+            end
+            OP_LUT: begin
+                obuf[i] <= buffer[mc + {24'd0, ~buffer[i][7], buffer[i][6:0]}];  // x + 128
             end
             OP_RELU: begin
                 v = sx(buffer[i]);
@@ -221,17 +236,20 @@ module vector_unit #(
                 shamt = {24'd0, desc[127:120]};
                 lo = sx(desc[135:128]); hi = sx(desc[143:136]);
                 mult = desc[191:160];
+                bcast = op == OP_MUL && desc[144];
+                m = {16'd0, word[47:32]}; p0 = word[2*32 +: 32];
                 q = 0;
                 for (j = 0; j < MAX_INPUTS; j = j + 1) begin
                     chans[j] = {16'd0, desc[256 + 16*j +: 16]};
                     cbase[j] = q;
+                    coff[j] = m * q;
                     q = q + chans[j];
                 end
-                m = {16'd0, word[47:32]}; p0 = word[2*32 +: 32];
                 kk = kern * kern;
+                mc = m * ch;  // where lut's table and mul's b start
                 iy0 = (p0 / ow) * strd - pad;
                 if (iy0 < 0) iy0 = 0;
-                if (op == OP_ADD) work = 2 * m * ch;
+                if (op == OP_ADD || op == OP_MUL) work = 2 * m * ch;
                 else if (op == OP_MAXPOOL || op == OP_AVGPOOL) work = m * ch * kk;
                 else if (op == OP_GAP) work = h * w * ch;
                 else work = m * ch;

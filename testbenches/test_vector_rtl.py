@@ -76,6 +76,23 @@ ATTENTION = {
         {"name": "r", "op": "add", "inputs": ["o", "input"]},
     ]}
 
+# Activations and gates: SiLU as a sigmoid lut and a mul, a squeeze-excite gate (one pixel per
+# channel, broadcast), an explicit table.
+GATES = {
+    "format": "tlm-workload/2", "name": "gates", "seed": 4,
+    "input": {"name": "input", "height": 5, "width": 5, "channels": 6},
+    "layers": [
+        {"name": "c1", "op": "conv2d", "inputs": ["input"], "out_channels": 8, "kernel": 3, "padding": 1,
+         "relu": False},
+        {"name": "sig", "op": "lut", "inputs": ["c1"], "fn": "sigmoid"},
+        {"name": "silu", "op": "mul", "inputs": ["c1", "sig"]},
+        {"name": "pool", "op": "globalavgpool", "inputs": ["silu"]},
+        {"name": "fc", "op": "conv2d", "inputs": ["pool"], "out_channels": 8, "kernel": 1, "relu": False},
+        {"name": "gate", "op": "lut", "inputs": ["fc"], "table": [(i * 37) % 256 - 128 for i in range(256)]},
+        {"name": "se", "op": "mul", "inputs": ["silu", "gate"], "shift": 6},
+        {"name": "out", "op": "conv2d", "inputs": ["se"], "out_channels": 4, "kernel": 1},
+    ]}
+
 ONE_ENGINE = "[array]\nengines = 1\n"
 ARCHS = {
     "2eng": "",
@@ -137,6 +154,19 @@ def test_onnx_cnns_are_cycle_exact(name: str, arch: str, tmp_path: Path) -> None
     _same_trace(_onnx(name), ARCHS[arch], tmp_path)
 
 
+@pytest.mark.parametrize("arch", ["2eng", "1eng", "hw"])
+def test_activation_tables_and_gates_are_cycle_exact(arch: str, tmp_path: Path) -> None:
+    _same_trace(GATES, ARCHS[arch], tmp_path)
+
+
+def test_onnx_squeeze_excite_and_efficientnet_are_cycle_exact(tmp_path: Path) -> None:
+    from tlm.workload import zoo
+
+    for name, workload in (("se", _onnx("squeeze_excite")), ("effnet", zoo.efficientnet_b0(16, 16))):
+        (tmp_path / name).mkdir()
+        _same_trace(workload, ARCHS["2eng"], tmp_path / name)
+
+
 @st.composite
 def random_cnns(draw: Any) -> dict[str, Any]:
     """A conv, then two branches of random integer vector ops joined by add or concat, then a pool."""
@@ -146,9 +176,13 @@ def random_cnns(draw: Any) -> dict[str, Any]:
          "relu": draw(st.booleans())}]
 
     def elementwise(name: str, x: str) -> str:
-        op = draw(st.sampled_from(["relu", "clip", "requant"]))
+        op = draw(st.sampled_from(["relu", "clip", "requant", "lut", "mul"]))
         layer: dict[str, Any] = {"name": name, "op": op, "inputs": [x]}
-        if op == "clip":
+        if op == "lut":
+            layer["table"] = draw(st.lists(st.integers(-128, 127), min_size=256, max_size=256))
+        elif op == "mul":
+            layer.update({"inputs": [x, "c0"], "shift": draw(st.integers(0, 15))})
+        elif op == "clip":
             lo = draw(st.integers(-128, 127))
             layer.update({"min": lo, "max": draw(st.integers(lo, 127))})
         elif op == "requant":

@@ -175,8 +175,8 @@ W = init("w", 4, 3, 3, 3)
     (lambda: model([conv_node("x", "c"), helper.make_node("LRN", ["c"], ["y"], name="lrn", size=3)],
                    [W], [1, 3, 8, 8]),
      "node 'lrn' (LRN)", "op LRN has no mapping (supported: Conv, QLinearConv, Gemm, MatMul, Add, Relu"),
-    (lambda: model([conv_node("x", "c"), helper.make_node("Sigmoid", ["c"], ["y"], name="sg")], [W],
-                   [1, 3, 8, 8]), "node 'sg' (Sigmoid)", "op Sigmoid has no mapping"),
+    (lambda: model([conv_node("x", "c"), helper.make_node("Resize", ["c", "", "sc"], ["y"], name="up")],
+                   [W, init("sc", 4)], [1, 3, 8, 8]), "node 'up' (Resize)", "op Resize has no mapping"),
     (lambda: model([conv_node("x", "y")], [W], ["N", 3, 8, 8]), "input 'x'", "dynamic batch dimension 'N'"),
     (lambda: model([conv_node("x", "y")], [W], [2, 3, 8, 8]), "input 'x'", "batch 2"),
     (lambda: model([conv_node("x", "y")], [W], [1, 3, 8, 8], opset=5), "opset_import", "opset 5 is outside"),
@@ -224,11 +224,11 @@ def test_cli_garbage_and_unsupported_exit_2(tmp_path: Path, capsys: pytest.Captu
     assert main(["sim", "--workload", str(bad), "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: {bad}: ") and err.count("\n") == 1
-    m = model([conv_node("x", "c"), helper.make_node("Erf", ["c"], ["y"], name="erf")], [W], [1, 3, 8, 8])
-    path = save(tmp_path, m, "erf.onnx")
+    m = model([conv_node("x", "c"), helper.make_node("LRN", ["c"], ["y"], name="lrn", size=3)], [W], [1, 3, 8, 8])
+    path = save(tmp_path, m, "lrn.onnx")
     assert main(["import", path, "-o", str(tmp_path / "o.json")]) == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"error: {path}: node 'erf' (Erf): op Erf has no mapping") and err.count("\n") == 1
+    assert err.startswith(f"error: {path}: node 'lrn' (LRN): op LRN has no mapping") and err.count("\n") == 1
     assert not (tmp_path / "o.json").exists()
 
 

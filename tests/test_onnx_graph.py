@@ -227,3 +227,60 @@ def test_import_writes_the_weights_next_to_the_json_and_sim_reads_them(tmp_path:
     (tmp_path / "r.weights.npz").write_bytes(b"not a zip")
     assert main(["sim", "-w", str(out), "--no-progress"]) == 2
     assert "cannot read 'r.weights.npz' as .npz" in capsys.readouterr().err
+
+
+def _opset(m: Any, version: int) -> Any:
+    del m.opset_import[:]
+    m.opset_import.append(helper.make_opsetid("", version))
+    return m
+
+
+def squeeze_excite(gate_first: bool = True) -> Any:
+    """conv, SiLU (Sigmoid + Mul), HardSwish, ReduceMean gate, 1x1 conv, HardSigmoid (alpha 1/6), Mul."""
+    nodes = [conv("c1", "x", "w1"), helper.make_node("Sigmoid", ["c1"], ["sg"], name="sig"),
+             helper.make_node("Mul", ["c1", "sg"], ["silu"], name="silu"),
+             helper.make_node("HardSwish", ["silu"], ["hs"], name="hs"),
+             helper.make_node("ReduceMean", ["hs", "axes"], ["pool"], name="pool", keepdims=1),
+             conv("fc", "pool", "w2", k=1),
+             helper.make_node("HardSigmoid", ["fc"], ["gate"], name="gate", alpha=1 / 6),
+             helper.make_node("Mul", ["gate", "hs"] if gate_first else ["hs", "gate"], ["se"], name="se"),
+             helper.make_node("Gelu", ["se"], ["gelu"], name="gelu"),
+             helper.make_node("Tanh", ["gelu"], ["th"], name="tanh")]
+    inits = [init("w1", 8, 4, 3, 3), init("w2", 8, 8, 1, 1),
+             numpy_helper.from_array(np.array([2, 3], dtype=np.int64), "axes")]
+    return _opset(model(nodes, inits, [1, 4, 6, 6], ["th"]), 20)
+
+
+@pytest.mark.parametrize("gate_first", [True, False])
+def test_activations_gates_and_spatial_means_import_and_run(gate_first: bool) -> None:
+    m = squeeze_excite(gate_first)
+    ort.InferenceSession(m.SerializeToString())  # a model onnxruntime runs
+    w = model_to_workload(m, "se.onnx", "se")
+    layers = {x["name"]: x for x in w["layers"]}
+    assert layers["sig"] == {"name": "sig", "op": "lut", "inputs": ["c1"], "fn": "sigmoid"}
+    assert layers["silu"] == {"name": "silu", "op": "mul", "inputs": ["c1", "sig"]}
+    assert layers["hs"]["fn"] == "hardswish" and layers["gelu"]["fn"] == "gelu" and layers["tanh"]["fn"] == "tanh"
+    assert layers["pool"]["op"] == "globalavgpool"
+    assert len(layers["gate"]["table"]) == 256 and "fn" not in layers["gate"]  # alpha 1/6: its own table
+    assert layers["se"]["inputs"] == ["hs", "gate"]  # the one-pixel gate second
+    program = compile_workload(w, ARCH)
+    assert any(v.broadcast for v in program.vector_ops.values())
+    res = simulate(program, ARCH)
+    assert res.functional == "pass", res.mismatches[:3]
+
+
+@pytest.mark.parametrize("node,shape,what", [
+    (helper.make_node("ReduceMean", ["x"], ["y"], name="rm", axes=[1]), [1, 4, 6, 6],
+     "only the spatial axes (2, 3)"),
+    (helper.make_node("Mul", ["x", "t"], ["y"], name="mul"), [1, 4, 6, 6], "only equal shapes or an N x C x 1 x 1"),
+    (helper.make_node("Div", ["x", "t"], ["y"], name="div"), [1, 4, 6, 6], "Div of two activations"),
+])
+def test_unsupported_forms_of_the_new_ops_are_refused_naming_the_node(node: Any, shape: list[int],
+                                                                     what: str) -> None:
+    # t: 1 x 1 x 6 x 6, which broadcasts over x's channels (ONNX allows it; the workload does not)
+    m = model([conv("t", "x", "wt", k=1), node], [init("wt", 1, 4, 1, 1)], shape, ["y"])
+    if node.op_type == "ReduceMean":
+        m = _opset(model([node], [], shape, ["y"]), 13)
+    with pytest.raises(InputError) as e:
+        model_to_workload(m, "m.onnx", "m")
+    assert what in str(e.value) and f"({node.op_type})" in str(e.value), str(e.value)

@@ -1,4 +1,4 @@
-"""Ours vs onnxruntime: int8 quantized convolutions give the same bytes.
+"""Ours vs onnxruntime: int8 quantized convolutions, activations and products give the same bytes.
 
 Each test builds a small int8 model with onnx.helper (QDQ: DequantizeLinear
 around the int8 input and weights, Conv, QuantizeLinear of the output; or
@@ -46,11 +46,12 @@ def _weights(name: str, cout: int, cin: int, k: int, seed: int) -> Any:
     return numpy_helper.from_array(w, name)
 
 
-def _model(nodes: list[Any], inits: list[Any], c: int, h: int, w: int, outputs: list[str]) -> Any:
+def _model(nodes: list[Any], inits: list[Any], c: int, h: int, w: int, outputs: list[str],
+           opset: int = 13) -> Any:
     graph = helper.make_graph(
         nodes, "q", [helper.make_tensor_value_info("x", TensorProto.INT8, [1, c, h, w])],
         [], inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
     model.ir_version = 8
     typed = {v.name: v for v in onnx.shape_inference.infer_shapes(model).graph.value_info}
     model.graph.output.extend(typed[o] for o in outputs)
@@ -206,3 +207,64 @@ def test_no_rounding_store_when_onnxruntime_cannot_be_matched(what: str) -> None
     layers = model_to_workload(_model(n1 + n2, i1 + i2, 8, 6, 6, [y1]), "q.onnx", "q")["layers"]
     assert "round" not in layers[0] and "shift" not in layers[0]
     assert layers[1]["round"] is True and layers[1]["shift"] == 7
+
+
+def _qdq_unary(p: str, x: str, op: str, sx: float, sy: float, **attrs: Any) -> tuple[list[Any], list[Any], str]:
+    """DequantizeLinear(x), `op`, QuantizeLinear: the int8 output name."""
+    nodes = [helper.make_node("DequantizeLinear", [x, f"{p}.sx", f"{p}.z"], [f"{p}.xf"], name=f"{p}.dq"),
+             helper.make_node(op, [f"{p}.xf"], [f"{p}.yf"], name=p, **attrs),
+             helper.make_node("QuantizeLinear", [f"{p}.yf", f"{p}.sy", f"{p}.z"], [f"{p}.q"], name=f"{p}.q")]
+    inits = [numpy_helper.from_array(np.array(sx, dtype=np.float32), f"{p}.sx"),
+             numpy_helper.from_array(np.array(sy, dtype=np.float32), f"{p}.sy"), _zp(f"{p}.z")]
+    return nodes, inits, f"{p}.q"
+
+
+ACTIVATIONS = [("Sigmoid", {}), ("Tanh", {}), ("HardSigmoid", {}), ("HardSigmoid", {"alpha": 1 / 6}),
+               ("HardSwish", {}), ("Erf", {}), ("Gelu", {}), ("Gelu", {"approximate": "tanh"}),
+               ("LeakyRelu", {}), ("LeakyRelu", {"alpha": 0.2}), ("Elu", {}), ("Selu", {}), ("Softplus", {}),
+               ("Softsign", {}), ("Mish", {})]
+
+
+@pytest.mark.parametrize("op,attrs", ACTIVATIONS, ids=[f"{o}{'-' + str(a) if a else ''}" for o, a in ACTIVATIONS])
+@pytest.mark.parametrize("sx,sy", [(2.0 ** -4, 2.0 ** -7), (0.05, 0.01), (0.1, 0.03), (0.02, 0.008)])
+def test_activation_table_equals_onnxruntime_on_every_int8(op: str, attrs: dict[str, Any], sx: float,
+                                                            sy: float) -> None:
+    """The imported lut's 256 entries are onnxruntime's outputs for the 256 int8 inputs (any scales)."""
+    nodes, inits, y = _qdq_unary("act", "x", op, sx, sy, **attrs)
+    model = _model(nodes, inits, 256, 1, 1, [y], opset=20)
+    every = np.arange(-128, 128, dtype=np.int8).reshape(1, 256, 1, 1)
+    want = _run_ort(model, every, [y])[y].reshape(-1)
+    (layer,) = model_to_workload(model, "q.onnx", "q")["layers"]
+    assert layer["op"] == "lut"
+    np.testing.assert_array_equal(np.array(layer["table"], dtype=np.int8), want)
+
+
+def test_squeeze_excite_block_equals_onnxruntime() -> None:
+    """conv, HardSwish, global pool, two 1x1 convs, HardSigmoid gate, Mul by the gate (broadcast),
+    and an element-wise Mul of two activations: every tensor int8 with power-of-two scales. The
+    pool is a max over the image (an average floors where onnxruntime rounds)."""
+    c, h, w = 8, 6, 6
+    n1, i1, y1 = _qdq_conv(1, "x", c, 16, 3, 1, 1, 1, (-3, -7, -3))
+    n2, i2, y2 = _qdq_unary("hs", y1, "HardSwish", 2.0 ** -3, 2.0 ** -3)
+    pool = [helper.make_node("DequantizeLinear", [y2, "s3", "z"], ["pf"], name="dqp"),
+            helper.make_node("MaxPool", ["pf"], ["gp"], name="pool", kernel_shape=[h, w], strides=[h, w]),
+            helper.make_node("QuantizeLinear", ["gp", "s3", "z"], ["gq"], name="qp")]
+    n3, i3, y3 = _qdq_conv(3, "gq", 16, 4, 1, 1, 0, 1, (-3, -7, -3), relu=True)
+    n4, i4, y4 = _qdq_conv(4, y3, 4, 16, 1, 1, 0, 1, (-3, -7, -3))
+    n5, i5, y5 = _qdq_unary("gate", y4, "HardSigmoid", 2.0 ** -3, 2.0 ** -7, alpha=1 / 6)
+    mul = [helper.make_node("DequantizeLinear", [y5, "s7", "z"], ["gf"], name="dqg"),
+           helper.make_node("DequantizeLinear", [y2, "s3", "z"], ["af"], name="dqa"),
+           helper.make_node("Mul", ["gf", "af"], ["m"], name="se"),   # gate first: the import swaps
+           helper.make_node("QuantizeLinear", ["m", "s3", "z"], ["mq"], name="qm"),
+           helper.make_node("DequantizeLinear", ["mq", "s3", "z"], ["mf"], name="dqm"),
+           helper.make_node("Mul", ["mf", "af"], ["sq"], name="square"),
+           helper.make_node("QuantizeLinear", ["sq", "s1", "z"], ["sqq"], name="qsq")]
+    consts = [numpy_helper.from_array(np.array(2.0 ** -3, dtype=np.float32), "s3"),
+              numpy_helper.from_array(np.array(2.0 ** -7, dtype=np.float32), "s7"),
+              numpy_helper.from_array(np.array(2.0 ** -1, dtype=np.float32), "s1"), _zp("z")]
+    model = _model(n1 + n2 + pool + n3 + n4 + n5 + mul, i1 + i2 + i3 + i4 + i5 + consts, c, h, w,
+                   [y2, y5, "mq", "sqq"], opset=14)
+    layers = {x["name"]: x for x in model_to_workload(model, "q.onnx", "q")["layers"]}
+    assert layers["se"]["inputs"] == ["hs", "gate"] and layers["se"]["shift"] == 7
+    assert layers["square"]["shift"] == 5
+    _check(model, c, h, w, {"hs": y2, "gate": y5, "se": "mq", "square": "sqq"})

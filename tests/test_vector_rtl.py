@@ -47,6 +47,8 @@ INTEGER_OPS = graph([
     {"name": "rq", "op": "requant", "inputs": ["cl"], "multiplier": 3, "shift": 1},
     {"name": "gap", "op": "globalavgpool", "inputs": ["rq"]},
     {"name": "tr", "op": "transpose", "inputs": ["rq"], "perm": [2, 1, 0]},
+    {"name": "lut", "op": "lut", "inputs": ["rq"], "fn": "sigmoid"},
+    {"name": "mul", "op": "mul", "inputs": ["rq", "gap"], "shift": 3},
 ])
 
 # The CNN of testbenches/test_vector_rtl.py; its cycle counts there are the RTL's.

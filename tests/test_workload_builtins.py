@@ -52,5 +52,5 @@ def test_vgg16_timing_only() -> None:
 def test_builtins_listed() -> None:
     """Every name the brief promises is reachable."""
     assert set(BUILTINS) == set(SMALL) | {"vgg16", "dilated_vgg", "resnet18", "resnet50", "mobilenet_v2",
-                                            "bert_base"}
+                                            "efficientnet_b0", "bert_base"}
     assert load_workload("builtin:gemm_small") is not load_workload("builtin:gemm_small")

@@ -30,6 +30,7 @@ MM = _make_models()
 SMALL = {"resnet18": (lambda: MM.resnet(18, 32, 8), lambda: zoo.resnet(18, 32, 8)),
          "resnet50": (lambda: MM.resnet(50, 32, 16), lambda: zoo.resnet(50, 32, 16)),
          "mobilenet_v2": (lambda: MM.mobilenet_v2(32, 8), lambda: zoo.mobilenet_v2(32, 8)),
+         "efficientnet_b0": (lambda: MM.efficientnet_b0(32, 8), lambda: zoo.efficientnet_b0(32, 8)),
          "bert": (lambda: MM.bert(2, 6, 16, 2, 24, "bert_tiny"), lambda: zoo.bert(2, 6, 16, 2, 24, "bert_tiny"))}
 
 
@@ -59,12 +60,14 @@ def test_full_size_mac_counts() -> None:
     """MACs of the full-size built-ins equal the networks' published counts (conv + fc)."""
     arch = Arch()
     macs = {}
-    for n, f in (("resnet18", zoo.resnet18), ("mobilenet_v2", zoo.mobilenet_v2_full)):
+    for n, f in (("resnet18", zoo.resnet18), ("mobilenet_v2", zoo.mobilenet_v2_full),
+                 ("efficientnet_b0", zoo.efficientnet_b0_full)):
         graph = parse_workload(f(), n, arch).graph
         assert graph is not None
         macs[n] = sum(x.layer.M * x.layer.N * x.layer.K for x in graph.nodes if x.layer is not None)
     assert macs["resnet18"] == 1_814_073_344       # torchvision: 1.814 GMACs
     assert 299_000_000 < macs["mobilenet_v2"] < 302_000_000  # 300 M
+    assert 380_000_000 < macs["efficientnet_b0"] < 400_000_000  # 0.39 G
 
 
 def test_small_bert_runs_functionally_and_counts_attention_macs() -> None:

@@ -1,4 +1,4 @@
-"""Build ResNet-18, ResNet-50, MobileNetV2 and BERT-base as ONNX graphs (shapes + random weights).
+"""Build ResNet-18, ResNet-50, MobileNetV2, EfficientNet-B0 and BERT-base as ONNX graphs (shapes + random weights).
 
 Nothing is downloaded: the graphs are written with onnx.helper, weights are
 seeded random float32 values.
@@ -24,6 +24,9 @@ OPSET = 17
 #: MobileNetV2's inverted residual settings (tlm.workload.zoo.MOBILENET_V2).
 MOBILENET_V2 = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1),
                 (6, 160, 3, 2), (6, 320, 1, 1))
+#: EfficientNet-B0's MBConv stages (tlm.workload.zoo.EFFICIENTNET_B0).
+EFFICIENTNET_B0 = ((1, 3, 1, 16, 1), (6, 3, 2, 24, 2), (6, 5, 2, 40, 2), (6, 3, 2, 80, 3),
+                   (6, 5, 1, 112, 3), (6, 5, 2, 192, 4), (6, 3, 1, 320, 1))
 
 
 class _Builder:
@@ -143,6 +146,44 @@ def mobilenet_v2(size: int = 224, div: int = 1) -> Any:
     return b.model()
 
 
+def efficientnet_b0(size: int = 224, div: int = 1) -> Any:
+    """torchvision's layout: SiLU exported as Sigmoid + Mul, squeeze-excite as pool, two 1x1
+    convolutions with biases, Sigmoid and Mul by the gate."""
+    b = _Builder("efficientnet_b0", size, div)
+
+    def silu(name: str, x: str) -> str:
+        c = b.channels[x]
+        return b.op("Mul", name, [x, b.op("Sigmoid", f"{name}.sigmoid", [x], c)], c)
+
+    def fc(name: str, x: str, cout: int) -> str:  # a 1x1 conv with a bias, no BN
+        w, bias = b.weight(f"{name}.weight", cout, b.channels[x], 1, 1), b.weight(f"{name}.bias", cout)
+        return b.op("Conv", name, [x, w, bias], cout, kernel_shape=[1, 1])
+
+    x = silu("stem.silu", b.conv("stem", "input", b.ch(32), 3, 2, relu=False))
+    cin = b.ch(32)
+    i = 0
+    for t, k, s, c, reps in EFFICIENTNET_B0:
+        cout = b.ch(c)
+        for r in range(reps):
+            p = f"block{i}"
+            stride = s if r == 0 else 1
+            hidden = cin * t
+            y = x if t == 1 else silu(f"{p}.expand.silu", b.conv(f"{p}.expand", x, hidden, 1, relu=False))
+            y = silu(f"{p}.dw.silu", b.conv(f"{p}.dw", y, hidden, k, stride, groups=hidden, relu=False))
+            g = b.op("GlobalAveragePool", f"{p}.se.pool", [y], hidden)
+            g = silu(f"{p}.se.silu", fc(f"{p}.se.reduce", g, max(1, cin // 4)))
+            g = b.op("Sigmoid", f"{p}.se.gate", [fc(f"{p}.se.expand", g, hidden)], hidden)
+            y = b.op("Mul", f"{p}.se", [y, g], hidden)
+            y = b.conv(f"{p}.project", y, cout, 1, relu=False)
+            if stride == 1 and cin == cout:
+                y = b.op("Add", f"{p}.add", [y, x], cout)
+            x, cin = y, cout
+            i += 1
+    x = silu("head.silu", b.conv("head", x, b.ch(1280), 1, relu=False))
+    b.head(x)
+    return b.model()
+
+
 def bert(layers: int = 12, seq: int = 128, hidden: int = 768, heads: int = 12, ffn: int = 3072,
          name: str = "bert_base") -> Any:
     """BERT encoder layers on seq x hidden token embeddings (the graph input), with biases."""
@@ -203,7 +244,7 @@ def bert(layers: int = 12, seq: int = 128, hidden: int = 768, heads: int = 12, f
 
 
 MODELS = {"resnet18": lambda s, d: resnet(18, s, d), "resnet50": lambda s, d: resnet(50, s, d),
-          "mobilenet_v2": mobilenet_v2, "bert_base": lambda s, d: bert()}
+          "mobilenet_v2": mobilenet_v2, "efficientnet_b0": efficientnet_b0, "bert_base": lambda s, d: bert()}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,6 +10,9 @@ inputs:
 | Conv, QLinearConv                  | conv2d (groups, strides, pads, dilations)        |
 | Gemm, MatMul (constant B)          | gemm                                             |
 | Add (two activations)              | add                                              |
+| Mul (two activations)              | mul (equal shapes, or an N x C x 1 x 1 gate: broadcast) |
+| Sigmoid, Tanh, HardSigmoid, HardSwish, Erf, Gelu, LeakyRelu, Elu, Selu, Softplus, Softsign, Mish | lut (the exact table between DequantizeLinear and QuantizeLinear) |
+| ReduceMean (axes 2, 3)             | globalavgpool                                    |
 | Relu                               | fused (no layer) after a Conv/Gemm/MatMul read only by it: its store applies ReLU; else relu |
 | BatchNormalization                 | folded into the Conv before it (no layer)        |
 | Clip                               | clip (bounds rounded to integers, clamped to int8) |
@@ -40,11 +43,16 @@ from typing import Any
 from tlm.errors import InputError
 from tlm.importers.onnx import MAX_NAME, _attrs, _clean, _conv, _Graph, _ints, _matmul, _one, _reshape_ok
 from tlm.limits import describe
+from tlm.workload.graph_spec import MAX_LUT_SHIFT
 
 GRAPH_OPS = ("Conv", "QLinearConv", "Gemm", "MatMul", "Add", "Relu", "BatchNormalization", "Clip",
              "MaxPool", "AveragePool", "GlobalAveragePool", "Concat", "Softmax", "LayerNormalization",
              "Flatten", "Reshape", "Transpose", "Mul", "Div", "Identity", "Dropout", "QuantizeLinear",
-             "DequantizeLinear", "Constant")
+             "DequantizeLinear", "Constant", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "Erf", "Gelu",
+             "LeakyRelu", "Elu", "Selu", "Softplus", "Softsign", "Mish", "ReduceMean")
+#: Element-wise activations: a lut layer each (the last ones always with their own table).
+_NAMED = ("Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "Erf", "Gelu")
+_ACTIVATIONS = _NAMED + ("LeakyRelu", "Elu", "Selu", "Softplus", "Softsign", "Mish")
 _PASS = ("Identity", "Dropout", "QuantizeLinear", "DequantizeLinear")
 _MAC = ("Conv", "QLinearConv", "Gemm", "MatMul")
 
@@ -124,7 +132,10 @@ def graph_to_workload(g: _Graph, input_name: str, input_shape: list[int], name: 
             if view[0]:
                 views[out] = view
             continue
-        if op in ("Mul", "Div") or (op == "Add" and len(acts) == 1):
+        if op == "Mul" and len(acts) == 2:
+            acts = _gate_last(g, where, acts)
+            src = tensor[acts[0]]
+        elif op in ("Mul", "Div") or (op == "Add" and len(acts) == 1):
             # scaling by a constant (left to the store's shift) or a bias add: no layer
             if len(acts) != 1:
                 raise g.error(where, f"{op} of two activations is not supported")
@@ -183,6 +194,12 @@ def graph_to_workload(g: _Graph, input_name: str, input_shape: list[int], name: 
             shift = q.shift(node, op)
             if shift is not None:
                 layer["shift"], layer["round"] = shift, True
+        elif op == "Mul":
+            shift = q.shift(node, op)
+            if shift is not None and shift <= MAX_LUT_SHIFT:
+                layer["shift"] = shift
+        elif op in _ACTIVATIONS:
+            layer.update(_activation(node, q.in_scale(acts[0]), q.out_scale(out)))
         layers.append(layer)
         by_name[lname] = layer
         tensor[out] = lname
@@ -308,6 +325,12 @@ def _layer(g: _Graph, node: Any, where: str, op: str, acts: list[str], x: list[i
         return {"name": lname, "op": "add"}
     if op == "Relu":
         return {"name": lname, "op": "relu"}
+    if op == "Mul":
+        return {"name": lname, "op": "mul"}
+    if op in _ACTIVATIONS:
+        return {"name": lname, "op": "lut"}
+    if op == "ReduceMean":
+        return _reduce_mean(g, node, where, x, lname)
     if op == "Clip":
         lo = _const_value(g, node.input[1]) if len(node.input) > 1 else a.get("min")
         hi = _const_value(g, node.input[2]) if len(node.input) > 2 else a.get("max")
@@ -341,6 +364,93 @@ def _layer(g: _Graph, node: Any, where: str, op: str, acts: list[str], x: list[i
         return {"name": lname, "op": "flatten"}
     hh, ww, cc = _nhwc(out)
     return {"name": lname, "op": "reshape", "shape": [hh, ww, cc]}
+
+
+def _gate_last(g: _Graph, where: str, acts: list[str]) -> list[str]:
+    """A Mul's two activations, a one-pixel gate (N x C x 1 x 1) second; else equal shapes."""
+    a, b = g.shape(acts[0], where), g.shape(acts[1], where)
+    if a == b:
+        return acts
+    if len(a) == 4 and len(b) == 4 and a[:2] == b[:2]:
+        if b[2:] == [1, 1]:
+            return acts
+        if a[2:] == [1, 1]:
+            return [acts[1], acts[0]]
+    raise g.error(where, f"Mul of {a} and {b}: only equal shapes or an N x C x 1 x 1 gate are supported")
+
+
+def _activation(node: Any, in_scale: float | None, out_scale: float | None) -> dict[str, Any]:
+    """A lut layer's keys: the exact table where the node sits between a DequantizeLinear and a
+    QuantizeLinear (any scales, zero points 0), else a named function with the default shifts."""
+    from tlm.workload import vector_ops as vo
+
+    op, a = node.op_type, _attrs(node)
+    if op not in _NAMED:  # near the identity: the input's scale for the output too
+        f = _unnamed(op, a)
+        if in_scale and out_scale and in_scale > 0 and out_scale > 0:
+            return {"table": list(vo.lut_from(f, in_scale, out_scale))}
+        return {"table": list(vo.lut_from(f, 2.0 ** -4, 2.0 ** -4))}
+    fn = {"Sigmoid": "sigmoid", "Tanh": "tanh", "HardSigmoid": "hardsigmoid", "HardSwish": "hardswish",
+          "Erf": "erf", "Gelu": "gelu"}[op]
+    f = vo._LUT_F[fn]
+    standard = True
+    if op == "HardSigmoid":
+        alpha, beta = float(a.get("alpha", 0.2)), float(a.get("beta", 0.5))
+        standard = (alpha, beta) == (0.2, 0.5)
+        f = lambda x: vo.hardsigmoid(x, alpha, beta)  # noqa: E731
+    if op == "Gelu" and a.get("approximate", b"none") in ("tanh", b"tanh"):
+        standard = False
+        f = _gelu_tanh
+    if in_scale and out_scale and in_scale > 0 and out_scale > 0:
+        return {"table": list(vo.lut_from(f, in_scale, out_scale))}
+    if standard:
+        return {"fn": fn}
+    out_shift = vo.LUT_FUNCTIONS[fn]
+    return {"table": list(vo.lut_from(f, 2.0 ** -4, 2.0 ** -(4 if out_shift is None else out_shift)))}
+
+
+def _unnamed(op: str, a: dict[str, Any]) -> Any:
+    """The float32 function of an activation without a workload `fn` name, with its attributes."""
+    import numpy as np
+
+    f32 = np.float32
+    if op == "LeakyRelu":
+        alpha = f32(a.get("alpha", 0.01))
+        return lambda x: np.where(x >= 0, x, alpha * x).astype(f32)
+    if op in ("Elu", "Selu"):
+        alpha = f32(a.get("alpha", 1.0 if op == "Elu" else 1.67326319217681884765625))
+        gamma = f32(a.get("gamma", 1.05070102214813232421875)) if op == "Selu" else f32(1)
+        return lambda x: (gamma * np.where(x > 0, x, alpha * (np.exp(x) - f32(1)))).astype(f32)
+    if op == "Softplus":
+        return lambda x: np.log(np.exp(x) + f32(1)).astype(f32)
+    if op == "Softsign":
+        return lambda x: (x / (f32(1) + np.abs(x))).astype(f32)
+    # Mish: x * tanh(softplus(x))
+    return lambda x: (x * np.tanh(np.log(np.exp(x) + f32(1)))).astype(f32)
+
+
+def _gelu_tanh(x: Any) -> Any:
+    import numpy as np
+
+    c = np.float32(np.sqrt(2 / np.pi))
+    return (np.float32(0.5) * x * (1 + np.tanh(c * (x + np.float32(0.044715) * x * x * x)))).astype(np.float32)
+
+
+def _reduce_mean(g: _Graph, node: Any, where: str, x: list[int], lname: str) -> dict[str, Any]:
+    """ReduceMean over the two spatial axes of N x C x H x W: a globalavgpool."""
+    import onnx.numpy_helper
+
+    a = _attrs(node)
+    axes = list(a.get("axes", []))
+    if not axes and len(node.input) > 1 and node.input[1]:
+        t = g.consts.get(node.input[1])
+        if t is None:
+            raise g.error(where, "ReduceMean axes must be a constant")
+        axes = [int(v) for v in onnx.numpy_helper.to_array(t).reshape(-1)]
+    if len(x) != 4 or sorted(ax % 4 for ax in axes) != [2, 3]:
+        raise g.error(where, f"ReduceMean over axes {axes} of {x}: only the spatial axes (2, 3) of "
+                             "N x C x H x W are supported (a global average pool)")
+    return {"name": lname, "op": "globalavgpool"}
 
 
 class _Quant:
@@ -377,6 +487,14 @@ class _Quant:
         if n is None or n.op_type != "DequantizeLinear" or not self._zero(n, 2):
             return None
         return self._scalar(n.input[1])
+
+    def in_scale(self, tensor: str) -> float | None:
+        """The scale an activation's input was dequantized with (zero point 0), else None."""
+        return self._dq_scale(tensor)
+
+    def out_scale(self, tensor: str) -> float | None:
+        """The scale the one QuantizeLinear reading `tensor` uses (zero point 0), else None."""
+        return self._q_scale(tensor)
 
     def _q_scale(self, tensor: str) -> float | None:
         """The scale of the one QuantizeLinear (zero point 0) reading `tensor`, past a Relu."""

@@ -20,19 +20,26 @@ slot  contents
       (23:16), padding (31:24)
 1     input height (15:0), width (31:16)
 2     output height (15:0), width (31:16)
-3     output channels C (15:0), inputs (23:16), shift (31:24)
-4     clip lo (7:0), hi (15:8), as int8
+3     output channels C (15:0), inputs (23:16), shift (31:24: requant
+      0..255, mul 0..15)
+4     clip lo (7:0), hi (15:8), as int8; mul broadcast (16: b is one
+      pixel of C channels, applied to every pixel)
 5     requant multiplier (int32)
 8-15  channels of input j (j = 0 .. 15) in bits 16j..16j+15 of slots 8..15
 ====  =================================================================
 
 A transpose (its load gathers the output in order) is encoded as a clip to
 [-128, 127] of an image of the output's shape: the unit copies its buffer.
+A lut's table is not in its descriptor: every entry loads it after its input
+(buffer address m*C), so it has one input.
 
-Bounds (`check_vector_rtl`, before any build): ops other than softmax and
-layernorm (float64 in the reference) only; `[vector] lanes` <= `MAX_LANES`; at most `MAX_INPUTS` inputs; 16-bit
-shapes and channels; 8-bit kernel, stride, padding; a VEC entry's load_a and
-store_c at most `MAX_BUFFER` bytes each.
+Bounds (`check_vector_rtl`, before any build): the ops of `RTL_VECTOR_OPS`
+only (add, relu, clip, requant, maxpool, avgpool, globalavgpool, concat,
+transpose, lut, mul: not softmax and layernorm, float64 in the reference);
+`[vector] lanes` <= `MAX_LANES`; at most `MAX_INPUTS` inputs; 16-bit shapes
+and channels; 8-bit kernel, stride, padding; a mul's shift at most
+`MAX_MUL_SHIFT`; a VEC entry's load_a and store_c at most `MAX_BUFFER` bytes
+each.
 """
 
 from __future__ import annotations
@@ -49,8 +56,12 @@ from tlm.workload.vector_ops import VectorOp
 
 #: Ops rtl/vector_unit.v runs (softmax and layernorm are float64: TLM only). A transpose is
 #: the DMA's gather; the unit passes its buffer through as an identity clip.
-RTL_VECTOR_OPS = ("add", "relu", "clip", "requant", "maxpool", "avgpool", "globalavgpool", "concat", "transpose")
+RTL_VECTOR_OPS = ("add", "relu", "clip", "requant", "maxpool", "avgpool", "globalavgpool", "concat", "transpose",
+                  "lut", "mul")
 MAX_INPUTS = 16
+#: Largest mul shift the RTL takes (the op's range, vector_ops.VectorOp.shift).
+MAX_MUL_SHIFT = 15
+BROADCAST_BIT = 1 << 16  # slot 4
 MAX_BUFFER = 1 << 20
 MAX_LANES = 1024
 DESC_SLOTS = 16
@@ -106,6 +117,9 @@ def check_vector_rtl(program: TileProgram, arch: Arch, file: str) -> None:
         if max(sizes) > 0xFFFF:
             raise InputError(file, where, f"{v.op} shape or channels above {0xFFFF}, the RTL vector "
                                           "unit's 16-bit fields")
+        if v.op == "mul" and not 0 <= v.shift <= MAX_MUL_SHIFT:
+            raise InputError(file, where, f"mul shift {v.shift}: the RTL vector unit's mul takes "
+                                          f"0..{MAX_MUL_SHIFT}")
         if max(v.kernel, v.stride, v.padding) > 0xFF:
             raise InputError(file, where, f"{v.op} kernel, stride or padding above 255, the RTL vector "
                                           "unit's 8-bit fields")
@@ -125,7 +139,7 @@ def _descriptor(v: VectorOp) -> list[int]:
     s[1] = v.height | (v.width << 16)
     s[2] = v.out_h | (v.out_w << 16)
     s[3] = v.out_channels | (len(v.in_channels) << 16) | ((v.shift & 0xFF) << 24)
-    s[4] = (v.lo & 0xFF) | ((v.hi & 0xFF) << 8)
+    s[4] = (v.lo & 0xFF) | ((v.hi & 0xFF) << 8) | (BROADCAST_BIT if v.op == "mul" and v.broadcast else 0)
     s[5] = v.multiplier & 0xFFFFFFFF
     for j, ch in enumerate(v.in_channels):
         s[8 + j // 2] |= ch << (16 * (j % 2))

@@ -135,6 +135,7 @@ BUILTINS: dict[str, Callable[[], Workload]] = {
     "resnet18": zoo.resnet18,
     "resnet50": zoo.resnet50,
     "mobilenet_v2": zoo.mobilenet_v2_full,
+    "efficientnet_b0": zoo.efficientnet_b0_full,
     "bert_base": zoo.bert_base,
 }
 

@@ -8,8 +8,9 @@ becomes one VEC entry per chunk of `rows` output pixels (the m-group size of
 every layer, so any consumer finds its producers by pixel / rows):
 
 - load_a: per input, one segment of the input pixels the chunk reads (pools:
-  whole input image rows; globalavgpool: the whole input), placed one after
-  the other in the vector unit's buffer from local address 0;
+  whole input image rows; globalavgpool: the whole input; a broadcast mul's
+  gate: its one pixel), placed one after the other in the vector unit's
+  buffer from local address 0; a lut's 256-byte table follows its input;
 - store_c: one segment, the chunk's output pixels, from local address 0;
 - dependencies: per input, the representative entry (join or final tile or
   VEC entry) of every producer m-group holding a byte the chunk reads.
@@ -19,7 +20,7 @@ per run contiguous in memory: per pixel when the channels stay last, per
 byte otherwise).
 
 Memory: the network input, then per layer in compile order its weights
-(MAC), its output, its partial sums (MAC with a chunked K). `reshape` and
+(MAC) or table (lut), its output, its partial sums (MAC with a chunked K). `reshape` and
 `flatten` own no memory: they name the bytes of their input.
 """
 
@@ -40,7 +41,7 @@ from tlm.workload.program import OPS, Csr, EntryKind, OutputRegion, TileProgram
 from tlm.workload.segments import SegList, SegmentCollector, merge_adjacent, ptr_from_counts, range_index, \
     seglist_from_groups, segment_beats, sum_per_owner
 from tlm.workload.spec import LayerSpec
-from tlm.workload.vector_ops import GATHERS, POOLS, VectorOp
+from tlm.workload.vector_ops import GATHERS, LUT_BYTES, POOLS, VectorOp
 
 
 def _bases(graph: GraphSpec) -> dict[str, str]:
@@ -93,11 +94,16 @@ def plan_graph(graph: GraphSpec, arch: Arch, file: str) -> tuple[list[LayerPlan 
             assert v is not None
             oh, ow, oc = node.shape
             spec = LayerSpec(name=node.name, op=node.op, M=oh * ow, N=oc, K=0, out_h=oh, out_w=ow)
+            table_addr = -1
+            if v.op == "lut":  # its table, a constant every entry loads
+                table_addr = addr
+                addr = align_up(addr + LUT_BYTES)
             out_addr = addr
             addr = align_up(addr + oh * ow * oc)
             plan = LayerPlan(index=i, spec=spec, m_groups=ceil_div(oh * ow, rows), n_groups=1, k_chunks=1,
                              chunk=0, join=False, last=False, first_entry=entry, first_tile=tile,
-                             in_addr=addr_of[src], in_row=c, w_addr=-1, out_addr=out_addr, part_addr=-1)
+                             in_addr=addr_of[src], in_row=c, w_addr=table_addr, out_addr=out_addr,
+                             part_addr=-1)
         addr_of[node.name] = plan.out_addr
         channels[node.name] = node.shape[2]
         plans.append(plan)
@@ -162,11 +168,13 @@ def lower_vector(plan: LayerPlan, v: VectorOp, sources: list[tuple[int, LayerPla
     g = np.arange(E, dtype=np.int64)
     p0 = g * rows
     p1 = np.minimum(plan.spec.M, p0 + rows)
-    r0, r1 = _vector_rows(v, p0, p1)
+    first_rows = _vector_rows(v, p0, p1)
     lengths: list[np.ndarray] = []
     mems: list[np.ndarray] = []
     producers: list[tuple[np.ndarray, np.ndarray, int, int] | None] = []
-    for (addr, prod, base_c), ch in zip(sources, v.in_channels):
+    for j, ((addr, prod, base_c), ch) in enumerate(zip(sources, v.in_channels)):
+        # a broadcast mul reads its gate's one pixel for every chunk
+        r0, r1 = (np.zeros_like(p0), np.ones_like(p1)) if j and v.broadcast else first_rows
         lengths.append((r1 - r0) * ch)
         mems.append(addr + r0 * ch)
         if prod is None:
@@ -176,7 +184,10 @@ def lower_vector(plan: LayerPlan, v: VectorOp, sources: list[tuple[int, LayerPla
         hi = (r1 * ch - 1) // base_c // rows
         per = prod.entries_per_group
         producers.append((lo, hi - lo + 1, prod.first_entry + per - 1, per))
-    n_in = len(sources)
+    if v.op == "lut":  # the table, after the input (no producer: a constant)
+        lengths.append(np.full(E, LUT_BYTES, dtype=np.int64))
+        mems.append(np.full(E, plan.w_addr, dtype=np.int64))
+    n_in = len(lengths)
     length = np.stack(lengths, axis=1).ravel()
     mem = np.stack(mems, axis=1).ravel()
     local = (np.cumsum(np.stack(lengths, axis=1), axis=1) - np.stack(lengths, axis=1)).ravel()
@@ -319,6 +330,8 @@ def compile_graph(name: str, seed: int, graph: GraphSpec, arch: Arch, file: str,
         h, w, c = graph.input_shape
         program.memory_image.append((0, data.layer_input(seed, h * w, c).tobytes()))
         for n, p in zip(graph.nodes, plans):
+            if p is not None and n.vec is not None and n.vec.op == "lut":
+                program.memory_image.append((p.w_addr, np.array(n.vec.table, dtype=np.int8).tobytes()))
             if p is not None and n.layer is not None and not n.heads:
                 wt = graph.weights.get(n.name)
                 if wt is None:

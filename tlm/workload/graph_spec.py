@@ -32,7 +32,7 @@ import numpy as np
 from tlm.errors import InputError
 from tlm.limits import describe, key_name
 from tlm.workload.spec import MAX_SHIFT, LayerSpec, _parse_conv, _parse_gemm, _Reader
-from tlm.workload.vector_ops import POOLS, VECTOR_OPS, VectorOp
+from tlm.workload.vector_ops import LUT_BYTES, LUT_FUNCTIONS, POOLS, VECTOR_OPS, VectorOp, lut_table
 
 FORMAT2 = "tlm-workload/2"
 MAC_OPS = ("conv2d", "gemm", "matmul")
@@ -51,10 +51,13 @@ _KEYS: dict[str, set[str]] = {
     "maxpool": {"kernel", "stride", "padding"}, "avgpool": {"kernel", "stride", "padding"},
     "softmax": {"shift", "groups"}, "layernorm": {"shift"},
     "reshape": {"shape"}, "flatten": set(), "transpose": {"perm"},
+    "lut": {"fn", "in_shift", "out_shift", "table"}, "mul": {"shift"},
 }
 #: Largest pooling window side.
 MAX_POOL = 32
-_ARITY = {"add": (2, 2), "concat": (2, 64), "matmul": (2, 2)}
+_ARITY = {"add": (2, 2), "concat": (2, 64), "matmul": (2, 2), "mul": (2, 2)}
+#: Largest lut input/output shift and mul shift.
+MAX_LUT_SHIFT = 15
 
 Shape = tuple[int, int, int]
 
@@ -323,6 +326,32 @@ def _parse_matmul(rd: _Reader, obj: dict[str, Any], where: str, pos: int, ins: t
                      transpose_b=tb)
 
 
+def _lut(rd: _Reader, obj: dict[str, Any], where: str) -> tuple[int, ...]:
+    """A lut's table: given (`table`, 256 int8 values) or built from `fn` and its shifts."""
+    if ("table" in obj) == ("fn" in obj):
+        raise rd.error(where, "a lut needs exactly one of table (256 int8 values) and fn "
+                              f"({', '.join(LUT_FUNCTIONS)})")
+    if "table" in obj:
+        if "in_shift" in obj or "out_shift" in obj:
+            raise rd.error(f"{where}.table", "in_shift and out_shift go with fn, not with a table")
+        t = obj["table"]
+        if not isinstance(t, list) or len(t) != LUT_BYTES:
+            raise rd.error(f"{where}.table", f"must be a list of {LUT_BYTES} integers (outputs for inputs "
+                                             f"-128 .. 127), got {describe(t)}")
+        for i, x in enumerate(t):
+            if isinstance(x, bool) or not isinstance(x, int) or not -128 <= x <= 127:
+                raise rd.error(f"{where}.table[{i}]", f"must be an integer in -128..127, got {describe(x)}")
+        return tuple(t)
+    fn = obj["fn"]
+    if not isinstance(fn, str) or fn not in LUT_FUNCTIONS:
+        raise rd.error(f"{where}.fn", f"must be one of {', '.join(LUT_FUNCTIONS)}, got {describe(fn)}")
+    in_shift = rd.int_field(obj, "in_shift", where, default=4, lo=0, hi=MAX_LUT_SHIFT)
+    default_out = LUT_FUNCTIONS[fn]
+    out_shift = rd.int_field(obj, "out_shift", where, default=in_shift if default_out is None else default_out,
+                             lo=0, hi=MAX_LUT_SHIFT)
+    return lut_table(fn, in_shift, out_shift)
+
+
 def _parse_vector(rd: _Reader, obj: dict[str, Any], where: str, pos: int, ins: tuple[str, ...],
                   shapes: dict[str, Shape]) -> GraphNode:
     op, name = obj["op"], obj["name"]
@@ -330,12 +359,20 @@ def _parse_vector(rd: _Reader, obj: dict[str, Any], where: str, pos: int, ins: t
     chans = tuple(shapes[t][2] for t in ins)
     for t in ins[1:]:
         th, tw, tc = shapes[t]
-        if (th, tw) != (h, w) or (op == "add" and tc != c):
-            want = f"{h}x{w}x{c}" if op == "add" else f"{h}x{w}xC"
+        if op == "mul" and (th, tw, tc) == (1, 1, c):
+            continue  # one pixel for every pixel (a squeeze-excite gate)
+        if (th, tw) != (h, w) or (op in ("add", "mul") and tc != c):
+            want = f"{h}x{w}x{c}" if op == "add" else f"{h}x{w}x{c} or 1x1x{c}" if op == "mul" else f"{h}x{w}xC"
             raise rd.error(f"{where}.inputs", f"tensor {t!r} is {th}x{tw}x{tc}, expected {want} "
                                               f"like {ins[0]!r}")
     v = VectorOp(op, chans, h, w, h, w, sum(chans) if op == "concat" else c)
-    if op in POOLS:
+    if op == "lut":
+        v = VectorOp(op, chans, h, w, h, w, c, table=_lut(rd, obj, where))
+    elif op == "mul":
+        v = VectorOp(op, chans, h, w, h, w, c, shift=rd.int_field(obj, "shift", where, default=7, lo=0,
+                                                                  hi=MAX_LUT_SHIFT),
+                     broadcast=shapes[ins[1]][:2] == (1, 1) and (h, w) != (1, 1))
+    elif op in POOLS:
         k = rd.int_field(obj, "kernel", where, hi=MAX_POOL)  # the unit loops over the k*k taps
         s = rd.int_field(obj, "stride", where, default=k)
         p = rd.int_field(obj, "padding", where, default=0, lo=0, hi=k - 1)

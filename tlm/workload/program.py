@@ -38,7 +38,7 @@ from enum import IntEnum
 
 import numpy as np
 
-from tlm.workload.vector_ops import VectorOp
+from tlm.workload.vector_ops import VectorOp, round_shift
 
 OPS = ("load_a", "load_b", "load_c", "store_c")
 
@@ -72,11 +72,7 @@ def store_int8(acc: np.ndarray, mode: int, shift: int) -> np.ndarray:
     ReLU before or after the rounding gives the same result.
     """
     a = acc.astype(np.int64)
-    q = a >> shift
-    if mode in (StoreMode.RELU_ROUND_INT8, StoreMode.ROUND_INT8) and shift > 0:
-        rem = a - (q << shift)
-        half = 1 << (shift - 1)
-        q += (rem > half) | ((rem == half) & (q & 1 == 1))
+    q = round_shift(a, shift) if mode in (StoreMode.RELU_ROUND_INT8, StoreMode.ROUND_INT8) else a >> shift
     lo = 0 if mode in (StoreMode.RELU_SHIFT_INT8, StoreMode.RELU_ROUND_INT8) else -128
     return np.clip(q, lo, 127).astype(np.int8)
 

@@ -21,10 +21,16 @@ Semantics (x, a, b int8; results saturate to [-128, 127]):
 - transpose: the input's (height, width, channels) axes permuted by `perm`
   (output axis j is input axis perm[j]); data movement only: the DMA gathers
   the entry's output bytes in order, so the unit's buffer already holds them.
+- lut: table[x + 128], a 256-entry int8 table (any element-wise activation:
+  sigmoid, tanh, hard-swish, GELU...; `lut_table` builds the named ones). The
+  table is a constant in memory that every entry loads after its input.
+- mul: round_half_even(a * b / 2^shift); b is either like a or one pixel of
+  a's channels applied to every pixel (`broadcast`, a squeeze-excite gate).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,13 +38,22 @@ import numpy as np
 #: Op codes of VEC entries (stable: they are part of the entry encoding).
 OP_CODES: dict[str, int] = {
     "add": 1, "relu": 2, "clip": 3, "requant": 4, "maxpool": 5, "avgpool": 6,
-    "globalavgpool": 7, "concat": 8, "softmax": 9, "layernorm": 10, "transpose": 11,
+    "globalavgpool": 7, "concat": 8, "softmax": 9, "layernorm": 10, "transpose": 11, "lut": 12,
+    "mul": 13,
 }
 VECTOR_OPS = tuple(OP_CODES)
 POOLS = ("maxpool", "avgpool")
 ROWWISE = ("softmax", "layernorm")
 #: Ops whose load gathers the output itself (element by element where needed).
 GATHERS = ("transpose",)
+#: Bytes of a lut's table (one output per int8 input value).
+LUT_BYTES = 256
+#: Activations `lut_table` builds, with the default output shift of each (7: results
+#: in [-1, 1] or [0, 1]; None: the input's shift, for activations near the identity).
+LUT_FUNCTIONS: dict[str, int | None] = {
+    "sigmoid": 7, "tanh": 7, "hardsigmoid": 7, "erf": 7,
+    "hardswish": None, "silu": None, "gelu": None,
+}
 
 
 @dataclass(frozen=True)
@@ -65,6 +80,8 @@ class VectorOp:
     shift: int = 0          # requant shift, softmax in_shift, layernorm out_shift
     groups: int = 1         # softmax: channels split into this many independent groups (heads)
     perm: tuple[int, int, int] = (0, 1, 2)  # transpose: output axis j is input axis perm[j]
+    table: tuple[int, ...] = ()  # lut: LUT_BYTES int8 outputs, for inputs -128 .. 127
+    broadcast: bool = False      # mul: the second input is one pixel, applied to every pixel
 
     @property
     def code(self) -> int:
@@ -77,13 +94,23 @@ class VectorOp:
             return pixels * c * self.kernel * self.kernel
         if self.op == "globalavgpool":
             return self.height * self.width * c
-        if self.op == "add":
+        if self.op in ("add", "mul"):
             return 2 * pixels * c
         return pixels * c
 
 
 def _sat(x: np.ndarray) -> np.ndarray:
     return np.clip(x, -128, 127).astype(np.int8)
+
+
+def round_shift(x: np.ndarray, shift: int) -> np.ndarray:
+    """x / 2^shift rounded half to even (onnxruntime's QuantizeLinear), in integers."""
+    q = x >> shift
+    if shift:
+        rem = x - (q << shift)
+        half = 1 << (shift - 1)
+        q = q + ((rem > half) | ((rem == half) & (q & 1 == 1)))
+    return q
 
 
 def input_rows(v: VectorOp, p0: int, p1: int) -> tuple[int, int]:
@@ -114,6 +141,13 @@ def apply(v: VectorOp, inputs: list[np.ndarray], p0: int, p1: int, row0: int = 0
     op = v.op
     if op == "add":
         return _sat(inputs[0].astype(np.int32) + inputs[1].astype(np.int32))
+    if op == "lut":
+        # The table the unit loaded (after the input) when given, else the op's own.
+        table = inputs[1].reshape(-1) if len(inputs) > 1 else np.array(v.table, dtype=np.int8)
+        return table[inputs[0].astype(np.int16) + 128].astype(np.int8)
+    if op == "mul":
+        prod = inputs[0].astype(np.int64) * inputs[1].astype(np.int64)  # (1, C) broadcasts
+        return _sat(round_shift(prod, v.shift))
     if op == "relu":
         return np.maximum(inputs[0], 0).astype(np.int8)
     if op == "clip":
@@ -163,3 +197,46 @@ def _pool(v: VectorOp, x: np.ndarray, p0: int, p1: int, row0: int) -> np.ndarray
     if not maxpool:
         acc = acc // (v.kernel * v.kernel)
     return _sat(acc)
+
+
+def lut_table(fn: str, in_shift: int, out_shift: int) -> tuple[int, ...]:
+    """The table of activation `fn` (`LUT_FUNCTIONS`) with scales 2^-in_shift and 2^-out_shift."""
+    return lut_from(_LUT_F[fn], 2.0 ** -in_shift, 2.0 ** -out_shift)
+
+
+def lut_from(f: Callable[[np.ndarray], np.ndarray], in_scale: float, out_scale: float) -> tuple[int, ...]:
+    """round_half_even(f(x * in_scale) / out_scale), saturated, for x = -128 .. 127.
+
+    float32 throughout, as a float runtime computes a dequantize -> f -> quantize chain.
+    """
+    x = np.arange(-128, 128, dtype=np.float32) * np.float32(in_scale)
+    y = np.asarray(f(x), dtype=np.float32) / np.float32(out_scale)
+    return tuple(int(t) for t in np.clip(np.rint(y), -128, 127).astype(np.int64))
+
+
+def erf(x: np.ndarray) -> np.ndarray:
+    from math import erf as erf1
+    return np.array([erf1(float(t)) for t in x], dtype=np.float32)
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return (np.float32(1) / (np.float32(1) + np.exp(-x))).astype(np.float32)
+
+
+def hardsigmoid(x: np.ndarray, alpha: float = 0.2, beta: float = 0.5) -> np.ndarray:
+    return np.clip(np.float32(alpha) * x + np.float32(beta), 0, 1).astype(np.float32)
+
+
+def gelu(x: np.ndarray) -> np.ndarray:
+    return (np.float32(0.5) * x * (np.float32(1) + erf(x / np.float32(np.sqrt(2))))).astype(np.float32)
+
+
+_LUT_F: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "sigmoid": sigmoid,
+    "tanh": np.tanh,
+    "hardsigmoid": hardsigmoid,
+    "hardswish": lambda x: (x * hardsigmoid(x, 1 / 6, 0.5)).astype(np.float32),
+    "silu": lambda x: (x * sigmoid(x)).astype(np.float32),
+    "gelu": gelu,
+    "erf": erf,
+}

@@ -1,4 +1,4 @@
-"""Model zoo: ResNet-18, ResNet-50, MobileNetV2 and BERT-base as `tlm-workload/2` graphs.
+"""Model zoo: ResNet-18, ResNet-50, MobileNetV2, EfficientNet-B0 and BERT-base as `tlm-workload/2` graphs.
 
 Built in code so that `pip install tlmsim` needs no onnx package;
 examples/models/make_models.py builds the same networks as ONNX graphs and
@@ -11,7 +11,8 @@ Mapping conventions (the importer's): a Conv followed by BatchNormalization
 and Relu is one conv2d layer (BN folded, ReLU fused in the store); a Conv
 whose output goes straight to a residual Add is still a conv2d layer (the
 workload's MAC store always applies ReLU); ReLU6 after a conv is a `clip`
-layer (0..6).
+layer (0..6); SiLU (x * sigmoid(x), as exporters write it) is a sigmoid
+`lut` and a `mul`.
 """
 
 from __future__ import annotations
@@ -118,6 +119,43 @@ def mobilenet_v2(size: int = 224, div: int = 1) -> dict[str, Any]:
     return n.workload()
 
 
+#: EfficientNet-B0's MBConv stages: expansion, kernel, first stride, output channels, repeats.
+EFFICIENTNET_B0 = ((1, 3, 1, 16, 1), (6, 3, 2, 24, 2), (6, 5, 2, 40, 2), (6, 3, 2, 80, 3),
+                   (6, 5, 1, 112, 3), (6, 5, 2, 192, 4), (6, 3, 1, 320, 1))
+
+
+def efficientnet_b0(size: int = 224, div: int = 1) -> dict[str, Any]:
+    """EfficientNet-B0: MBConv blocks with SiLU and squeeze-excite gates (torchvision's layout)."""
+    n = _Net("efficientnet_b0", size, div)
+
+    def silu(name: str, x: str) -> str:
+        return n.add(name, "mul", [x, n.add(f"{name}.sigmoid", "lut", [x], fn="sigmoid")])
+
+    x = silu("stem.silu", n.conv("stem", "input", n.ch(32), 3, 2, relu=False))
+    cin = n.ch(32)
+    i = 0
+    for t, k, s, c, reps in EFFICIENTNET_B0:
+        cout = n.ch(c)
+        for r in range(reps):
+            p = f"block{i}"
+            stride = s if r == 0 else 1
+            hidden = cin * t
+            y = x if t == 1 else silu(f"{p}.expand.silu", n.conv(f"{p}.expand", x, hidden, 1, relu=False))
+            y = silu(f"{p}.dw.silu", n.conv(f"{p}.dw", y, hidden, k, stride, groups=hidden, relu=False))
+            g = n.add(f"{p}.se.pool", "globalavgpool", [y])
+            g = silu(f"{p}.se.silu", n.conv(f"{p}.se.reduce", g, max(1, cin // 4), 1, relu=False))
+            g = n.add(f"{p}.se.gate", "lut", [n.conv(f"{p}.se.expand", g, hidden, 1, relu=False)], fn="sigmoid")
+            y = n.add(f"{p}.se", "mul", [y, g])
+            y = n.conv(f"{p}.project", y, cout, 1, relu=False)
+            if stride == 1 and cin == cout:
+                y = n.add(f"{p}.add", "add", [y, x])
+            x, cin = y, cout
+            i += 1
+    x = silu("head.silu", n.conv("head", x, n.ch(1280), 1, relu=False))
+    n.head(x)
+    return n.workload()
+
+
 def bert(layers: int = 12, seq: int = 128, hidden: int = 768, heads: int = 12, ffn: int = 3072,
          name: str = "bert_base") -> dict[str, Any]:
     """BERT encoder layers on `seq` token embeddings (the input: seq x 1 x hidden).
@@ -164,3 +202,7 @@ def resnet50() -> dict[str, Any]:
 
 def mobilenet_v2_full() -> dict[str, Any]:
     return mobilenet_v2()
+
+
+def efficientnet_b0_full() -> dict[str, Any]:
+    return efficientnet_b0()
