@@ -284,3 +284,39 @@ def test_unsupported_forms_of_the_new_ops_are_refused_naming_the_node(node: Any,
     with pytest.raises(InputError) as e:
         model_to_workload(m, "m.onnx", "m")
     assert what in str(e.value) and f"({node.op_type})" in str(e.value), str(e.value)
+
+
+def _erf_gelu(variant: str) -> Any:
+    """gemm, then GELU written out with Erf (three ways an exporter writes it, and one that is not GELU)."""
+    scale = {"div": ("Div", 2 ** 0.5), "mul": ("Mul", 2 ** -0.5), "half_first": ("Div", 2 ** 0.5),
+             "not_gelu": ("Div", 2.0)}[variant]
+    nodes = [helper.make_node("MatMul", ["x", "w"], ["u"], name="up"),
+             helper.make_node(scale[0], ["u", "k"], ["d"], name="scale"),
+             helper.make_node("Erf", ["d"], ["e"], name="gelu"),
+             helper.make_node("Add", ["e", "one"], ["a"], name="plus1")]
+    if variant == "half_first":
+        nodes += [helper.make_node("Mul", ["u", "half"], ["uh"], name="uh"),
+                  helper.make_node("Mul", ["uh", "a"], ["y"], name="times")]
+    else:
+        nodes += [helper.make_node("Mul", ["u", "a"], ["m"], name="times"),
+                  helper.make_node("Mul", ["half", "m"], ["y"], name="half")]
+    nodes.append(helper.make_node("MatMul", ["y", "w2"], ["out"], name="down"))
+    inits = [init("w", 16, 32), init("w2", 32, 8), init("k", value=scale[1]), init("one", value=1.0),
+             init("half", value=0.5)]
+    return model(nodes, inits, [10, 16], ["out"])
+
+
+@pytest.mark.parametrize("variant", ["div", "mul", "half_first"])
+def test_a_gelu_written_with_erf_is_one_lut(variant: str) -> None:
+    w = model_to_workload(_erf_gelu(variant), "g.onnx", "g")
+    assert [(x["name"], x["op"], x["inputs"]) for x in w["layers"]] == \
+        [("up", "gemm", ["input"]), ("gelu", "lut", ["up"]), ("down", "gemm", ["gelu"])]
+    assert w["layers"][1]["fn"] == "gelu"
+    res = simulate(compile_workload(w, ARCH), ARCH)
+    assert res.functional == "pass"
+
+
+def test_an_erf_that_is_not_a_gelu_stays_an_erf_and_a_product() -> None:
+    w = model_to_workload(_erf_gelu("not_gelu"), "g.onnx", "g")
+    assert [(x["op"], x.get("fn")) for x in w["layers"]] == [("gemm", None), ("lut", "erf"), ("mul", None),
+                                                            ("gemm", None)]

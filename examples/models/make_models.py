@@ -193,6 +193,8 @@ def bert(layers: int = 12, seq: int = 128, hidden: int = 768, heads: int = 12, f
     for key, v in shapes.items():
         b.inits.append(numpy_helper.from_array(np.array(v, dtype=np.int64), f"shape.{key}"))
     b.inits.append(numpy_helper.from_array(np.array(d ** -0.5, dtype=np.float32), "scale"))
+    for nm, v in (("sqrt2", 2 ** 0.5), ("one", 1.0), ("half", 0.5)):
+        b.inits.append(numpy_helper.from_array(np.array(v, dtype=np.float32), nm))
 
     def linear(nm: str, x: str, n_in: int, n_out: int) -> str:
         w, bias = b.weight(f"{nm}.weight", n_in, n_out), b.weight(f"{nm}.bias", n_out)
@@ -232,8 +234,13 @@ def bert(layers: int = 12, seq: int = 128, hidden: int = 768, heads: int = 12, f
         b.nodes.append(helper.make_node("Add", [o, x], [r1], name=r1))
         ln1 = layernorm(f"{p}.attention.layernorm", r1)
         up = linear(f"{p}.ffn.up", ln1, hidden, ffn)
-        b.nodes.append(helper.make_node("Relu", [up], [f"{p}.ffn.act"], name=f"{p}.ffn.act"))
-        down = linear(f"{p}.ffn.down", f"{p}.ffn.act", ffn, hidden)
+        g = f"{p}.ffn.gelu"  # 0.5 x (1 + erf(x / sqrt 2)), as exporters write GELU before opset 20
+        b.nodes += [helper.make_node("Div", [up, "sqrt2"], [f"{g}.div"], name=f"{g}.div"),
+                    helper.make_node("Erf", [f"{g}.div"], [g], name=g),
+                    helper.make_node("Add", [g, "one"], [f"{g}.add"], name=f"{g}.add"),
+                    helper.make_node("Mul", [up, f"{g}.add"], [f"{g}.mul"], name=f"{g}.mul"),
+                    helper.make_node("Mul", [f"{g}.mul", "half"], [f"{g}.out"], name=f"{g}.out")]
+        down = linear(f"{p}.ffn.down", f"{g}.out", ffn, hidden)
         r2 = f"{p}.ffn.add"
         b.nodes.append(helper.make_node("Add", [down, ln1], [r2], name=r2))
         x = layernorm(f"{p}.ffn.layernorm", r2)

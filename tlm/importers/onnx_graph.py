@@ -13,6 +13,7 @@ inputs:
 | Mul (two activations)              | mul (equal shapes, or an N x C x 1 x 1 gate: broadcast) |
 | Sigmoid, Tanh, HardSigmoid, HardSwish, Erf, Gelu, LeakyRelu, Elu, Selu, Softplus, Softsign, Mish | lut (the exact table between DequantizeLinear and QuantizeLinear) |
 | ReduceMean (axes 2, 3)             | globalavgpool                                    |
+| 0.5 x (1 + Erf(x / sqrt 2)) (an exported GELU) | one lut, gelu                        |
 | Relu                               | fused (no layer) after a Conv/Gemm/MatMul read only by it: its store applies ReLU; else relu |
 | BatchNormalization                 | folded into the Conv before it (no layer)        |
 | Clip                               | clip (bounds rounded to integers, clamped to int8) |
@@ -115,11 +116,15 @@ def graph_to_workload(g: _Graph, input_name: str, input_shape: list[int], name: 
     by_name: dict[str, dict[str, Any]] = {}
     names: set[str] = {"input"}
     q = _Quant(g)
+    gelu_x, gelu_mul = _erf_gelus(g, q)
     for i, node in enumerate(g.graph.node):
         if node.op_type == "Constant":
             continue
         where = g.node_where(node, i)
         op = node.op_type
+        if i in gelu_mul:  # x * (erf(...) + 1): the GELU layer made at its Erf
+            tensor[node.output[0]] = tensor[gelu_mul[i]]
+            continue
         acts = [x for x in node.input if x and x not in g.consts]
         for x in acts:
             if x not in tensor:
@@ -198,6 +203,9 @@ def graph_to_workload(g: _Graph, input_name: str, input_shape: list[int], name: 
             shift = q.shift(node, op)
             if shift is not None and shift <= MAX_LUT_SHIFT:
                 layer["shift"] = shift
+        elif i in gelu_x:
+            layer["inputs"] = [tensor[gelu_x[i]]]
+            layer["fn"] = "gelu"
         elif op in _ACTIVATIONS:
             layer.update(_activation(node, q.in_scale(acts[0]), q.out_scale(out)))
         layers.append(layer)
@@ -364,6 +372,53 @@ def _layer(g: _Graph, node: Any, where: str, op: str, acts: list[str], x: list[i
         return {"name": lname, "op": "flatten"}
     hh, ww, cc = _nhwc(out)
     return {"name": lname, "op": "reshape", "shape": [hh, ww, cc]}
+
+
+def _erf_gelus(g: _Graph, q: _Quant) -> tuple[dict[int, str], dict[int, str]]:
+    """GELU as exporters write it without a Gelu op: 0.5 * x * (1 + erf(x / sqrt(2))), the 0.5
+    anywhere along x's path. Returns, per Erf node index, its x; per index of the Mul of x and
+    (1 + erf), the Erf's output (that Mul's result is the GELU layer's)."""
+    import math
+
+    index = {id(n): i for i, n in enumerate(g.graph.node)}
+    gelu_x: dict[int, str] = {}
+    gelu_mul: dict[int, str] = {}
+
+    def const(name: str) -> float | None:
+        return q._scalar(name) if name in g.consts else None
+
+    def scaled(tensor: str) -> tuple[str, float] | None:
+        """(x, factor) when `tensor` is x times or over a scalar constant."""
+        n = q.producer.get(tensor)
+        if n is None or n.op_type not in ("Mul", "Div") or len(n.input) != 2:
+            return None
+        for a, b in (tuple(n.input), tuple(n.input)[::-1]):
+            c = const(b)
+            if c and a not in g.consts and (n.op_type == "Mul" or b == n.input[1]):
+                return a, (c if n.op_type == "Mul" else 1 / c)
+        return None
+
+    for erf in g.graph.node:
+        if erf.op_type != "Erf":
+            continue
+        inner = scaled(erf.input[0])
+        if inner is None or not math.isclose(inner[1], 1 / math.sqrt(2), rel_tol=1e-3):
+            continue
+        x = inner[0]
+        adds = q.consumers.get(erf.output[0], [])
+        if len(adds) != 1 or adds[0].op_type != "Add":
+            continue
+        one = [t for t in adds[0].input if t != erf.output[0]]
+        muls = q.consumers.get(adds[0].output[0], [])
+        if len(one) != 1 or const(one[0]) != 1.0 or len(muls) != 1 or muls[0].op_type != "Mul":
+            continue
+        other = [t for t in muls[0].input if t != adds[0].output[0]]
+        half = scaled(other[0]) if len(other) == 1 else None
+        if other != [x] and not (half is not None and half[0] == x and math.isclose(half[1], 0.5)):
+            continue  # the second factor is neither x nor 0.5 x
+        gelu_x[index[id(erf)]] = x
+        gelu_mul[index[id(muls[0])]] = erf.output[0]
+    return gelu_x, gelu_mul
 
 
 def _gate_last(g: _Graph, where: str, acts: list[str]) -> list[str]:

@@ -163,7 +163,7 @@ def bert(layers: int = 12, seq: int = 128, hidden: int = 768, heads: int = 12, f
     Per layer: Q, K, V projections (gemm), scores = Q.K^T per head (matmul,
     transpose_b; the 1/sqrt(d) scale is left to the store's shift), softmax per head,
     context = P.V per head (matmul), output projection, residual add,
-    layernorm, FFN (two gemms; GELU is the up projection's ReLU store; the other MAC layers store signed), residual add,
+    layernorm, FFN (two gemms with a GELU lut between them; the MAC layers store signed), residual add,
     layernorm. Biases are left out (no MACs).
     """
     n = _Net(name, seq, 1)
@@ -179,7 +179,8 @@ def bert(layers: int = 12, seq: int = 128, hidden: int = 768, heads: int = 12, f
         o = n.add(f"{p}.attention.output", "gemm", [c], N=hidden, relu=False)
         r1 = n.add(f"{p}.attention.add", "add", [o, x])
         ln1 = n.add(f"{p}.attention.layernorm", "layernorm", [r1])
-        f1 = n.add(f"{p}.ffn.up", "gemm", [ln1], N=ffn)
+        f1 = n.add(f"{p}.ffn.up", "gemm", [ln1], N=ffn, relu=False)
+        f1 = n.add(f"{p}.ffn.gelu", "lut", [f1], fn="gelu")
         f2 = n.add(f"{p}.ffn.down", "gemm", [f1], N=hidden, relu=False)
         r2 = n.add(f"{p}.ffn.add", "add", [f2, ln1])
         x = n.add(f"{p}.ffn.layernorm", "layernorm", [r2])
