@@ -1,4 +1,4 @@
-"""Graph workloads (vector layers) on the RTL: reduced ResNet-18 and MobileNetV2, TLM vs RTL.
+"""Graph workloads (vector layers) on the RTL: reduced ResNet-18, MobileNetV2 and EfficientNet-B0, TLM vs RTL.
 
 Each network (`tlm.workload.zoo`, input 32x32, channels / 8) runs
 functionally on the calibrated TLM (`tlmsim sim --trace`) and on the RTL
@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from tlm.trace.reader import comparable
-from tlm.workload.zoo import mobilenet_v2, resnet
+from tlm.workload.zoo import efficientnet_b0, mobilenet_v2, resnet
 
-NETS = {"resnet18 (32x32, /8)": lambda: resnet(18, 32, 8), "mobilenet_v2 (32x32, /8)": lambda: mobilenet_v2(32, 8)}
+NETS = {"resnet18 (32x32, /8)": lambda: resnet(18, 32, 8), "mobilenet_v2 (32x32, /8)": lambda: mobilenet_v2(32, 8),
+        "efficientnet_b0 (32x32, /8)": lambda: efficientnet_b0(32, 8)}
 TLMSIM = str(Path(sys.executable).with_name("tlmsim"))
 
 

@@ -272,7 +272,7 @@ def graph_rows() -> list[str]:
              "| network | reuse | cycles | DMA bytes | bytes saved | DMA vs off | cycles vs off | wall s | "
              "peak RSS MiB |",
              "|---|---|---|---|---|---|---|---|---|"]
-    for net in ("resnet50", "mobilenet_v2", "bert_base"):
+    for net in ("resnet50", "mobilenet_v2", "efficientnet_b0", "bert_base"):
         base: dict[str, Any] | None = None
         for label, overlay in GRAPH_POINTS:
             r = run_child(overlay, f"builtin:{net}")

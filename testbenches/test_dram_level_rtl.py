@@ -16,8 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tlm.arch import Arch
-from tlm.calibrate.dram import hardware_values
+from tlm.calibrate.dram import with_hardware_values
 from tlm.calibrate.runs import RtlReference, pair_by_tile, run_tlm
 from tlm.cli.common import calibrated_base
 from tlm.rtl.hardware import load_hardware
@@ -27,11 +26,6 @@ from tlm.workload.builtins import builtin
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _with_hardware_values(arch: Arch, hw_dram: dict[str, object]) -> Arch:
-    mm = dataclasses.replace(arch.memory_model, **hardware_values(hw_dram))  # type: ignore[arg-type]
-    return dataclasses.replace(arch, memory=dataclasses.replace(arch.memory, model="dram"), memory_model=mm)
-
-
 @pytest.mark.parametrize("hw", ["hw_a", "hw_b"])
 @pytest.mark.parametrize("name", ["gemm_small", "random_dag", "dilated_vgg_small"])
 def test_dram_level_with_the_hardware_values_matches_the_rtl(hw: str, name: str, tmp_path: Path) -> None:
@@ -39,7 +33,7 @@ def test_dram_level_with_the_hardware_values_matches_the_rtl(hw: str, name: str,
     base = calibrated_base()
     workload = builtin(name)
     assert workload is not None
-    arch = _with_hardware_values(base, dataclasses.asdict(hardware.dram))
+    arch = with_hardware_values(base, dataclasses.asdict(hardware.dram))
     program = compile_workload(workload, arch, functional=True)
     ref = RtlReference(tmp_path / "cache", hardware=hardware).run(name, workload, program, base)
     tlm = run_tlm(program, arch)

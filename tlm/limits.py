@@ -220,6 +220,8 @@ def read_toml(path: str, limit: int, raise_with: str = "a fixed limit") -> dict[
 
 #: Most tile entries a workload may lower to (`--max-tiles`).
 MAX_TILES = 2_000_000
+#: Layers of a workload (ResNet-50 has about 170, EfficientNet-B0 240): each costs a lowering pass.
+MAX_LAYERS = 10_000
 #: Most host memory a run's estimate may reach (`--max-memory`).
 MAX_MEMORY = 2 * GIB
 

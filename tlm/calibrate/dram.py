@@ -138,6 +138,12 @@ def hardware_values(hardware: dict[str, Any]) -> dict[str, Any]:
             "dram_refi_cycles": h["t_refi"], "dram_rfc_cycles": h["t_rfc"]}
 
 
+def with_hardware_values(arch: Arch, hardware: dict[str, Any]) -> Arch:
+    """`arch` on the dram level with a hardware file's own `[dram]` values (see `hardware_values`)."""
+    mm = dataclasses.replace(arch.memory_model, **hardware_values(hardware))
+    return dataclasses.replace(arch, memory=dataclasses.replace(arch.memory, model="dram"), memory_model=mm)
+
+
 def level_arch(arch: Arch, level: str, fitted: Arch) -> Arch:
     """The arch a level runs with: `uncalibrated` is the fixed level with the arch's own values."""
     if level == "uncalibrated":

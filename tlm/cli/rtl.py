@@ -26,13 +26,35 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                    "instead of the fixed-latency memory")
     p.add_argument("--waves", action="store_true",
                    help="also record an FST waveform (GTKWave / Surfer) and print its path")
+    p.add_argument("--max-cycles", metavar="N", type=int, default=MAX_RTL_CYCLES,
+                   help=f"refuse a run the TLM estimates at more than N cycles (default {MAX_RTL_CYCLES:,}; "
+                   "Icarus simulates some 10-20k cycles a second)")
     p.add_argument("--json", action="store_true", help="print one JSON summary on stdout")
     p.add_argument("--no-progress", action="store_true", help="no progress messages on stderr")
     return p
 
 
+#: Default `--max-cycles`: about ten minutes of Icarus.
+MAX_RTL_CYCLES = 10_000_000
+
+
+def estimated_cycles(program: Any, arch: Any, hardware: Any) -> int:
+    """The TLM's timing-only cycles for the run (with a hardware file: its dram level on the
+    hardware's own values), to refuse hopeless runs before building anything."""
+    import dataclasses
+
+    from tlm.blocks import simulate
+
+    if hardware is not None:
+        from tlm.calibrate.dram import with_hardware_values
+
+        arch = with_hardware_values(arch, dataclasses.asdict(hardware.dram))
+    return int(simulate(program, arch, functional=False).cycles)
+
+
 def run(args: argparse.Namespace) -> int:
     from tlm.cli import print_json
+    from tlm.errors import InputError
     from tlm.rtl.hardware import load_hardware, verilog_parameters
     from tlm.rtl.run import run_rtl
     from tlm.rtl.runner import RtlError
@@ -44,8 +66,6 @@ def run(args: argparse.Namespace) -> int:
     check_outputs([("--trace", args.trace)], [("--workload", args.workload), ("--arch", args.arch),
                                               ("--hardware", args.hardware)])
     if args.waves and Path(args.trace).suffix == ".fst":
-        from tlm.errors import InputError
-
         raise InputError(args.trace, "--trace", "ends in .fst, the waveform's name with --waves: "
                          "use .jsonl")
     hardware = load_hardware(args.hardware) if args.hardware else None
@@ -58,6 +78,13 @@ def run(args: argparse.Namespace) -> int:
     from tlm.workload.ksplit import warn_ksplit
 
     warn_ksplit(program, arch)
+    if args.max_cycles < 1:
+        raise InputError("--max-cycles", "value", f"must be a positive integer, got {args.max_cycles}")
+    estimate = estimated_cycles(program, arch, hardware)
+    if estimate > args.max_cycles:
+        raise InputError(str(args.hardware or args.workload), "cycles",
+                         f"the TLM estimates {estimate:,} cycles, more than the RTL limit of "
+                         f"{args.max_cycles:,} (--max-cycles raises it)")
     try:
         result = run_rtl(program, arch, args.trace, waves=args.waves, progress=not args.no_progress,
                          hardware=hardware)

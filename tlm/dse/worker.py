@@ -43,11 +43,15 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
 
 
 def _layer_rows(task: dict[str, Any], arch: Any, layers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    from tlm.errors import InputError
     from tlm.predict.features import layer_features
 
     if not layers:
         return []
-    feats = layer_features(task["obj"], arch)
+    try:
+        feats = layer_features(task["obj"], arch)
+    except InputError:  # a graph or tiles-form workload: simulated, but no rows for the learned model
+        return []
     out = []
     for i, (lay, f) in enumerate(zip(layers, feats)):
         out.append({"key": task["key"], "workload": task["workload"], "layer": i,

@@ -54,6 +54,17 @@ class _Graph:
     def error(self, where: str, what: str) -> InputError:
         return InputError(self.file, where, what)
 
+    def array(self, t: Any) -> Any:
+        """A constant tensor as numpy; malformed data (a size that does not match its dims, an
+        unknown type) is refused naming the tensor."""
+        import onnx.numpy_helper
+
+        try:
+            return onnx.numpy_helper.to_array(t)
+        except (ValueError, TypeError, OverflowError, MemoryError, KeyError) as e:
+            raise self.error(f"tensor {describe(_text(t.name))}",
+                             f"malformed data ({type(e).__name__}: {str(e)[:120]})") from None
+
     def node_where(self, node: Any, index: int) -> str:
         return f"node {describe(_text(node.name)) if node.name else f'#{index}'} ({_text(node.op_type)})"
 
@@ -215,9 +226,15 @@ def model_to_workload(model: Any, file: str, name: str = "onnx") -> dict[str, An
     g0 = _Graph(file, model)
     _opset(g0, model)
     _check_external(g0)
+    written = {x.name for x in model.graph.input} | {t.name for t in model.graph.initializer}
     for i, node in enumerate(model.graph.node):  # before inference, which stops at unknown ops
         if not node.output or not node.output[0]:
             raise g0.error(g0.node_where(node, i), "has no output")
+        for out in node.output:
+            if out and out in written:  # a graph assigns every tensor once
+                raise g0.error(g0.node_where(node, i), f"writes tensor {describe(_text(out))}, which the "
+                                                       "graph already defines")
+            written.add(out)
         if node.op_type not in GRAPH_OPS or node.domain not in ("", "ai.onnx"):
             raise g0.error(g0.node_where(node, i), f"op {_text(node.domain) + '.' if node.domain else ''}"
                                                    f"{_text(node.op_type)} has no mapping (supported: "

@@ -94,14 +94,16 @@ def _const_value(g: _Graph, name: str) -> float | None:
     t = g.consts.get(name)
     if t is None:
         raise g.error(f"tensor {describe(name)}", "must be a constant")
-    import onnx.numpy_helper
 
-    arr = onnx.numpy_helper.to_array(t)
+    arr = g.array(t)
     return float(arr.reshape(-1)[0]) if arr.size else None
 
 
 def _int8(v: float | None, default: int) -> int:
-    return default if v is None else max(-128, min(127, round(v)))
+    """A Clip bound as int8: rounded and clamped (an infinite bound clamps to the int8 end)."""
+    if v is None:
+        return default
+    return -128 if v < -128 else 127 if v > 127 else round(v)
 
 
 def graph_to_workload(g: _Graph, input_name: str, input_shape: list[int], name: str) -> dict[str, Any]:
@@ -229,7 +231,6 @@ def graph_to_workload(g: _Graph, input_name: str, input_shape: list[int], name: 
 def _weight_of(g: _Graph, node: Any, op: str) -> Any:
     """The weight tensor of a Conv/Gemm/MatMul node as numpy (Conv layout, or N x K), or None."""
     import numpy as np
-    import onnx.numpy_helper
 
     idx = {"Conv": 1, "QLinearConv": 3, "Gemm": 1, "MatMul": 1}.get(op)
     if idx is None or len(node.input) <= idx:
@@ -237,7 +238,7 @@ def _weight_of(g: _Graph, node: Any, op: str) -> Any:
     t = g.consts.get(node.input[idx])
     if t is None or not hasattr(t, "dims"):
         return None
-    w = onnx.numpy_helper.to_array(t)
+    w = g.array(t)
     if op in ("Gemm", "MatMul"):
         trans = op == "Gemm" and _attrs(node).get("transB", 0)
         w = w if trans else w.T
@@ -247,11 +248,10 @@ def _weight_of(g: _Graph, node: Any, op: str) -> Any:
 def _fold_bn(g: _Graph, node: Any, w: Any) -> Any:
     """Conv weights times the BatchNormalization scale gamma / sqrt(var + eps) per output channel."""
     import numpy as np
-    import onnx.numpy_helper
 
     if w.dtype == np.int8:
         return w  # already quantised (QDQ): BN cannot be folded into integers
-    gamma, var = (onnx.numpy_helper.to_array(g.consts[node.input[i]]).astype(np.float64) for i in (1, 4))
+    gamma, var = (g.array(g.consts[node.input[i]]).astype(np.float64) for i in (1, 4))
     eps = float(_attrs(node).get("epsilon", 1e-5))
     return w * (gamma / np.sqrt(var + eps)).reshape(-1, *([1] * (w.ndim - 1)))
 
@@ -342,6 +342,8 @@ def _layer(g: _Graph, node: Any, where: str, op: str, acts: list[str], x: list[i
     if op == "Clip":
         lo = _const_value(g, node.input[1]) if len(node.input) > 1 else a.get("min")
         hi = _const_value(g, node.input[2]) if len(node.input) > 2 else a.get("max")
+        if any(v is not None and v != v for v in (lo, hi)):
+            raise g.error(where, "a Clip bound is NaN")
         return {"name": lname, "op": "clip", "min": _int8(lo, -128), "max": _int8(hi, 127)}
     if op in ("MaxPool", "AveragePool"):
         k = _one(_ints(a, "kernel_shape", [1, 1], g, where), "kernel_shape", g, where)
@@ -349,6 +351,11 @@ def _layer(g: _Graph, node: Any, where: str, op: str, acts: list[str], x: list[i
         p = _one(_ints(a, "pads", [0, 0, 0, 0], g, where), "pads", g, where)
         if a.get("ceil_mode", 0):
             raise g.error(where, "ceil_mode = 1 is not supported")
+        if any(d != 1 for d in _ints(a, "dilations", [1, 1], g, where)):
+            raise g.error(where, f"dilations {list(a['dilations'])} are not supported (pools are dense)")
+        if op == "AveragePool" and p and not a.get("count_include_pad", 0):
+            raise g.error(where, "count_include_pad = 0 with padding is not supported (avgpool divides by "
+                                 "kernel^2, padding counted as 0)")
         return {"name": lname, "op": "maxpool" if op == "MaxPool" else "avgpool", "kernel": k, "stride": s,
                 "padding": p}
     if op == "GlobalAveragePool":
@@ -362,8 +369,10 @@ def _layer(g: _Graph, node: Any, where: str, op: str, acts: list[str], x: list[i
         return {"name": lname, "op": "transpose", "perm": _nhwc_perm(g, where, x, list(a.get("perm", [])))}
     if op in ("Softmax", "LayerNormalization"):
         axis = a.get("axis", -1)
-        if axis not in (-1, len(x) - 1) and not (len(x) == 4 and axis == 1):
-            raise g.error(where, f"only the last (channel) axis is supported, got {axis}")
+        channel = (1, -3) if len(x) == 4 else (-1, len(x) - 1)  # N x C x H x W: C; tokens x features
+        if axis not in channel:
+            raise g.error(where, f"only the channel axis ({channel[0]}) of a {len(x)}-D tensor is supported, "
+                                 f"got {axis}")
         return {"name": lname, "op": "softmax" if op == "Softmax" else "layernorm"}
     # Flatten, Reshape
     out = g.shape(node.output[0], where)
@@ -493,7 +502,6 @@ def _gelu_tanh(x: Any) -> Any:
 
 def _reduce_mean(g: _Graph, node: Any, where: str, x: list[int], lname: str) -> dict[str, Any]:
     """ReduceMean over the two spatial axes of N x C x H x W: a globalavgpool."""
-    import onnx.numpy_helper
 
     a = _attrs(node)
     axes = list(a.get("axes", []))
@@ -501,7 +509,7 @@ def _reduce_mean(g: _Graph, node: Any, where: str, x: list[int], lname: str) -> 
         t = g.consts.get(node.input[1])
         if t is None:
             raise g.error(where, "ReduceMean axes must be a constant")
-        axes = [int(v) for v in onnx.numpy_helper.to_array(t).reshape(-1)]
+        axes = [int(v) for v in g.array(t).reshape(-1)]
     if len(x) != 4 or sorted(ax % 4 for ax in axes) != [2, 3]:
         raise g.error(where, f"ReduceMean over axes {axes} of {x}: only the spatial axes (2, 3) of "
                              "N x C x H x W are supported (a global average pool)")
@@ -523,12 +531,11 @@ class _Quant:
     def _scalar(self, name: str) -> float | None:
         """A per-tensor constant's value (all elements equal), else None."""
         import numpy as np
-        import onnx.numpy_helper
 
         t = self.g.consts.get(name) if name else None
         if t is None or not hasattr(t, "dims"):
             return None
-        arr = onnx.numpy_helper.to_array(t).astype(np.float64).reshape(-1)
+        arr = self.g.array(t).astype(np.float64).reshape(-1)
         if arr.size == 0 or not (arr == arr[0]).all():
             return None
         return float(arr[0])
@@ -562,12 +569,11 @@ class _Quant:
 
     def _no_bias(self, node: Any, i: int) -> bool:
         """Input i (the bias, which layers do not model) is absent or a constant of zeros."""
-        import onnx.numpy_helper
 
         if len(node.input) <= i or not node.input[i]:
             return True
         t = self.g.consts.get(node.input[i])
-        return t is not None and hasattr(t, "dims") and not onnx.numpy_helper.to_array(t).any()
+        return t is not None and hasattr(t, "dims") and not self.g.array(t).any()
 
     def shift(self, node: Any, op: str) -> int | None:
         """s when x_scale * w_scale / y_scale == 2^-s (0 <= s <= 31) with zero points 0 and no bias,

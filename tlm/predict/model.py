@@ -23,7 +23,6 @@ previous layer's end plus its predicted increment.
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,7 +81,14 @@ class Model:
             return np.zeros(0)
         x = np.array([[f[name] for name in self.features] for f in feats], dtype=np.float64)
         est = x[:, self.features.index("estimate")]
-        return est * np.exp(self.log_ratio(x))
+        # a log ratio beyond +-MAX_LOG_RATIO is no prediction; it must not overflow either
+        return est * np.exp(np.clip(self.log_ratio(x), -MAX_LOG_RATIO, MAX_LOG_RATIO))
+
+
+#: Largest magnitude of a model file's numbers (init, scale, thresholds, leaf values).
+MAX_PARAM = 1e6
+#: Predicted log(incr / estimate) is clipped to this: e^50 is far beyond any real ratio.
+MAX_LOG_RATIO = 50.0
 
 
 def model_to_json(features: tuple[str, ...], init: float, scale: float, trees: list[dict[str, list[Any]]],
@@ -108,7 +114,10 @@ def load_model(path: str | Path) -> Model:
     trees = data.get("trees")
     if not isinstance(trees, list) or not trees:
         raise InputError(p, "trees", "must be a non-empty list")
-    size = max(len(t.get("value", [])) if isinstance(t, dict) else 0 for t in trees)
+    for i, t in enumerate(trees):
+        if not isinstance(t, dict) or not isinstance(t.get("value"), list):
+            raise InputError(p, f"trees[{i}]", "bad tree: must be an object with a list 'value'")
+    size = max(len(t["value"]) for t in trees)
     shape = (len(trees), max(size, 1))
     arr = {"feature": np.zeros(shape, np.int64), "threshold": np.zeros(shape), "left": np.full(shape, -1, np.int64),
            "right": np.full(shape, -1, np.int64), "value": np.zeros(shape)}
@@ -120,8 +129,11 @@ def load_model(path: str | Path) -> Model:
                 if col.shape != (n,):
                     raise ValueError(f"{k} has {col.shape[0] if col.ndim else 0} entries, value has {n}")
                 a[i, :n] = col
-        except (KeyError, TypeError, ValueError) as e:
+        except (KeyError, TypeError, ValueError, OverflowError) as e:
             raise InputError(p, f"trees[{i}]", f"bad tree: {e}") from None
+        for k in ("threshold", "value"):
+            if not np.all(np.abs(arr[k][i, :n]) <= MAX_PARAM):  # NaN fails too
+                raise InputError(p, f"trees[{i}].{k}", f"must be finite numbers within +-{MAX_PARAM:g}")
         lt, rt, ft = arr["left"][i, :n], arr["right"][i, :n], arr["feature"][i, :n]
         inner = lt >= 0
         ids = np.arange(n)
@@ -132,8 +144,8 @@ def load_model(path: str | Path) -> Model:
         init, scale = float(data["init"]), float(data["scale"])
     except (KeyError, TypeError, ValueError):
         raise InputError(p, "init", "init and scale must be numbers") from None
-    if not (math.isfinite(init) and math.isfinite(scale)):
-        raise InputError(p, "init", "init and scale must be finite")
+    if not (abs(init) <= MAX_PARAM and abs(scale) <= MAX_PARAM):
+        raise InputError(p, "init", f"init and scale must be finite numbers within +-{MAX_PARAM:g}")
     meta = {k: v for k, v in data.items() if k not in ("trees",)}
     return Model(features=tuple(feats), init=init, scale=scale, depth=_depth(arr["left"], arr["right"]),
                  meta=meta, **arr)

@@ -37,9 +37,11 @@ from tlm.limits import (
     MAX_TRACE_LINE,
     check_json_depth,
     describe,
+    key_name,
     open_input,
     too_big,
 )
+from tlm.trace.dram import OUTCOMES
 from tlm.trace.schema import FORMAT, MISSING, RECORD_KEYS, op_order
 
 #: Bytes of lines parsed per block.
@@ -408,8 +410,29 @@ class _Builder:
         if not isinstance(obj.get("functional"), str):
             raise _bad(self.path, lineno, "functional",
                        f"must be a string, got {describe(obj.get('functional'))}")
+        if "dram" in obj:
+            self._check_dram(obj["dram"], lineno)
         self.footer = obj
         self.footer_line = lineno
+
+    def _check_dram(self, dram: Any, lineno: int) -> None:
+        """The footer's `dram` object (tlm.trace.dram): counts are integers >= 0, `by_op` maps op
+        names to such counts."""
+        def counts(obj: Any, where: str, keys: tuple[str, ...]) -> None:
+            if not isinstance(obj, dict):
+                raise _bad(self.path, lineno, where, f"must be an object, got {describe(obj)}")
+            for k in keys:
+                v = obj.get(k, 0)
+                if type(v) is not int or not 0 <= v < INT_LIMIT:
+                    raise _bad(self.path, lineno, f"{where}.{k}", f"must be an integer in 0..2**63-1, "
+                                                                   f"got {describe(v)}")
+
+        counts(dram, "dram", ("requests", *OUTCOMES, "refreshes"))
+        by_op = dram.get("by_op", {})
+        if not isinstance(by_op, dict):
+            raise _bad(self.path, lineno, "dram.by_op", f"must be an object, got {describe(by_op)}")
+        for op, c in by_op.items():
+            counts(c, f"dram.by_op.{key_name(op)}", OUTCOMES)
 
     # -- result ----------------------------------------------------------------
     def finish(self, header: dict[str, Any], arch: Arch) -> Trace:

@@ -58,6 +58,11 @@ class Budget:
         self.total += nbytes
         self.parts[label] = self.parts.get(label, 0) + nbytes
 
+    def add_scratchpads(self, arch: Arch) -> None:
+        """A functional run holds every engine's scratchpad (as bytes), whatever the workload."""
+        if self.functional:
+            self.add(arch.array.engines * arch.scratchpad.bytes, "the engines' scratchpads")
+
     def check(self, where: str, what: str, transient: int = 0) -> None:
         """Raise when what is held plus `transient` exceeds the memory limit."""
         need = self.total + transient
@@ -119,6 +124,7 @@ def layers_budget(file: str, layout: Layout, arch: Arch, limits: RunLimits, func
             one layer's lowering alone is too big).
     """
     b = Budget(file, limits, functional)
+    b.add_scratchpads(arch)
     b.check_tiles("layers", sum(p.tiles for p in layout.plans))
     b.add(layout.entries * (PER_ENTRY + (PER_ENTRY_FUNCTIONAL if functional else 0)),
           f"{layout.entries:,} program entries")
@@ -139,13 +145,15 @@ def layers_budget(file: str, layout: Layout, arch: Arch, limits: RunLimits, func
     return b
 
 
-def tiles_budget(file: str, tiles: tuple[TileSpec, ...], limits: RunLimits, functional: bool) -> Budget:
+def tiles_budget(file: str, tiles: tuple[TileSpec, ...], arch: Arch, limits: RunLimits,
+                 functional: bool) -> Budget:
     """Estimate a tiles-form run; refuse it when over a limit.
 
     Raises:
         InputError: too many tiles or too much memory.
     """
     b = Budget(file, limits, functional)
+    b.add_scratchpads(arch)
     b.check_tiles("tiles", len(tiles))
     b.add(len(tiles) * (PER_ENTRY + (PER_ENTRY_FUNCTIONAL if functional else 0)),
           f"{len(tiles):,} program entries")

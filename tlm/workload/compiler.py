@@ -198,7 +198,7 @@ def _compile_tiles(spec: WorkloadSpec, arch: Arch, file: str, functional: bool,
     m = np.array([t.m for t in tiles], dtype=np.int64)
     n = np.array([t.n for t in tiles], dtype=np.int64)
     k = np.array([t.k for t in tiles], dtype=np.int64)
-    tiles_budget(file, tiles, limits, functional)
+    tiles_budget(file, tiles, arch, limits, functional)
     # regions A_t, B_t, C_t per tile in file order, each 64-byte aligned
     sizes = np.stack([m * k, n * k, m * n * 4], axis=1)
     aligned = (sizes + 63) // 64 * 64

@@ -168,22 +168,18 @@ def lower_vector(plan: LayerPlan, v: VectorOp, sources: list[tuple[int, LayerPla
     g = np.arange(E, dtype=np.int64)
     p0 = g * rows
     p1 = np.minimum(plan.spec.M, p0 + rows)
-    first_rows = _vector_rows(v, p0, p1)
     lengths: list[np.ndarray] = []
     mems: list[np.ndarray] = []
     producers: list[tuple[np.ndarray, np.ndarray, int, int] | None] = []
-    for j, ((addr, prod, base_c), ch) in enumerate(zip(sources, v.in_channels)):
-        # a broadcast mul reads its gate's one pixel for every chunk
-        r0, r1 = (np.zeros_like(p0), np.ones_like(p1)) if j and v.broadcast else first_rows
+    for (addr, prod, base_c), ch, (r0, r1, lo, cnt) in zip(sources, v.in_channels,
+                                                           _input_spans(plan, v, sources, rows)):
         lengths.append((r1 - r0) * ch)
         mems.append(addr + r0 * ch)
         if prod is None:
             producers.append(None)
             continue
-        lo = (r0 * ch) // base_c // rows
-        hi = (r1 * ch - 1) // base_c // rows
         per = prod.entries_per_group
-        producers.append((lo, hi - lo + 1, prod.first_entry + per - 1, per))
+        producers.append((lo, cnt, prod.first_entry + per - 1, per))
     if v.op == "lut":  # the table, after the input (no producer: a constant)
         lengths.append(np.full(E, LUT_BYTES, dtype=np.int64))
         mems.append(np.full(E, plan.w_addr, dtype=np.int64))
@@ -208,6 +204,31 @@ def lower_vector(plan: LayerPlan, v: VectorOp, sources: list[tuple[int, LayerPla
     else:
         own = itm = np.zeros(0, dtype=np.int64)
     return _vec_entries(plan, p0, p1, load, own, itm, bus, functional)
+
+
+def _input_spans(plan: LayerPlan, v: VectorOp, sources: list[tuple[int, LayerPlan | None, int]],
+                 rows: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """Per input, per entry: the first and one-past-last input pixel it reads, and the first
+    producer m-group holding them and how many (dependencies before deduplication)."""
+    p0 = np.arange(plan.entries, dtype=np.int64) * rows
+    p1 = np.minimum(plan.spec.M, p0 + rows)
+    first_rows = _vector_rows(v, p0, p1)
+    out = []
+    for j, ((_addr, _prod, base_c), ch) in enumerate(zip(sources, v.in_channels)):
+        # a broadcast mul reads its gate's one pixel for every chunk
+        r0, r1 = (np.zeros_like(p0), np.ones_like(p1)) if j and v.broadcast else first_rows
+        lo = (r0 * ch) // base_c // rows
+        out.append((r0, r1, lo, (r1 * ch - 1) // base_c // rows - lo + 1))
+    return out
+
+
+def vector_dependencies(plan: LayerPlan, v: VectorOp, sources: list[tuple[int, LayerPlan | None, int]],
+                        rows: int) -> int:
+    """Dependencies a vector layer's lowering handles before deduplication (its memory scales so)."""
+    if v.op in GATHERS:
+        return plan.spec.M * plan.spec.N  # one per byte gathered, at most
+    return sum(int(cnt.sum()) for (_a, prod, _c), (_r0, _r1, _lo, cnt)
+               in zip(sources, _input_spans(plan, v, sources, rows)) if prod is not None)
 
 
 def _lower_gather(plan: LayerPlan, v: VectorOp, source: tuple[int, LayerPlan | None, int], arch: Arch,
@@ -278,6 +299,12 @@ def compile_graph(name: str, seed: int, graph: GraphSpec, arch: Arch, file: str,
         if n.vec is not None and n.vec.op in GATHERS and p is not None:  # a byte-by-byte gather plan
             budget.add((PER_SEGMENT + 2 * PER_DMA_BYTE) * p.spec.M * p.spec.N,
                        f"the gather plan of transpose {n.name!r}")
+    sources = {n.name: [(addr_of[base[t]], plan_of.get(base[t]), channels[base[t]]) for t in n.inputs]
+               for n in graph.nodes if n.vec is not None}
+    for n, p in zip(graph.nodes, plans):
+        if n.vec is not None and p is not None:  # deduplicating them takes several int64 per item
+            deps = vector_dependencies(p, n.vec, sources[n.name], arch.tile_rows)
+            budget.add(PER_EDGE * deps, f"the dependencies of layer {n.name!r}")
     budget.check("layers", "the whole program")
     parts: list[LayerEntries] = []
     used: list[LayerPlan] = []
@@ -287,9 +314,7 @@ def compile_graph(name: str, seed: int, graph: GraphSpec, arch: Arch, file: str,
         if plan is None:
             continue
         if node.vec is not None:
-            srcs = [(addr_of[base[t]], plan_of.get(base[t]), channels[base[t]]) for t in node.inputs]
-            part = lower_vector(plan, node.vec, srcs, arch, functional)
-            budget.add(int(part.pred_idx.shape[0]) * PER_EDGE, f"dependencies of layer {node.name!r}")
+            part = lower_vector(plan, node.vec, sources[node.name], arch, functional)
             vector_ops[plan.index] = node.vec
         else:
             part = lower_layer(plan, plan_of.get(base[node.inputs[0]]), arch, seed, functional, budget)

@@ -30,7 +30,7 @@ import networkx as nx
 import numpy as np
 
 from tlm.errors import InputError
-from tlm.limits import describe, key_name
+from tlm.limits import MAX_LAYERS, describe, key_name
 from tlm.workload.spec import MAX_SHIFT, LayerSpec, _parse_conv, _parse_gemm, _Reader
 from tlm.workload.vector_ops import LUT_BYTES, LUT_FUNCTIONS, POOLS, VECTOR_OPS, VectorOp, lut_table
 
@@ -119,6 +119,8 @@ def parse_graph(data: dict[str, Any], file: str) -> tuple[str, int, GraphSpec]:
     raw = data.get("layers")
     if not isinstance(raw, list) or not raw:
         raise rd.error("layers", "must be a non-empty list")
+    if len(raw) > MAX_LAYERS:
+        raise rd.error("layers", f"{len(raw):,} layers, more than the limit of {MAX_LAYERS:,}")
     objs = _first_pass(rd, raw, in_name)
     order = _topological(rd, objs, in_name)
     shapes: dict[str, Shape] = {in_name: in_shape}
@@ -127,6 +129,8 @@ def parse_graph(data: dict[str, Any], file: str) -> tuple[str, int, GraphSpec]:
         node = _parse_node(rd, objs[pos], pos, shapes)
         shapes[node.name] = node.shape
         nodes.append(node)
+    if all(n.is_alias for n in nodes):
+        raise rd.error("layers", "every layer is a reshape or flatten: there is nothing to run")
     weights = _weights(rd, data.get("weights"), nodes)
     return name, seed, GraphSpec(in_name, in_shape, tuple(nodes), weights)
 

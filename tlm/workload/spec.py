@@ -31,7 +31,7 @@ import networkx as nx
 
 from tlm.arch import MAX_SIZE, Arch
 from tlm.errors import InputError
-from tlm.limits import describe, key_name
+from tlm.limits import MAX_LAYERS, describe, key_name
 
 if TYPE_CHECKING:
     from tlm.workload.graph_spec import GraphSpec
@@ -210,6 +210,8 @@ def parse_workload(data: Any, file: str, arch: Arch) -> WorkloadSpec:
 def _parse_layers(rd: _Reader, raw: Any) -> tuple[LayerSpec, ...]:
     if not isinstance(raw, list) or not raw:
         raise rd.error("layers", "must be a non-empty list")
+    if len(raw) > MAX_LAYERS:
+        raise rd.error("layers", f"{len(raw):,} layers, more than the limit of {MAX_LAYERS:,}")
     layers: list[LayerSpec] = []
     names: set[str] = set()
     for i, obj in enumerate(raw):
