@@ -77,7 +77,7 @@ ATTENTION = {
     ]}
 
 # Activations and gates: SiLU as a sigmoid lut and a mul, a squeeze-excite gate (one pixel per
-# channel, broadcast), an explicit table.
+# channel, broadcast), an explicit table, a nearest 2x upsampling.
 GATES = {
     "format": "tlm-workload/2", "name": "gates", "seed": 4,
     "input": {"name": "input", "height": 5, "width": 5, "channels": 6},
@@ -90,7 +90,8 @@ GATES = {
         {"name": "fc", "op": "conv2d", "inputs": ["pool"], "out_channels": 8, "kernel": 1, "relu": False},
         {"name": "gate", "op": "lut", "inputs": ["fc"], "table": [(i * 37) % 256 - 128 for i in range(256)]},
         {"name": "se", "op": "mul", "inputs": ["silu", "gate"], "shift": 6},
-        {"name": "out", "op": "conv2d", "inputs": ["se"], "out_channels": 4, "kernel": 1},
+        {"name": "up", "op": "resize", "inputs": ["se"], "scale": 2},
+        {"name": "out", "op": "conv2d", "inputs": ["up"], "out_channels": 4, "kernel": 3, "padding": 1},
     ]}
 
 ONE_ENGINE = "[array]\nengines = 1\n"

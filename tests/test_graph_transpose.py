@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import onnxruntime as ort
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from onnx import TensorProto, helper, numpy_helper
@@ -121,3 +122,72 @@ def test_a_huge_transpose_is_refused_before_its_gather_plan_is_built(tmp_path: A
     assert main(["sim", "-w", str(f), "--timing-only", "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: {f}: layers: needs about") and "transpose 't'" in err and err.count("\n") == 1
+
+
+def up_net(h: int, w: int, c: int, scale: int) -> dict[str, Any]:
+    """conv -> resize (nearest, integer scale) -> 3x3 conv: the resize reads a producer and feeds a consumer."""
+    return {"format": "tlm-workload/2", "name": "up", "seed": 6,
+            "input": {"name": "x", "height": h, "width": w, "channels": 2},
+            "layers": [{"name": "c", "op": "conv2d", "inputs": ["x"], "out_channels": c, "kernel": 1, "relu": False},
+                       {"name": "r", "op": "resize", "inputs": ["c"], "scale": scale},
+                       {"name": "g", "op": "conv2d", "inputs": ["r"], "out_channels": 3, "kernel": 3,
+                        "padding": 1}]}
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 6), st.integers(1, 6), st.integers(1, 9), st.integers(1, 4),
+       st.sampled_from([{}, {"array": {"engines": 1, "rows": 3, "cols": 5}, "dma": {"bus_bytes": 4}}]))
+def test_resize_equals_numpy_repeat(h: int, w: int, c: int, scale: int, arch_over: dict[str, Any]) -> None:
+    arch = arch_from_dict(arch_over)
+    program = compile_workload(up_net(h, w, c, scale), arch)
+    res = simulate(program, arch)
+    assert res.functional == "pass", res.mismatches[:3]
+    got = run_program_functionally(program, arch)
+    want = got["c"].reshape(h, w, c).repeat(scale, axis=0).repeat(scale, axis=1).reshape(-1, c)
+    np.testing.assert_array_equal(got["r"], want)
+
+
+@pytest.mark.parametrize("ctm,nearest", [("half_pixel", "round_prefer_floor"), ("pytorch_half_pixel",
+                                                                                    "round_prefer_ceil"),
+                                         ("asymmetric", "floor")])
+@pytest.mark.parametrize("scale", [2, 3])
+def test_onnx_resize_imports_to_what_onnxruntime_computes(ctm: str, nearest: str, scale: int) -> None:
+    """Integer pixels, so onnxruntime's float output is exactly the input pixels it picked."""
+    x = np.random.default_rng(scale).integers(-100, 100, size=(1, 3, 4, 5)).astype(np.float32)
+    s = numpy_helper.from_array(np.array([1, 1, scale, scale], dtype=np.float32), "s")
+    node = helper.make_node("Resize", ["x", "", "s"], ["y"], name="up", mode="nearest",
+                            coordinate_transformation_mode=ctm, nearest_mode=nearest)
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 4, 5])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [s])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
+    want = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(
+        ["y"], {"x": x})[0][0]
+    layers = model_to_workload(model, "up.onnx", "up")["layers"]
+    assert layers == [{"name": "up", "op": "resize", "scale": scale, "inputs": ["input"]}]
+    from tlm.workload.vector_ops import VectorOp, apply
+
+    v = VectorOp("resize", (3,), 4, 5, 4 * scale, 5 * scale, 3, stride=scale)
+    ours = apply(v, [x[0].transpose(1, 2, 0).reshape(-1, 3).astype(np.int8)], 0, 20 * scale * scale)
+    np.testing.assert_array_equal(ours.reshape(4 * scale, 5 * scale, 3).transpose(2, 0, 1), want.astype(np.int8))
+
+
+@pytest.mark.parametrize("attrs,sizes,what", [
+    ({"mode": "linear"}, [1, 3, 8, 10], "only nearest"),
+    ({"coordinate_transformation_mode": "align_corners"}, [1, 3, 8, 10], "only nearest"),
+    ({"coordinate_transformation_mode": "asymmetric", "nearest_mode": "round_prefer_ceil"}, [1, 3, 8, 10],
+     "only nearest"),
+    ({}, [1, 3, 8, 15], "the same integer factor"),
+    ({}, [1, 3, 2, 5], "the same integer factor"),
+])
+def test_onnx_resize_that_is_not_an_integer_nearest_upsampling_is_refused(attrs: dict[str, Any],
+                                                                          sizes: list[int], what: str) -> None:
+    from tlm.errors import InputError
+
+    node = helper.make_node("Resize", ["x", "", "", "sz"], ["y"], name="up", **attrs)
+    sz = numpy_helper.from_array(np.array(sizes, dtype=np.int64), "sz")
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 4, 5])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [sz])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
+    with pytest.raises(InputError) as e:
+        model_to_workload(model, "up.onnx", "up")
+    assert "node 'up' (Resize)" in str(e.value) and what in str(e.value), str(e.value)

@@ -49,6 +49,7 @@ INTEGER_OPS = graph([
     {"name": "tr", "op": "transpose", "inputs": ["rq"], "perm": [2, 1, 0]},
     {"name": "lut", "op": "lut", "inputs": ["rq"], "fn": "sigmoid"},
     {"name": "mul", "op": "mul", "inputs": ["rq", "gap"], "shift": 3},
+    {"name": "up", "op": "resize", "inputs": ["rq"], "scale": 2},
 ])
 
 # The CNN of testbenches/test_vector_rtl.py; its cycle counts there are the RTL's.
@@ -136,9 +137,9 @@ def test_image_encodes_vec_entries_and_descriptors(tmp_path: Path) -> None:
         assert np.array_equal(entries[mine, 2], (mine - mine[0]) * arch.tile_rows)
         assert set(entries[mine, 9].tolist()) == {order.index(li)}
         v, d = program.vector_ops[li], desc[order.index(li)]
-        if v.op == "transpose":  # the gathered buffer is copied: an identity clip of the output's shape
+        if v.op in ("transpose", "resize"):  # the gathered buffer is copied: an identity clip of the output
             v = replace(v, op="clip", in_channels=(v.out_channels,), height=v.out_h, width=v.out_w, lo=-128,
-                        hi=127)
+                        hi=127, stride=1)
         assert (d[0] & 0xFF, (d[0] >> 8) & 0xFF, (d[0] >> 16) & 0xFF, (d[0] >> 24) & 0xFF) == \
             (v.code, v.kernel, v.stride, v.padding)
         assert (d[1] & 0xFFFF, d[1] >> 16, d[2] & 0xFFFF, d[2] >> 16) == (v.height, v.width, v.out_h, v.out_w)

@@ -14,6 +14,7 @@ inputs:
 | Sigmoid, Tanh, HardSigmoid, HardSwish, Erf, Gelu, LeakyRelu, Elu, Selu, Softplus, Softsign, Mish | lut (the exact table between DequantizeLinear and QuantizeLinear) |
 | ReduceMean (axes 2, 3)             | globalavgpool                                    |
 | 0.5 x (1 + Erf(x / sqrt 2)) (an exported GELU) | one lut, gelu                        |
+| Resize (nearest, integer factor)   | resize                                           |
 | Relu                               | fused (no layer) after a Conv/Gemm/MatMul read only by it: its store applies ReLU; else relu |
 | BatchNormalization                 | folded into the Conv before it (no layer)        |
 | Clip                               | clip (bounds rounded to integers, clamped to int8) |
@@ -44,13 +45,13 @@ from typing import Any
 from tlm.errors import InputError
 from tlm.importers.onnx import MAX_NAME, _attrs, _clean, _conv, _Graph, _ints, _matmul, _one, _reshape_ok
 from tlm.limits import describe
-from tlm.workload.graph_spec import MAX_LUT_SHIFT
+from tlm.workload.graph_spec import MAX_LUT_SHIFT, MAX_POOL
 
 GRAPH_OPS = ("Conv", "QLinearConv", "Gemm", "MatMul", "Add", "Relu", "BatchNormalization", "Clip",
              "MaxPool", "AveragePool", "GlobalAveragePool", "Concat", "Softmax", "LayerNormalization",
              "Flatten", "Reshape", "Transpose", "Mul", "Div", "Identity", "Dropout", "QuantizeLinear",
              "DequantizeLinear", "Constant", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "Erf", "Gelu",
-             "LeakyRelu", "Elu", "Selu", "Softplus", "Softsign", "Mish", "ReduceMean")
+             "LeakyRelu", "Elu", "Selu", "Softplus", "Softsign", "Mish", "ReduceMean", "Resize")
 #: Element-wise activations: a lut layer each (the last ones always with their own table).
 _NAMED = ("Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "Erf", "Gelu")
 _ACTIVATIONS = _NAMED + ("LeakyRelu", "Elu", "Selu", "Softplus", "Softsign", "Mish")
@@ -339,6 +340,8 @@ def _layer(g: _Graph, node: Any, where: str, op: str, acts: list[str], x: list[i
         return {"name": lname, "op": "lut"}
     if op == "ReduceMean":
         return _reduce_mean(g, node, where, x, lname)
+    if op == "Resize":
+        return {"name": lname, "op": "resize", "scale": _resize_scale(g, node, where, x)}
     if op == "Clip":
         lo = _const_value(g, node.input[1]) if len(node.input) > 1 else a.get("min")
         hi = _const_value(g, node.input[2]) if len(node.input) > 2 else a.get("max")
@@ -498,6 +501,36 @@ def _gelu_tanh(x: Any) -> Any:
 
     c = np.float32(np.sqrt(2 / np.pi))
     return (np.float32(0.5) * x * (1 + np.tanh(c * (x + np.float32(0.044715) * x * x * x)))).astype(np.float32)
+
+
+#: Resize coordinate modes that pick input pixel floor(y / s) at an integer scale s.
+_NEAREST_FLOOR = {("half_pixel", "round_prefer_floor"), ("half_pixel", "round_prefer_ceil"),
+                  ("pytorch_half_pixel", "round_prefer_floor"), ("pytorch_half_pixel", "round_prefer_ceil"),
+                  ("asymmetric", "floor")}
+
+
+def _resize_scale(g: _Graph, node: Any, where: str, x: list[int]) -> int:
+    """A Resize's integer upsampling factor: nearest, the same on height and width, N and C kept."""
+    def text(v: Any) -> str:
+        return v.decode() if isinstance(v, bytes) else str(v)
+
+    a = _attrs(node)
+    mode = text(a.get("mode", "nearest"))
+    how = (text(a.get("coordinate_transformation_mode", "half_pixel")),
+           text(a.get("nearest_mode", "round_prefer_floor")))
+    if mode != "nearest" or how not in _NEAREST_FLOOR:
+        raise g.error(where, f"Resize mode {mode!r} with {how[0]!r}/{how[1]!r}: only nearest upsampling by an "
+                             "integer factor (half_pixel or pytorch_half_pixel with round_prefer_floor/ceil, or "
+                             "asymmetric with floor) is supported")
+    out = g.shape(node.output[0], where)
+    if len(x) != 4 or len(out) != 4 or out[:2] != x[:2] or out[2] % x[2] or out[3] % x[3] \
+            or out[2] // x[2] != out[3] // x[3] or out[2] == x[2]:
+        raise g.error(where, f"Resize of {x} to {out}: only upsampling height and width of N x C x H x W by the "
+                             "same integer factor is supported")
+    scale = out[2] // x[2]
+    if scale > MAX_POOL:
+        raise g.error(where, f"Resize factor {scale} is more than {MAX_POOL}")
+    return scale
 
 
 def _reduce_mean(g: _Graph, node: Any, where: str, x: list[int], lname: str) -> dict[str, Any]:

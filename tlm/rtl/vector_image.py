@@ -28,14 +28,15 @@ slot  contents
 8-15  channels of input j (j = 0 .. 15) in bits 16j..16j+15 of slots 8..15
 ====  =================================================================
 
-A transpose (its load gathers the output in order) is encoded as a clip to
-[-128, 127] of an image of the output's shape: the unit copies its buffer.
+A transpose or resize (its load gathers the output in order) is encoded as a
+clip to [-128, 127] of an image of the output's shape: the unit copies its
+buffer.
 A lut's table is not in its descriptor: every entry loads it after its input
 (buffer address m*C), so it has one input.
 
 Bounds (`check_vector_rtl`, before any build): the ops of `RTL_VECTOR_OPS`
 only (add, relu, clip, requant, maxpool, avgpool, globalavgpool, concat,
-transpose, lut, mul: not softmax and layernorm, float64 in the reference);
+transpose, lut, mul, resize: not softmax and layernorm, float64 in the reference);
 `[vector] lanes` <= `MAX_LANES`; at most `MAX_INPUTS` inputs; 16-bit shapes
 and channels; 8-bit kernel, stride, padding; a mul's shift at most
 `MAX_MUL_SHIFT`; a VEC entry's load_a and store_c at most `MAX_BUFFER` bytes
@@ -52,12 +53,12 @@ import numpy as np
 from tlm.arch import Arch
 from tlm.errors import InputError
 from tlm.workload.program import EntryKind, TileProgram
-from tlm.workload.vector_ops import VectorOp
+from tlm.workload.vector_ops import GATHERS, VectorOp
 
 #: Ops rtl/vector_unit.v runs (softmax and layernorm are float64: TLM only). A transpose is
 #: the DMA's gather; the unit passes its buffer through as an identity clip.
 RTL_VECTOR_OPS = ("add", "relu", "clip", "requant", "maxpool", "avgpool", "globalavgpool", "concat", "transpose",
-                  "lut", "mul")
+                  "lut", "mul", "resize")
 MAX_INPUTS = 16
 #: Largest mul shift the RTL takes (the op's range, vector_ops.VectorOp.shift).
 MAX_MUL_SHIFT = 15
@@ -132,8 +133,9 @@ def check_vector_rtl(program: TileProgram, arch: Arch, file: str) -> None:
 
 
 def _descriptor(v: VectorOp) -> list[int]:
-    if v.op == "transpose":  # the buffer already holds the output: copy it (clip to the int8 range)
-        v = replace(v, op="clip", in_channels=(v.out_channels,), height=v.out_h, width=v.out_w, lo=-128, hi=127)
+    if v.op in GATHERS:  # the buffer already holds the output: copy it (clip to the int8 range)
+        v = replace(v, op="clip", in_channels=(v.out_channels,), height=v.out_h, width=v.out_w, lo=-128, hi=127,
+                    stride=1)
     s = [0] * DESC_SLOTS
     s[0] = v.code | (v.kernel << 8) | (v.stride << 16) | (v.padding << 24)
     s[1] = v.height | (v.width << 16)

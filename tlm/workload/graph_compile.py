@@ -15,9 +15,9 @@ every layer, so any consumer finds its producers by pixel / rows):
 - dependencies: per input, the representative entry (join or final tile or
   VEC entry) of every producer m-group holding a byte the chunk reads.
 
-A transpose gathers its output bytes in output order instead (one segment
-per run contiguous in memory: per pixel when the channels stay last, per
-byte otherwise).
+A transpose or resize gathers its output bytes in output order instead (one
+segment per run contiguous in memory: per pixel when the channels stay last,
+per byte otherwise).
 
 Memory: the network input, then per layer in compile order its weights
 (MAC) or table (lut), its output, its partial sums (MAC with a chunked K). `reshape` and
@@ -130,7 +130,7 @@ def _vector_rows(v: VectorOp, p0: np.ndarray, p1: np.ndarray) -> tuple[np.ndarra
 
 
 def _transpose_load(v: VectorOp, addr: int, rows: int, entries: int) -> tuple[SegList, np.ndarray]:
-    """A transpose's load_a lists and, per output element, the input byte it reads.
+    """A transpose's or resize's load_a lists and, per output element, the input byte it reads.
 
     Every output element, in output order, is one byte of the input; runs that
     are contiguous in memory merge into one segment (whole pixels when the
@@ -140,10 +140,13 @@ def _transpose_load(v: VectorOp, addr: int, rows: int, entries: int) -> tuple[Se
     strides = (w * c, c, 1)
     oshape = (v.out_h, v.out_w, v.out_channels)
     grid = np.zeros(oshape, dtype=np.int64)
-    for j in range(3):  # output axis j walks input axis perm[j]
+    for j in range(3):  # output axis j walks input axis perm[j] (resize: the same axis, / stride)
         shape = [1, 1, 1]
         shape[j] = oshape[j]
-        grid = grid + np.arange(oshape[j], dtype=np.int64).reshape(shape) * strides[v.perm[j]]
+        at = np.arange(oshape[j], dtype=np.int64)
+        if v.op == "resize" and j < 2:
+            at = at // v.stride
+        grid = grid + at.reshape(shape) * strides[v.perm[j]]
     src: np.ndarray = grid.ravel()
     per_pixel = v.out_channels
     owner = np.arange(src.shape[0], dtype=np.int64) // (rows * per_pixel)
@@ -233,7 +236,7 @@ def vector_dependencies(plan: LayerPlan, v: VectorOp, sources: list[tuple[int, L
 
 def _lower_gather(plan: LayerPlan, v: VectorOp, source: tuple[int, LayerPlan | None, int], arch: Arch,
                   functional: bool) -> LayerEntries:
-    """The VEC entries of a transpose: an element-order gather, no compute (`_transpose_load`)."""
+    """The VEC entries of a transpose or resize: an element-order gather, no compute (`_transpose_load`)."""
     rows, bus = arch.tile_rows, arch.dma.bus_bytes
     E = plan.entries
     g = np.arange(E, dtype=np.int64)
@@ -298,7 +301,7 @@ def compile_graph(name: str, seed: int, graph: GraphSpec, arch: Arch, file: str,
     for n, p in zip(graph.nodes, plans):
         if n.vec is not None and n.vec.op in GATHERS and p is not None:  # a byte-by-byte gather plan
             budget.add((PER_SEGMENT + 2 * PER_DMA_BYTE) * p.spec.M * p.spec.N,
-                       f"the gather plan of transpose {n.name!r}")
+                       f"the gather plan of {n.vec.op} {n.name!r}")
     sources = {n.name: [(addr_of[base[t]], plan_of.get(base[t]), channels[base[t]]) for t in n.inputs]
                for n in graph.nodes if n.vec is not None}
     for n, p in zip(graph.nodes, plans):

@@ -51,7 +51,7 @@ _KEYS: dict[str, set[str]] = {
     "maxpool": {"kernel", "stride", "padding"}, "avgpool": {"kernel", "stride", "padding"},
     "softmax": {"shift", "groups"}, "layernorm": {"shift"},
     "reshape": {"shape"}, "flatten": set(), "transpose": {"perm"},
-    "lut": {"fn", "in_shift", "out_shift", "table"}, "mul": {"shift"},
+    "lut": {"fn", "in_shift", "out_shift", "table"}, "mul": {"shift"}, "resize": {"scale"},
 }
 #: Largest pooling window side.
 MAX_POOL = 32
@@ -396,6 +396,9 @@ def _parse_vector(rd: _Reader, obj: dict[str, Any], where: str, pos: int, ins: t
         v = VectorOp(op, chans, h, w, h, w, c, multiplier=rd.int_field(obj, "multiplier", where, lo=-(1 << 15),
                                                                        hi=1 << 15),
                      shift=rd.int_field(obj, "shift", where, default=0, lo=0, hi=MAX_SHIFT))
+    elif op == "resize":
+        s = rd.int_field(obj, "scale", where, lo=1, hi=MAX_POOL)
+        v = VectorOp(op, chans, h, w, h * s, w * s, c, stride=s)
     elif op == "transpose":
         perm = obj.get("perm")
         if not isinstance(perm, list) or sorted(x for x in perm if type(x) is int) != [0, 1, 2] or len(perm) != 3:

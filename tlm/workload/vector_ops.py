@@ -21,6 +21,9 @@ Semantics (x, a, b int8; results saturate to [-128, 127]):
 - transpose: the input's (height, width, channels) axes permuted by `perm`
   (output axis j is input axis perm[j]); data movement only: the DMA gathers
   the entry's output bytes in order, so the unit's buffer already holds them.
+- resize: nearest-neighbour upsampling by an integer `stride` on height and
+  width (output (y, x) is input (y // s, x // s)); data movement only, a DMA
+  gather like transpose.
 - lut: table[x + 128], a 256-entry int8 table (any element-wise activation:
   sigmoid, tanh, hard-swish, GELU...; `lut_table` builds the named ones). The
   table is a constant in memory that every entry loads after its input.
@@ -39,13 +42,13 @@ import numpy as np
 OP_CODES: dict[str, int] = {
     "add": 1, "relu": 2, "clip": 3, "requant": 4, "maxpool": 5, "avgpool": 6,
     "globalavgpool": 7, "concat": 8, "softmax": 9, "layernorm": 10, "transpose": 11, "lut": 12,
-    "mul": 13,
+    "mul": 13, "resize": 14,
 }
 VECTOR_OPS = tuple(OP_CODES)
 POOLS = ("maxpool", "avgpool")
 ROWWISE = ("softmax", "layernorm")
 #: Ops whose load gathers the output itself (element by element where needed).
-GATHERS = ("transpose",)
+GATHERS = ("transpose", "resize")
 #: Bytes of a lut's table (one output per int8 input value).
 LUT_BYTES = 256
 #: Activations `lut_table` builds, with the default output shift of each (7: results
@@ -172,6 +175,10 @@ def apply(v: VectorOp, inputs: list[np.ndarray], p0: int, p1: int, row0: int = 0
         return _pool(v, inputs[0], p0, p1, row0)
     if op == "transpose":
         img = inputs[0].reshape(v.height, v.width, v.in_channels[0]).transpose(v.perm)
+        return img.reshape(-1, v.out_channels)[p0:p1].astype(np.int8)
+    if op == "resize":
+        img = inputs[0].reshape(v.height, v.width, v.in_channels[0])
+        img = img.repeat(v.stride, axis=0).repeat(v.stride, axis=1)
         return img.reshape(-1, v.out_channels)[p0:p1].astype(np.int8)
     raise ValueError(f"unknown vector op {op!r}")
 
