@@ -39,7 +39,7 @@ from tlm.workload.layout import MAX_ENTRIES, LayerPlan, Layout, align_up, ceil_d
 from tlm.workload.lowering import LayerEntries, lower_layer
 from tlm.workload.program import OPS, Csr, EntryKind, OutputRegion, TileProgram
 from tlm.workload.segments import SegList, SegmentCollector, merge_adjacent, ptr_from_counts, range_index, \
-    seglist_from_groups, segment_beats, sum_per_owner
+    seglist_from_groups, segment_beats, sum_per_owner, unique_sorted
 from tlm.workload.spec import LayerSpec
 from tlm.workload.vector_ops import GATHERS, LUT_BYTES, POOLS, VectorOp
 
@@ -202,7 +202,7 @@ def lower_vector(plan: LayerPlan, v: VectorOp, sources: list[tuple[int, LayerPla
         items.append(first_rep + range_index(lo, cnt) * per)
     if owners:
         own, itm = np.concatenate(owners), np.concatenate(items)
-        key = np.unique(own * (1 << 32) + itm)
+        key = unique_sorted(own * (1 << 32) + itm)
         own, itm = key >> 32, key & ((1 << 32) - 1)
     else:
         own = itm = np.zeros(0, dtype=np.int64)
@@ -251,7 +251,7 @@ def _lower_gather(plan: LayerPlan, v: VectorOp, source: tuple[int, LayerPlan | N
         per = prod.entries_per_group
         owner = np.arange(src.shape[0], dtype=np.int64) // (rows * oc)
         group = src // base_c // rows
-        key = np.unique(owner * (1 << 32) + group)
+        key = unique_sorted(owner * (1 << 32) + group)
         own, itm = key >> 32, prod.first_entry + per - 1 + (key & ((1 << 32) - 1)) * per
     return _vec_entries(plan, p0, p1, load, own, itm, bus, functional)
 

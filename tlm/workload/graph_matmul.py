@@ -21,7 +21,7 @@ from tlm.arch import Arch
 from tlm.workload.layout import LayerPlan
 from tlm.workload.lowering import LayerEntries, _on_entries
 from tlm.workload.segments import SegList, expand, ptr_from_counts, range_index, segment_beats, \
-    seglist_from_groups, sum_per_owner
+    seglist_from_groups, sum_per_owner, unique_sorted
 
 
 def _tiles(plan: LayerPlan) -> tuple[np.ndarray, ...]:
@@ -90,7 +90,7 @@ def patch_b(part: LayerEntries, plan: LayerPlan, arch: Arch, b_addr: int, b_prod
     old_owner = np.repeat(np.arange(plan.entries, dtype=np.int64), part.pred_counts)
     all_owner = np.concatenate([old_owner, new_owner])
     all_pred = np.concatenate([part.pred_idx, new_pred])
-    key = np.unique(all_owner * (1 << 32) + all_pred)
+    key = unique_sorted(all_owner * (1 << 32) + all_pred)
     own = key >> 32
     part.pred_idx = key & ((1 << 32) - 1)
     part.pred_counts = np.bincount(own, minlength=plan.entries).astype(np.int64)

@@ -45,6 +45,7 @@ from tlm.workload.segments import (
     segment_beats,
     seglist_from_groups,
     sum_per_owner,
+    unique_sorted,
 )
 
 
@@ -103,6 +104,8 @@ def _a_items(plan: LayerPlan, prev: LayerPlan | None, arch: Arch, seed: int) -> 
     offsets = None
     if spec.is_conv and spec.max_offset is not None:
         offsets = deformable_offsets(seed, plan.index, plan.m_groups, spec.max_offset)
+    if spec.is_conv and spec.groups > 1 and plan.k_chunks == 1:
+        return _grouped_a_items(plan, arch, offsets)
     parts: list[tuple[np.ndarray, ...]] = []
     for gc in range(plan.k_chunks * spec.groups):
         grp, c = divmod(gc, plan.k_chunks)
@@ -148,6 +151,45 @@ def _a_items(plan: LayerPlan, prev: LayerPlan | None, arch: Arch, seed: int) -> 
     return _Items(*cols)
 
 
+def _grouped_a_items(plan: LayerPlan, arch: Arch, offsets: np.ndarray | None) -> _Items:
+    """`_a_items` of a grouped convolution without a K split, built for all groups at once.
+
+    Every group gathers the same taps of the same pixels, only from its own
+    channels, so the pieces are computed once per pixel and broadcast over the
+    groups, directly in unit (m-group, group) / row / piece order; a
+    depthwise layer would otherwise take one pass per channel.
+    """
+    spec = plan.spec
+    rows, kmax = arch.tile_rows, arch.kmax
+    mgs, groups = plan.m_groups, spec.groups
+    r = np.arange(mgs * rows, dtype=np.int64)  # rows of the last m-group padded (dropped below)
+    mg, i = r // rows, r % rows
+    pix = np.minimum(r, spec.M - 1)
+    taps, ch_off, lane, length = _conv_pieces(plan, 0)
+    by = pix // spec.out_w * spec.stride - spec.padding
+    bx = pix % spec.out_w * spec.stride - spec.padding
+    if offsets is not None:
+        by = by + offsets[mg, 0]
+        bx = bx + offsets[mg, 1]
+    iy = by[:, None] + (taps // spec.kernel * spec.dilation)[None, :]
+    ix = bx[:, None] + (taps % spec.kernel * spec.dilation)[None, :]
+    valid = (iy >= 0) & (iy < spec.height) & (ix >= 0) & (ix < spec.width)
+    q = np.where(valid, iy * spec.width + ix, -1)
+    mem = np.where(valid, plan.in_addr + q * spec.in_channels + ch_off[None, :], 0)
+    shape = (mgs, groups, rows, taps.shape[0])
+    g = np.arange(groups, dtype=np.int64).reshape(1, groups, 1, 1)
+
+    def per_group(a: np.ndarray) -> np.ndarray:  # [pixel, piece] -> [m-group, group, row, piece]
+        return np.broadcast_to(a.reshape(mgs, 1, rows, -1), shape)
+
+    keep = np.broadcast_to((r < spec.M).reshape(mgs, 1, rows, 1), shape)
+    cols = (np.broadcast_to(np.arange(mgs, dtype=np.int64).reshape(mgs, 1, 1, 1) * groups + g, shape),
+            per_group(i[:, None]), per_group(mem) + per_group(valid) * g * spec.group_in,
+            np.broadcast_to(length, shape), per_group((i * kmax)[:, None] + lane[None, :]),
+            per_group(~valid), per_group(q), per_group(q))
+    return _Items(*(np.ascontiguousarray(a[keep]) for a in cols))
+
+
 def _unit_producers(plan: LayerPlan, prev: LayerPlan, items: _Items, rows: int,
                     budget: Budget | None = None) -> tuple[np.ndarray, np.ndarray]:
     """CSR (ptr over units, global entry index of producer representatives)."""
@@ -161,7 +203,7 @@ def _unit_producers(plan: LayerPlan, prev: LayerPlan, items: _Items, rows: int,
                      int(cnt.sum()) * 32)
     pmg = range_index(lo, cnt)
     unit = np.repeat(items.unit[use], cnt)
-    key = np.unique(unit * prev.m_groups + pmg)
+    key = unique_sorted(unit * prev.m_groups + pmg)
     unit, pmg = key // prev.m_groups, key % prev.m_groups
     per = prev.entries_per_group
     producers = prev.first_entry + pmg * per + per - 1
