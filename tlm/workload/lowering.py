@@ -112,16 +112,7 @@ def _a_items(plan: LayerPlan, prev: LayerPlan | None, arch: Arch, seed: int) -> 
         if spec.is_conv:
             taps, ch_off, lane, length = _conv_pieces(plan, c)
             ch_off = ch_off + grp * spec.group_in
-            oy, ox = r // spec.out_w, r % spec.out_w
-            by = oy * spec.stride - spec.padding
-            bx = ox * spec.stride - spec.padding
-            if offsets is not None:
-                by = by + offsets[mg, 0]
-                bx = bx + offsets[mg, 1]
-            iy = by[:, None] + (taps // spec.kernel * spec.dilation)[None, :]
-            ix = bx[:, None] + (taps % spec.kernel * spec.dilation)[None, :]
-            valid = (iy >= 0) & (iy < spec.height) & (ix >= 0) & (ix < spec.width)
-            q = np.where(valid, iy * spec.width + ix, -1)
+            valid, q = _tap_pixels(plan, r, mg, taps, offsets)
             mem = np.where(valid, plan.in_addr + q * spec.in_channels + ch_off[None, :], 0)
             shape = q.shape
             src_lo = src_hi = q
@@ -151,6 +142,21 @@ def _a_items(plan: LayerPlan, prev: LayerPlan | None, arch: Arch, seed: int) -> 
     return _Items(*cols)
 
 
+def _tap_pixels(plan: LayerPlan, pix: np.ndarray, mg: np.ndarray, taps: np.ndarray,
+                offsets: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Per output pixel and tap: whether it falls inside the input, and the input pixel (-1: padding)."""
+    spec = plan.spec
+    by = pix // spec.out_w * spec.stride - spec.padding
+    bx = pix % spec.out_w * spec.stride - spec.padding
+    if offsets is not None:
+        by = by + offsets[mg, 0]
+        bx = bx + offsets[mg, 1]
+    iy = by[:, None] + (taps // spec.kernel * spec.dilation)[None, :]
+    ix = bx[:, None] + (taps % spec.kernel * spec.dilation)[None, :]
+    valid = (iy >= 0) & (iy < spec.height) & (ix >= 0) & (ix < spec.width)
+    return valid, np.where(valid, iy * spec.width + ix, -1)
+
+
 def _grouped_a_items(plan: LayerPlan, arch: Arch, offsets: np.ndarray | None) -> _Items:
     """`_a_items` of a grouped convolution without a K split, built for all groups at once.
 
@@ -166,15 +172,7 @@ def _grouped_a_items(plan: LayerPlan, arch: Arch, offsets: np.ndarray | None) ->
     mg, i = r // rows, r % rows
     pix = np.minimum(r, spec.M - 1)
     taps, ch_off, lane, length = _conv_pieces(plan, 0)
-    by = pix // spec.out_w * spec.stride - spec.padding
-    bx = pix % spec.out_w * spec.stride - spec.padding
-    if offsets is not None:
-        by = by + offsets[mg, 0]
-        bx = bx + offsets[mg, 1]
-    iy = by[:, None] + (taps // spec.kernel * spec.dilation)[None, :]
-    ix = bx[:, None] + (taps % spec.kernel * spec.dilation)[None, :]
-    valid = (iy >= 0) & (iy < spec.height) & (ix >= 0) & (ix < spec.width)
-    q = np.where(valid, iy * spec.width + ix, -1)
+    valid, q = _tap_pixels(plan, pix, mg, taps, offsets)
     mem = np.where(valid, plan.in_addr + q * spec.in_channels + ch_off[None, :], 0)
     shape = (mgs, groups, rows, taps.shape[0])
     g = np.arange(groups, dtype=np.int64).reshape(1, groups, 1, 1)
