@@ -22,7 +22,7 @@ from tlm.blocks.sink import TraceRecorder, is_null
 from tlm.blocks.timing import OpTimes
 from tlm.kernel import Event, Module, wait
 from tlm.workload.program import EntryKind, TileProgram
-from tlm.workload.vector_ops import GATHERS, LUT_BYTES, POOLS, VectorOp, apply
+from tlm.workload.vector_ops import GATHERS, POOLS, VectorOp, apply, load_widths
 
 if TYPE_CHECKING:
     from tlm.blocks.scheduler import TileScheduler
@@ -148,9 +148,7 @@ class VectorUnit(Module):
         segs = program.segments["load_a"]  # type: ignore[index]
         sl = segs.range(x)
         inputs = []
-        # A lut's table is one more segment, after its input.
-        chans = v.in_channels + ((LUT_BYTES,) if v.op == "lut" else ())
-        for local, length, ch in zip(segs.local_addr[sl].tolist(), segs.length[sl].tolist(), chans):
+        for local, length, ch in zip(segs.local_addr[sl].tolist(), segs.length[sl].tolist(), load_widths(v)):
             inputs.append(self.spad[local:local + length].view(np.int8).reshape(-1, ch))
         row0 = 0
         if v.op in POOLS:

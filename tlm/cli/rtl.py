@@ -62,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
     from tlm.workload import compile_workload
 
     wall0 = time.perf_counter()
+    if args.max_cycles < 1:
+        raise InputError("--max-cycles", "value", f"must be a positive integer, got {args.max_cycles}")
     arch = resolve_arch(args.arch)
     check_outputs([("--trace", args.trace)], [("--workload", args.workload), ("--arch", args.arch),
                                               ("--hardware", args.hardware)])
@@ -78,8 +80,6 @@ def run(args: argparse.Namespace) -> int:
     from tlm.workload.ksplit import warn_ksplit
 
     warn_ksplit(program, arch)
-    if args.max_cycles < 1:
-        raise InputError("--max-cycles", "value", f"must be a positive integer, got {args.max_cycles}")
     estimate = estimated_cycles(program, arch, hardware)
     if estimate > args.max_cycles:
         raise InputError(str(args.hardware or args.workload), "cycles",

@@ -119,7 +119,7 @@ def graph_to_workload(g: _Graph, input_name: str, input_shape: list[int], name: 
     by_name: dict[str, dict[str, Any]] = {}
     names: set[str] = {"input"}
     q = _Quant(g)
-    gelu_x, gelu_mul = _erf_gelus(g, q)
+    gelu_erf, gelu_mul = _erf_gelus(g, q)
     for i, node in enumerate(g.graph.node):
         if node.op_type == "Constant":
             continue
@@ -206,11 +206,10 @@ def graph_to_workload(g: _Graph, input_name: str, input_shape: list[int], name: 
             shift = q.shift(node, op)
             if shift is not None and shift <= MAX_LUT_SHIFT:
                 layer["shift"] = shift
-        elif i in gelu_x:
-            layer["inputs"] = [tensor[gelu_x[i]]]
+        elif i in gelu_erf:
             layer["fn"] = "gelu"
         elif op in _ACTIVATIONS:
-            layer.update(_activation(node, q.in_scale(acts[0]), q.out_scale(out)))
+            layer.update(_activation(node, q.dq_scale(acts[0]), q.q_scale(out)))
         layers.append(layer)
         by_name[lname] = layer
         tensor[out] = lname
@@ -386,18 +385,16 @@ def _layer(g: _Graph, node: Any, where: str, op: str, acts: list[str], x: list[i
     return {"name": lname, "op": "reshape", "shape": [hh, ww, cc]}
 
 
-def _erf_gelus(g: _Graph, q: _Quant) -> tuple[dict[int, str], dict[int, str]]:
+def _erf_gelus(g: _Graph, q: _Quant) -> tuple[set[int], dict[int, str]]:
     """GELU as exporters write it without a Gelu op: 0.5 * x * (1 + erf(x / sqrt(2))), the 0.5
-    anywhere along x's path. Returns, per Erf node index, its x; per index of the Mul of x and
-    (1 + erf), the Erf's output (that Mul's result is the GELU layer's)."""
+    anywhere along x's path. Returns the indices of such Erf nodes (the scaling by a constant
+    before them is no layer, so they read x), and per index of the Mul of x and (1 + erf), the
+    Erf's output (that Mul's result is the GELU layer's)."""
     import math
 
     index = {id(n): i for i, n in enumerate(g.graph.node)}
-    gelu_x: dict[int, str] = {}
+    gelu_erf: set[int] = set()
     gelu_mul: dict[int, str] = {}
-
-    def const(name: str) -> float | None:
-        return q._scalar(name) if name in g.consts else None
 
     def scaled(tensor: str) -> tuple[str, float] | None:
         """(x, factor) when `tensor` is x times or over a scalar constant."""
@@ -405,12 +402,12 @@ def _erf_gelus(g: _Graph, q: _Quant) -> tuple[dict[int, str], dict[int, str]]:
         if n is None or n.op_type not in ("Mul", "Div") or len(n.input) != 2:
             return None
         for a, b in (tuple(n.input), tuple(n.input)[::-1]):
-            c = const(b)
+            c = q.scalar(b)
             if c and a not in g.consts and (n.op_type == "Mul" or b == n.input[1]):
                 return a, (c if n.op_type == "Mul" else 1 / c)
         return None
 
-    for erf in g.graph.node:
+    for i, erf in enumerate(g.graph.node):
         if erf.op_type != "Erf":
             continue
         inner = scaled(erf.input[0])
@@ -422,15 +419,15 @@ def _erf_gelus(g: _Graph, q: _Quant) -> tuple[dict[int, str], dict[int, str]]:
             continue
         one = [t for t in adds[0].input if t != erf.output[0]]
         muls = q.consumers.get(adds[0].output[0], [])
-        if len(one) != 1 or const(one[0]) != 1.0 or len(muls) != 1 or muls[0].op_type != "Mul":
+        if len(one) != 1 or q.scalar(one[0]) != 1.0 or len(muls) != 1 or muls[0].op_type != "Mul":
             continue
         other = [t for t in muls[0].input if t != adds[0].output[0]]
         half = scaled(other[0]) if len(other) == 1 else None
         if other != [x] and not (half is not None and half[0] == x and math.isclose(half[1], 0.5)):
             continue  # the second factor is neither x nor 0.5 x
-        gelu_x[index[id(erf)]] = x
+        gelu_erf.add(i)
         gelu_mul[index[id(muls[0])]] = erf.output[0]
-    return gelu_x, gelu_mul
+    return gelu_erf, gelu_mul
 
 
 def _gate_last(g: _Graph, where: str, acts: list[str]) -> list[str]:
@@ -459,13 +456,13 @@ def _activation(node: Any, in_scale: float | None, out_scale: float | None) -> d
         return {"table": list(vo.lut_from(f, 2.0 ** -4, 2.0 ** -4))}
     fn = {"Sigmoid": "sigmoid", "Tanh": "tanh", "HardSigmoid": "hardsigmoid", "HardSwish": "hardswish",
           "Erf": "erf", "Gelu": "gelu"}[op]
-    f = vo._LUT_F[fn]
+    f = vo.LUT_F[fn]
     standard = True
     if op == "HardSigmoid":
         alpha, beta = float(a.get("alpha", 0.2)), float(a.get("beta", 0.5))
         standard = (alpha, beta) == (0.2, 0.5)
         f = lambda x: vo.hardsigmoid(x, alpha, beta)  # noqa: E731
-    if op == "Gelu" and a.get("approximate", b"none") in ("tanh", b"tanh"):
+    if op == "Gelu" and _text_attr(a, "approximate", "none") == "tanh":
         standard = False
         f = _gelu_tanh
     if in_scale and out_scale and in_scale > 0 and out_scale > 0:
@@ -509,15 +506,18 @@ _NEAREST_FLOOR = {("half_pixel", "round_prefer_floor"), ("half_pixel", "round_pr
                   ("asymmetric", "floor")}
 
 
+def _text_attr(a: dict[str, Any], key: str, default: str) -> str:
+    """A string attribute (onnx gives bytes)."""
+    v = a.get(key, default)
+    return v.decode(errors="replace") if isinstance(v, bytes) else str(v)
+
+
 def _resize_scale(g: _Graph, node: Any, where: str, x: list[int]) -> int:
     """A Resize's integer upsampling factor: nearest, the same on height and width, N and C kept."""
-    def text(v: Any) -> str:
-        return v.decode() if isinstance(v, bytes) else str(v)
-
     a = _attrs(node)
-    mode = text(a.get("mode", "nearest"))
-    how = (text(a.get("coordinate_transformation_mode", "half_pixel")),
-           text(a.get("nearest_mode", "round_prefer_floor")))
+    mode = _text_attr(a, "mode", "nearest")
+    how = (_text_attr(a, "coordinate_transformation_mode", "half_pixel"),
+           _text_attr(a, "nearest_mode", "round_prefer_floor"))
     if mode != "nearest" or how not in _NEAREST_FLOOR:
         raise g.error(where, f"Resize mode {mode!r} with {how[0]!r}/{how[1]!r}: only nearest upsampling by an "
                              "integer factor (half_pixel or pytorch_half_pixel with round_prefer_floor/ceil, or "
@@ -561,7 +561,7 @@ class _Quant:
                 self.consumers.setdefault(x, []).append(n)
         self.readers = {x: len(ns) for x, ns in self.consumers.items()}
 
-    def _scalar(self, name: str) -> float | None:
+    def scalar(self, name: str) -> float | None:
         """A per-tensor constant's value (all elements equal), else None."""
         import numpy as np
 
@@ -574,31 +574,23 @@ class _Quant:
         return float(arr[0])
 
     def _zero(self, node: Any, i: int) -> bool:
-        return len(node.input) <= i or not node.input[i] or self._scalar(node.input[i]) == 0.0
+        return len(node.input) <= i or not node.input[i] or self.scalar(node.input[i]) == 0.0
 
-    def _dq_scale(self, tensor: str) -> float | None:
+    def dq_scale(self, tensor: str) -> float | None:
         """The scale of the DequantizeLinear (zero point 0) producing `tensor`, else None."""
         n = self.producer.get(tensor)
         if n is None or n.op_type != "DequantizeLinear" or not self._zero(n, 2):
             return None
-        return self._scalar(n.input[1])
+        return self.scalar(n.input[1])
 
-    def in_scale(self, tensor: str) -> float | None:
-        """The scale an activation's input was dequantized with (zero point 0), else None."""
-        return self._dq_scale(tensor)
-
-    def out_scale(self, tensor: str) -> float | None:
-        """The scale the one QuantizeLinear reading `tensor` uses (zero point 0), else None."""
-        return self._q_scale(tensor)
-
-    def _q_scale(self, tensor: str) -> float | None:
+    def q_scale(self, tensor: str) -> float | None:
         """The scale of the one QuantizeLinear (zero point 0) reading `tensor`, past a Relu."""
         ns = self.consumers.get(tensor, [])
         if len(ns) == 1 and ns[0].op_type == "Relu":
             ns = self.consumers.get(ns[0].output[0], [])
         if len(ns) != 1 or ns[0].op_type != "QuantizeLinear" or not self._zero(ns[0], 2):
             return None
-        return self._scalar(ns[0].input[1])
+        return self.scalar(ns[0].input[1])
 
     def _no_bias(self, node: Any, i: int) -> bool:
         """Input i (the bias, which layers do not model) is absent or a constant of zeros."""
@@ -618,10 +610,10 @@ class _Quant:
         if op == "QLinearConv":
             if not all(self._zero(node, i) for i in (2, 5, 7)):
                 return None
-            sx, sw, sy = (self._scalar(node.input[i]) for i in (1, 4, 6))
+            sx, sw, sy = (self.scalar(node.input[i]) for i in (1, 4, 6))
         else:
-            sx, sw = self._dq_scale(node.input[0]), self._dq_scale(node.input[1])
-            sy = self._q_scale(node.output[0])
+            sx, sw = self.dq_scale(node.input[0]), self.dq_scale(node.input[1])
+            sy = self.q_scale(node.output[0])
         if not sx or not sw or not sy or sx < 0 or sw < 0 or sy < 0:
             return None
         mant, exp = math.frexp(sx * sw / sy)

@@ -38,9 +38,9 @@ Bounds (`check_vector_rtl`, before any build): the ops of `RTL_VECTOR_OPS`
 only (add, relu, clip, requant, maxpool, avgpool, globalavgpool, concat,
 transpose, lut, mul, resize: not softmax and layernorm, float64 in the reference);
 `[vector] lanes` <= `MAX_LANES`; at most `MAX_INPUTS` inputs; 16-bit shapes
-and channels; 8-bit kernel, stride, padding; a mul's shift at most
-`MAX_MUL_SHIFT`; a VEC entry's load_a and store_c at most `MAX_BUFFER` bytes
-each.
+and channels; 8-bit kernel, stride, padding; a VEC entry's load_a and
+store_c at most `MAX_BUFFER` bytes each (a mul's shift, 0..15, is bounded by
+the workload format).
 """
 
 from __future__ import annotations
@@ -60,8 +60,6 @@ from tlm.workload.vector_ops import GATHERS, VectorOp
 RTL_VECTOR_OPS = ("add", "relu", "clip", "requant", "maxpool", "avgpool", "globalavgpool", "concat", "transpose",
                   "lut", "mul", "resize")
 MAX_INPUTS = 16
-#: Largest mul shift the RTL takes (the op's range, vector_ops.VectorOp.shift).
-MAX_MUL_SHIFT = 15
 BROADCAST_BIT = 1 << 16  # slot 4
 MAX_BUFFER = 1 << 20
 MAX_LANES = 1024
@@ -118,9 +116,6 @@ def check_vector_rtl(program: TileProgram, arch: Arch, file: str) -> None:
         if max(sizes) > 0xFFFF:
             raise InputError(file, where, f"{v.op} shape or channels above {0xFFFF}, the RTL vector "
                                           "unit's 16-bit fields")
-        if v.op == "mul" and not 0 <= v.shift <= MAX_MUL_SHIFT:
-            raise InputError(file, where, f"mul shift {v.shift}: the RTL vector unit's mul takes "
-                                          f"0..{MAX_MUL_SHIFT}")
         if max(v.kernel, v.stride, v.padding) > 0xFF:
             raise InputError(file, where, f"{v.op} kernel, stride or padding above 255, the RTL vector "
                                           "unit's 8-bit fields")

@@ -227,9 +227,8 @@ def _input_spans(plan: LayerPlan, v: VectorOp, sources: list[tuple[int, LayerPla
 
 def vector_dependencies(plan: LayerPlan, v: VectorOp, sources: list[tuple[int, LayerPlan | None, int]],
                         rows: int) -> int:
-    """Dependencies a vector layer's lowering handles before deduplication (its memory scales so)."""
-    if v.op in GATHERS:
-        return plan.spec.M * plan.spec.N  # one per byte gathered, at most
+    """Dependencies a vector layer's lowering handles before deduplication (its memory scales so);
+    not for gathers, whose plan is per byte."""
     return sum(int(cnt.sum()) for (_a, prod, _c), (_r0, _r1, _lo, cnt)
                in zip(sources, _input_spans(plan, v, sources, rows)) if prod is not None)
 
@@ -298,14 +297,15 @@ def compile_graph(name: str, seed: int, graph: GraphSpec, arch: Arch, file: str,
     budget.add(vec_entries * PER_ENTRY, f"{vec_entries:,} vector entries")
     if functional:
         budget.add(PER_DMA_BYTE * 2 * memory_size, "the vector unit's copy plans")
-    for n, p in zip(graph.nodes, plans):
-        if n.vec is not None and n.vec.op in GATHERS and p is not None:  # a byte-by-byte gather plan
-            budget.add((PER_SEGMENT + 2 * PER_DMA_BYTE) * p.spec.M * p.spec.N,
-                       f"the gather plan of {n.vec.op} {n.name!r}")
     sources = {n.name: [(addr_of[base[t]], plan_of.get(base[t]), channels[base[t]]) for t in n.inputs]
                for n in graph.nodes if n.vec is not None}
     for n, p in zip(graph.nodes, plans):
-        if n.vec is not None and p is not None:  # deduplicating them takes several int64 per item
+        if n.vec is None or p is None:
+            continue
+        if n.vec.op in GATHERS:  # a byte-by-byte gather plan
+            budget.add((PER_SEGMENT + 2 * PER_DMA_BYTE) * p.spec.M * p.spec.N,
+                       f"the gather plan of {n.vec.op} {n.name!r}")
+        else:  # deduplicating the dependencies takes several int64 per item
             deps = vector_dependencies(p, n.vec, sources[n.name], arch.tile_rows)
             budget.add(PER_EDGE * deps, f"the dependencies of layer {n.name!r}")
     budget.check("layers", "the whole program")

@@ -122,7 +122,7 @@ def _run_vector_entry(program: TileProgram, mem: np.ndarray, e: int, first_vec: 
                       rows: int) -> None:
     """One VEC entry on the flat memory: gather its inputs, apply its op, scatter its output."""
     from tlm.workload.segments import range_index
-    from tlm.workload.vector_ops import GATHERS, LUT_BYTES, POOLS, apply
+    from tlm.workload.vector_ops import GATHERS, POOLS, apply, load_widths
 
     assert program.segments is not None
     v = program.vector_ops[int(program.layer[e])]
@@ -135,9 +135,8 @@ def _run_vector_entry(program: TileProgram, mem: np.ndarray, e: int, first_vec: 
         a, n = int(st.mem_addr[st.range(e)][0]), int(st.length[st.range(e)][0])
         mem[a:a + n] = y[:n]
         return
-    chans = v.in_channels + ((LUT_BYTES,) if v.op == "lut" else ())  # a lut's table follows its input
     inputs = [mem[a:a + n].view(np.int8).reshape(-1, ch)
-              for a, n, ch in zip(s.mem_addr[sl].tolist(), s.length[sl].tolist(), chans)]
+              for a, n, ch in zip(s.mem_addr[sl].tolist(), s.length[sl].tolist(), load_widths(v))]
     first = first_vec[int(program.layer[e])]
     p0 = (e - first) * rows
     row0 = 0

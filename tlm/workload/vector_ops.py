@@ -116,6 +116,12 @@ def round_shift(x: np.ndarray, shift: int) -> np.ndarray:
     return q
 
 
+def load_widths(v: VectorOp) -> tuple[int, ...]:
+    """Row width (bytes) of each load_a segment of a VEC entry: its inputs' channels, and a
+    lut's table after its input."""
+    return v.in_channels + ((LUT_BYTES,) if v.op == "lut" else ())
+
+
 def input_rows(v: VectorOp, p0: int, p1: int) -> tuple[int, int]:
     """First and one-past-last input pixel an output chunk [p0, p1) reads (first input)."""
     hw = v.height * v.width
@@ -208,7 +214,7 @@ def _pool(v: VectorOp, x: np.ndarray, p0: int, p1: int, row0: int) -> np.ndarray
 
 def lut_table(fn: str, in_shift: int, out_shift: int) -> tuple[int, ...]:
     """The table of activation `fn` (`LUT_FUNCTIONS`) with scales 2^-in_shift and 2^-out_shift."""
-    return lut_from(_LUT_F[fn], 2.0 ** -in_shift, 2.0 ** -out_shift)
+    return lut_from(LUT_F[fn], 2.0 ** -in_shift, 2.0 ** -out_shift)
 
 
 def lut_from(f: Callable[[np.ndarray], np.ndarray], in_scale: float, out_scale: float) -> tuple[int, ...]:
@@ -238,7 +244,8 @@ def gelu(x: np.ndarray) -> np.ndarray:
     return (np.float32(0.5) * x * (np.float32(1) + erf(x / np.float32(np.sqrt(2))))).astype(np.float32)
 
 
-_LUT_F: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+#: The float32 function of each `LUT_FUNCTIONS` name.
+LUT_F: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "sigmoid": sigmoid,
     "tanh": np.tanh,
     "hardsigmoid": hardsigmoid,
